@@ -1,0 +1,57 @@
+# emotion-assets: `make demo` and `make test` set everything up on a fresh machine (pip only).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+
+export EMOTION_DATA_DIR ?= $(CURDIR)/data
+export DAGSTER_HOME ?= $(EMOTION_DATA_DIR)/dagster_home
+export EMOTION_SHARED_AUDIO ?= $(abspath $(CURDIR)/../shared/audio)
+export GX_ANALYTICS_ENABLED := false
+DEMO_DATE ?= 2024-06-03
+UI_HOST ?= 127.0.0.1
+UI_PORT ?= 3000
+
+.PHONY: setup demo test test-fast ui bench lint format backfill sql clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+$(DAGSTER_HOME)/dagster.yaml: deploy/dagster.yaml
+	@mkdir -p $(DAGSTER_HOME)
+	cp deploy/dagster.yaml $@
+
+setup: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+
+demo: setup  ## set up, then run every asset on the bundled samples and show the tables
+	$(BIN)/python -m emotion_assets.demo --date $(DEMO_DATE)
+
+test: setup  ## set up, then run the whole test suite
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+ui: setup  ## the Dagster UI (and daemon: schedules, sensors, backfills) on 127.0.0.1
+	$(BIN)/dagster dev -h $(UI_HOST) -p $(UI_PORT) -w workspace.yaml
+
+bench: setup  ## the speed and memory benchmark (full-size model, ~20-30 min)
+	$(BIN)/python -m bench.run
+
+backfill: setup  ## make backfill FROM=2024-06-01 TO=2024-06-07 (needs `make ui` running)
+	$(BIN)/dagster job backfill -w workspace.yaml -j emotion_pipeline --from $(FROM) --to $(TO) --noprompt
+
+sql: setup  ## make sql Q="SELECT * FROM recording_emotion_summary"
+	$(BIN)/python -m emotion_assets.warehouse "$(Q)"
+
+lint: setup
+	$(BIN)/ruff check emotion_assets emotion_assets_tests bench
+	$(BIN)/ruff format --check emotion_assets emotion_assets_tests bench
+
+format: setup
+	$(BIN)/ruff format emotion_assets emotion_assets_tests bench
+	$(BIN)/ruff check --fix emotion_assets emotion_assets_tests bench
+
+clean:  ## remove everything the pipeline wrote (raw/ and samples are kept)
+	rm -rf data/processed data/lake data/clips data/reports data/embeddings data/warehouse.duckdb* data/dagster_home

@@ -1,0 +1,79 @@
+"""Benchmark inputs: real speech decoded to 16 kHz float32, as clips and as looped recordings."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from emotion_assets.labels import SAMPLE_RATE
+
+REPO = Path(__file__).resolve().parents[1]
+SPEECH_SUFFIXES = (".wav", ".ogg", ".flac", ".mp3", ".m4a", ".opus", ".webm")
+# Clips outside 10-30 s are not "short clips" in the benchmark's sense.
+CLIP_MIN_S, CLIP_MAX_S = 10.0, 30.0
+
+
+def shared_audio_dir() -> Path:
+    """Same rule as the tests: $EMOTION_SHARED_AUDIO, else <repo>/../shared/audio."""
+    env = os.environ.get("EMOTION_SHARED_AUDIO", "").strip()
+    return Path(env) if env else REPO.parent / "shared" / "audio"
+
+
+def _decode_ffmpeg(path: Path) -> np.ndarray:
+    import ffmpeg  # ffmpeg-python
+    import imageio_ffmpeg
+
+    out, _ = (
+        ffmpeg.input(str(path))
+        .output("pipe:", format="f32le", acodec="pcm_f32le", ac=1, ar=SAMPLE_RATE)
+        .run(cmd=imageio_ffmpeg.get_ffmpeg_exe(), capture_stdout=True, capture_stderr=True)
+    )
+    return np.frombuffer(out, dtype=np.float32).copy()
+
+
+def decode(path: Path) -> np.ndarray:
+    """Mono 16 kHz float32; the project's decoder when it exists, else a direct ffmpeg call."""
+    try:
+        from emotion_assets.audio.decode import decode as project_decode
+    except ImportError:
+        return _decode_ffmpeg(path)
+    result = project_decode(path)
+    wave = result if isinstance(result, np.ndarray) else getattr(result, "samples", None)
+    if wave is None:  # unknown return shape: don't guess, use ffmpeg
+        return _decode_ffmpeg(path)
+    return np.ascontiguousarray(np.asarray(wave, dtype=np.float32).reshape(-1))
+
+
+def speech_clips(speech_dir: Path | None = None) -> dict[str, np.ndarray]:
+    """Every 10-30 s recording in the shared speech folder, by file stem, in name order."""
+    folder = speech_dir or shared_audio_dir() / "speech"
+    clips: dict[str, np.ndarray] = {}
+    for path in sorted(folder.iterdir()):
+        if path.suffix.lower() not in SPEECH_SUFFIXES:
+            continue
+        wave = decode(path)
+        if CLIP_MIN_S <= len(wave) / SAMPLE_RATE <= CLIP_MAX_S + 0.5:
+            clips[path.stem] = wave
+    if not clips:
+        raise FileNotFoundError(f"no 10-30 s speech recordings in {folder}")
+    return clips
+
+
+def looped(clips: dict[str, np.ndarray], minutes: float) -> np.ndarray:
+    """The clips played one after another, repeated until `minutes` of audio (a long recording)."""
+    joined = np.concatenate(list(clips.values()))
+    n = int(round(minutes * 60 * SAMPLE_RATE))
+    reps = -(-n // len(joined))
+    return np.ascontiguousarray(np.tile(joined, reps)[:n])
+
+
+def save_clips(clips: dict[str, np.ndarray], path: Path) -> Path:
+    np.savez(path, **clips)
+    return path
+
+
+def load_clips(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path) as data:
+        return {name: data[name].astype(np.float32) for name in data.files}

@@ -1,0 +1,87 @@
+"""Where the time goes: wall time per module family, measured with forward hooks.
+
+Families follow emotion2vec's layout (funasr module names, which the engine keeps):
+the convolutional feature extractor (local_encoder), the convolutional positional encoder,
+attention (q/k/v, T x T scores, softmax, output projection) and the MLP of every block.
+"other" is the rest of the call: layer norms, ALiBi bias construction, the classifier,
+input normalisation, copies, and for funasr's generate() its I/O and bookkeeping.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+FAMILIES = ("conv_feature_extractor", "conv_positional", "attention", "mlp")
+
+
+def family(name: str, module: Any) -> str | None:
+    leaf = name.rsplit(".", 1)[-1]
+    cls = type(module).__name__
+    if leaf == "local_encoder" or "ConvFeatureExtraction" in cls:
+        return "conv_feature_extractor"
+    if leaf == "relative_positional_encoder":
+        return "conv_positional"
+    if leaf == "attn" or cls.endswith("Attention"):
+        return "attention"
+    if leaf == "mlp" or cls == "Mlp":
+        return "mlp"
+    return None
+
+
+class ModuleTimer:
+    """Context manager: hooks the outermost module of each family, sums their wall times."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.seconds = dict.fromkeys(FAMILIES, 0.0)
+        self.calls = dict.fromkeys(FAMILIES, 0)
+        self.model_forward_s = 0.0
+        self._handles: list[Any] = []
+        self._starts: dict[int, float] = {}
+
+    def _hook(self, module: Any, fam: str | None) -> None:
+        def pre(mod: Any, args: Any, kwargs: Any = None) -> None:
+            self._starts[id(mod)] = time.perf_counter()
+
+        def post(mod: Any, args: Any, out: Any) -> None:
+            elapsed = time.perf_counter() - self._starts.pop(id(mod))
+            if fam is None:
+                self.model_forward_s += elapsed
+            else:
+                self.seconds[fam] += elapsed
+                self.calls[fam] += 1
+
+        self._handles.append(module.register_forward_pre_hook(pre))
+        self._handles.append(module.register_forward_hook(post))
+
+    def __enter__(self) -> ModuleTimer:
+        if self.model is None:
+            return self
+        self._hook(self.model, None)
+        hooked: list[str] = []
+        for name, module in self.model.named_modules():
+            fam = family(name, module)
+            # A family member inside another one (e.g. a Linear named attn) is already counted.
+            if fam and not any(name.startswith(h + ".") for h in hooked):
+                self._hook(module, fam)
+                hooked.append(name)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+
+    def summary(self, total_s: float) -> dict[str, Any]:
+        """Seconds and share of `total_s` per family; model_forward_s is the hooked top module."""
+        known = sum(self.seconds.values())
+        seconds = {**self.seconds, "other": max(total_s - known, 0.0)}
+        return {
+            "total_s": total_s,
+            "model_forward_s": self.model_forward_s,
+            "outside_model_s": max(total_s - self.model_forward_s, 0.0) if self.model_forward_s else None,
+            "seconds": seconds,
+            "share": {k: (v / total_s if total_s else 0.0) for k, v in seconds.items()},
+            "calls": self.calls,
+        }

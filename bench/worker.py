@@ -1,0 +1,242 @@
+"""One benchmark case in a fresh process, so each case's peak RSS is its own.
+
+Run as `python -m bench.worker SPEC.json`; writes the result JSON to spec["result_path"] and,
+when spec["outputs_path"] is set, the per-clip outputs (.npz) that the parent compares.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.inputs import load_clips, looped
+
+WARMUP_S = 5.0  # a short first call pays one-off costs (allocator, lazy init) outside the timing
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def _rss_mb() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def _inputs(spec: dict[str, Any]) -> dict[str, np.ndarray]:
+    clips = load_clips(Path(spec["clips_path"]))
+    if spec.get("looped_minutes"):
+        minutes = float(spec["looped_minutes"])
+        return {f"looped_{minutes:g}min": looped(clips, minutes)}
+    names = spec.get("clip_names") or list(clips)
+    return {name: clips[name] for name in names}
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _set_threads(n: int) -> None:
+    import torch
+
+    torch.set_num_threads(n)
+
+
+class EngineRunner:
+    """The project's engine: scores = softmax(mean frame logits); frame probs and features."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        from emotion_assets.engine import EngineConfig, load_engine
+
+        options = dict(spec.get("engine_options") or {})
+        self.config = EngineConfig(
+            model=spec["model_dir"],
+            device=spec["device"],
+            threads=spec["threads"],
+            quantize=spec.get("quantize", "none"),
+            **options,
+        )
+        self.engine = load_engine(self.config)
+        self.with_features = bool(spec.get("with_features", True))
+
+    def run(self, wave: np.ndarray) -> dict[str, np.ndarray]:
+        res = self.engine.score(wave, with_features=self.with_features)
+        logits = np.asarray(res.logits, dtype=np.float64)
+        out = {
+            "scores": _softmax(logits.mean(axis=0)),
+            "probs": np.asarray(res.probs, dtype=np.float32),
+        }
+        if self.with_features and getattr(res, "features", None) is not None:
+            out["features"] = np.asarray(res.features, dtype=np.float32)
+        return out
+
+    def torch_module(self) -> Any:
+        return find_torch_module(self.engine)
+
+
+class FunasrRunner:
+    """funasr's own inference, exactly as a user of the model card would call it."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        from funasr import AutoModel
+
+        self.model = AutoModel(
+            model=spec["model_dir"],
+            disable_update=True,
+            device=spec["device"],
+            ncpu=spec["threads"],
+            log_level="ERROR",
+        )
+
+    def run(self, wave: np.ndarray) -> dict[str, np.ndarray]:
+        res = self.model.generate(input=wave, granularity="frame", disable_pbar=True)[0]
+        return {
+            "scores": np.asarray(res["scores"], dtype=np.float64),
+            "features": np.asarray(res["feats"], dtype=np.float32),
+        }
+
+    def torch_module(self) -> Any:
+        return self.model.model
+
+
+def find_torch_module(obj: Any, depth: int = 0) -> Any:
+    """The torch.nn.Module inside an engine object (attribute names are the engine's business)."""
+    import torch
+
+    if isinstance(obj, torch.nn.Module):
+        return obj
+    if depth > 3:
+        return None
+    for value in vars(obj).values() if hasattr(obj, "__dict__") else ():
+        found = find_torch_module(value, depth + 1)
+        if found is not None:
+            return found
+    return None
+
+
+RUNNERS = {"engine": EngineRunner, "funasr": FunasrRunner}
+
+
+def run_throughput(spec: dict[str, Any]) -> dict[str, Any]:
+    _set_threads(spec["threads"])
+    inputs = _inputs(spec)
+    t0 = time.perf_counter()
+    runner = RUNNERS[spec["runner"]](spec)
+    load_s = time.perf_counter() - t0
+    first = next(iter(inputs.values()))
+    runner.run(first[: int(WARMUP_S * 16_000)].copy())
+    rss_loaded = _rss_mb()
+    items, outputs = [], {}
+    for name, wave in inputs.items():
+        t = time.perf_counter()
+        out = runner.run(wave)
+        wall = time.perf_counter() - t
+        items.append({"name": name, "audio_s": len(wave) / 16_000, "wall_s": wall})
+        for key, value in out.items():
+            outputs[f"{name}/{key}"] = value
+    if spec.get("outputs_path"):
+        np.savez(spec["outputs_path"], **outputs)
+    audio_s = sum(i["audio_s"] for i in items)
+    wall_s = sum(i["wall_s"] for i in items)
+    result = {
+        "audio_s": audio_s,
+        "wall_s": wall_s,
+        "x_real_time": audio_s / wall_s,
+        "load_s": load_s,
+        "rss_after_load_mb": rss_loaded,
+        "peak_rss_mb": _peak_rss_mb(),
+        "items": items,
+    }
+    if spec["runner"] == "engine":
+        result["engine_config"] = _config_dict(runner.config)
+    return result
+
+
+def _config_dict(config: Any) -> dict[str, Any]:
+    from dataclasses import asdict, is_dataclass
+
+    raw = asdict(config) if is_dataclass(config) else dict(vars(config))
+    return {k: (v if isinstance(v, int | float | bool | type(None)) else str(v)) for k, v in raw.items()}
+
+
+def run_profile(spec: dict[str, Any]) -> dict[str, Any]:
+    from bench.profiling import ModuleTimer
+
+    _set_threads(spec["threads"])
+    wave = _inputs(spec)[spec["clip_names"][0]]
+    runner = RUNNERS[spec["runner"]](spec)
+    runner.run(wave[: int(WARMUP_S * 16_000)].copy())
+    timer = ModuleTimer(runner.torch_module())
+    with timer:
+        t = time.perf_counter()
+        runner.run(wave)
+        total = time.perf_counter() - t
+    return {"audio_s": len(wave) / 16_000, **timer.summary(total)}
+
+
+def run_pipeline(spec: dict[str, Any]) -> dict[str, Any]:
+    """The whole Dagster partition (lead's run_partition) over files already in raw/<day>/."""
+    try:
+        from emotion_assets.pipeline_runner import run_partition
+    except ImportError as exc:
+        return {"status": "not available", "reason": f"emotion_assets.pipeline_runner: {exc}"}
+    _set_threads(spec["threads"])
+    t = time.perf_counter()
+    summary = run_partition(Path(spec["data_dir"]), spec["day"])
+    wall = time.perf_counter() - t
+    return {
+        "status": "ok",
+        "wall_s": wall,
+        "peak_rss_mb": _peak_rss_mb(),
+        "summary": json.loads(json.dumps(summary, default=str)),
+    }
+
+
+def run_engine_files(spec: dict[str, Any]) -> dict[str, Any]:
+    """The engine alone on the pipeline's inputs: model load + scoring, nothing else."""
+    from bench.inputs import decode
+
+    _set_threads(spec["threads"])
+    waves = [decode(Path(p)) for p in spec["files"]]
+    t = time.perf_counter()
+    runner = EngineRunner(spec)
+    load_s = time.perf_counter() - t
+    t = time.perf_counter()
+    for wave in waves:
+        runner.run(wave)
+    score_s = time.perf_counter() - t
+    return {
+        "status": "ok",
+        "wall_s": load_s + score_s,
+        "load_s": load_s,
+        "score_s": score_s,
+        "audio_s": sum(len(w) for w in waves) / 16_000,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+
+
+TASKS = {
+    "throughput": run_throughput,
+    "profile": run_profile,
+    "pipeline": run_pipeline,
+    "engine_files": run_engine_files,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    spec = json.loads(Path((argv or sys.argv[1:])[0]).read_text())
+    result = TASKS[spec["task"]](spec)
+    Path(spec["result_path"]).write_text(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

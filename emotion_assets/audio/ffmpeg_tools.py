@@ -1,0 +1,51 @@
+"""Which ffmpeg to run and how to point it at a file safely (there is no ffprobe)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import ffmpeg
+
+# Demuxers ffmpeg may pick by content. Playlist/concat demuxers (hls, concat, ...) are left out on
+# purpose: they would make ffmpeg open other files named inside a hostile "recording".
+AUDIO_DEMUXERS: tuple[str, ...] = (
+    "wav", "w64", "rf64", "aiff", "caf", "au", "voc", "sox", "flac", "ogg", "mp3", "aac",
+    "loas", "mov", "matroska", "asf", "avi", "flv", "mpeg", "mpegts", "amr", "amrnb", "amrwb",
+    "ac3", "eac3", "dts", "truehd", "mlp", "wv", "ape", "tta", "mpc", "mpc8", "tak", "gsm",
+    "dsf", "iff", "rm", "oma", "xwma", "shn", "ircam", "nistsphere", "smjpeg", "spdif", "wsaud",
+)
+
+
+def ffmpeg_binary(override: str | None = None) -> str:
+    """override, else $FFMPEG_BINARY, else the binary shipped in the imageio-ffmpeg wheel."""
+    if override:
+        return override
+    env = os.environ.get("FFMPEG_BINARY", "").strip()
+    if env:
+        return env
+    import imageio_ffmpeg  # imported late: only needed when nothing else was configured
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def safe_input(path: Path, **input_kwargs: object) -> ffmpeg.nodes.FilterableStream:
+    """An ffmpeg input for a local file: format found by content, only local files, audio demuxers.
+
+    The `file:` prefix stops names with a colon being read as a protocol ("a:b.wav").
+    """
+    return ffmpeg.input(
+        "file:" + str(Path(path).resolve()),
+        protocol_whitelist="file",
+        format_whitelist=",".join(AUDIO_DEMUXERS),
+        **input_kwargs,
+    )
+
+
+def last_error_line(stderr: str) -> str:
+    """The most telling line of ffmpeg's stderr, for the `detail` column."""
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    for ln in reversed(lines):
+        if "rror" in ln or "nvalid" in ln or "No such" in ln:
+            return ln
+    return lines[-1] if lines else ""

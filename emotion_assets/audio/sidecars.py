@@ -1,0 +1,195 @@
+"""Files beside a recording that say who speaks: <name>.rttm (when) and <name>.json (who, team).
+
+Readers never raise for bad content: they return what they could use plus problem sentences.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+log = logging.getLogger(__name__)
+
+SIDECAR_SUFFIXES: tuple[str, ...] = (".rttm", ".json")
+MAX_SIDECAR_BYTES = 10 * 1024 * 1024  # a sidecar bigger than this is not a sidecar
+KNOWN_KEYS = ("speaker", "team", "teams", "channels", "compare_with")
+
+
+@dataclass(frozen=True)
+class Turn:
+    speaker: str
+    t_start: float
+    t_end: float
+
+
+@dataclass(frozen=True)
+class RecordingMetadata:
+    speaker: str | None = None
+    team: str | None = None
+    teams: dict[str, str] = field(default_factory=dict)
+    channels: dict[int, str] = field(default_factory=dict)
+    compare_with: str | None = None
+    extra: dict = field(default_factory=dict)  # every other key, untouched
+    raw_json: str | None = None  # the whole sidecar, re-serialised (None when unreadable)
+
+    def team_of(self, speaker: str | None) -> str | None:
+        """The speaker's team from the `teams` map, else the recording-level `team`."""
+        if speaker is not None and speaker in self.teams:
+            return self.teams[speaker]
+        return self.team
+
+    @property
+    def channel_map_json(self) -> str | None:
+        if not self.channels:
+            return None
+        return json.dumps({str(k): v for k, v in sorted(self.channels.items())})
+
+
+def _read_text(path: Path, kind: str) -> tuple[str | None, str | None]:
+    try:
+        size = path.stat().st_size
+        if size > MAX_SIDECAR_BYTES:
+            return None, f"The {kind} sidecar {path.name} is too large ({size} bytes) and was ignored."
+        return path.read_text(encoding="utf-8-sig"), None  # -sig: tolerate a byte-order mark
+    except UnicodeDecodeError:
+        return None, f"The {kind} sidecar {path.name} is not UTF-8 text and was ignored."
+    except OSError as exc:
+        return None, f"The {kind} sidecar {path.name} could not be read ({exc.strerror})."
+
+
+def read_rttm(path: str | Path) -> tuple[list[Turn], list[str]]:
+    """SPEAKER lines of an RTTM file: type file chan onset dur ortho stype name conf slat.
+
+    Comments (;;) and other record types are skipped silently; a malformed SPEAKER line is skipped
+    and reported with its line number.
+    """
+    path = Path(path)
+    text, problem = _read_text(path, "RTTM")
+    if text is None:
+        return [], [problem] if problem else []
+    turns: list[Turn] = []
+    problems: list[str] = []
+    for no, line in enumerate(text.splitlines(), start=1):
+        fields = line.split()
+        if not fields or fields[0].startswith(";;") or fields[0].upper() != "SPEAKER":
+            if fields and not fields[0].startswith(";;") and not fields[0].isupper():
+                problems.append(f"{path.name} line {no}: not an RTTM record ({line.strip()[:60]!r}).")
+            continue
+        if len(fields) < 8:
+            problems.append(
+                f"{path.name} line {no}: a SPEAKER line needs at least 8 fields, found {len(fields)}."
+            )
+            continue
+        try:
+            onset, duration = float(fields[3]), float(fields[4])
+        except ValueError:
+            problems.append(
+                f"{path.name} line {no}: onset {fields[3]!r} and duration {fields[4]!r} "
+                "must be numbers of seconds."
+            )
+            continue
+        if not (math.isfinite(onset) and math.isfinite(duration)) or onset < 0 or duration <= 0:
+            problems.append(
+                f"{path.name} line {no}: onset must be >= 0 and duration > 0 "
+                f"(got {fields[3]}, {fields[4]})."
+            )
+            continue
+        turns.append(Turn(fields[7], onset, onset + duration))
+    turns.sort(key=lambda t: (t.t_start, t.t_end, t.speaker))
+    if problems:
+        log.warning("%s: %d malformed line(s) skipped", path.name, len(problems))
+    return turns, problems
+
+
+def _bare_name(value: str) -> bool:
+    """A file name in the same folder: no separators, no '..', not absolute, not hidden."""
+    return (
+        bool(value)
+        and value not in (".", "..")
+        and "/" not in value
+        and "\\" not in value
+        and "\x00" not in value
+        and not PurePosixPath(value).is_absolute()
+        and not PureWindowsPath(value).drive
+        and not value.startswith(".")
+    )
+
+
+def read_metadata(path: str | Path) -> tuple[RecordingMetadata, list[str]]:
+    """The JSON sidecar. Not JSON or not an object: empty metadata and a problem.
+
+    A known key with the wrong type is dropped with a problem; the rest is still used.
+    """
+    path = Path(path)
+    text, problem = _read_text(path, "JSON")
+    if text is None:
+        return RecordingMetadata(), [problem] if problem else []
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return RecordingMetadata(), [
+            f"The JSON sidecar {path.name} is not valid JSON (line {exc.lineno}: {exc.msg}); "
+            "it was ignored."
+        ]
+    if not isinstance(doc, dict):
+        return RecordingMetadata(), [
+            f"The JSON sidecar {path.name} must hold an object ({{...}}), not a "
+            f"{type(doc).__name__}; it was ignored."
+        ]
+    problems: list[str] = []
+
+    def text_field(key: str) -> str | None:
+        value = doc.get(key)
+        if value is None:
+            return None
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+        problems.append(f"{path.name}: '{key}' must be a non-empty string; it was ignored.")
+        return None
+
+    def str_map(key: str) -> dict[str, str]:
+        value = doc.get(key)
+        if value is None:
+            return {}
+        if isinstance(value, dict) and all(
+            isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in value.items()
+        ):
+            return {k: v.strip() for k, v in value.items()}
+        problems.append(
+            f"{path.name}: '{key}' must map names to non-empty strings; it was ignored."
+        )
+        return {}
+
+    channels: dict[int, str] = {}
+    for key, speaker in str_map("channels").items():
+        if key.strip().isdigit():
+            channels[int(key)] = speaker
+        else:
+            problems.append(
+                f"{path.name}: channel {key!r} is not a channel number (\"0\", \"1\", ...); "
+                "it was ignored."
+            )
+
+    compare_with = text_field("compare_with")
+    if compare_with is not None and not _bare_name(compare_with):
+        problems.append(
+            f"{path.name}: compare_with must be the name of a file in the same folder, "
+            f"not a path ({compare_with!r}); it was ignored."
+        )
+        compare_with = None
+    elif compare_with is not None and not (path.parent / compare_with).is_file():
+        problems.append(f"{path.name}: compare_with names {compare_with!r}, which is not in the folder.")
+
+    meta = RecordingMetadata(
+        speaker=text_field("speaker"),
+        team=text_field("team"),
+        teams=str_map("teams"),
+        channels=channels,
+        compare_with=compare_with,
+        extra={k: v for k, v in doc.items() if k not in KNOWN_KEYS},
+        raw_json=json.dumps(doc, ensure_ascii=False, sort_keys=True),
+    )
+    return meta, problems

@@ -1,0 +1,89 @@
+"""Where people speak: silero-vad over 16 kHz mono audio (weights ship inside the wheel)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from emotion_assets.labels import SAMPLE_RATE
+
+log = logging.getLogger(__name__)
+
+_model = None
+# The silero model keeps recurrent state between chunks: one caller at a time per process.
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class VadParams:
+    threshold: float = 0.5
+    min_speech_ms: int = 250
+    min_silence_ms: int = 100
+    speech_pad_ms: int = 30
+
+    @classmethod
+    def from_env(cls) -> VadParams:
+        """EMOTION_VAD_THRESHOLD, EMOTION_VAD_MIN_SPEECH_MS, EMOTION_VAD_MIN_SILENCE_MS,
+        EMOTION_VAD_SPEECH_PAD_MS; unset or empty means the default."""
+
+        def get(name: str, default: float, kind: type) -> float:
+            value = os.environ.get(name, "").strip()
+            return kind(value) if value else default
+
+        return cls(
+            threshold=get("EMOTION_VAD_THRESHOLD", cls.threshold, float),
+            min_speech_ms=get("EMOTION_VAD_MIN_SPEECH_MS", cls.min_speech_ms, int),
+            min_silence_ms=get("EMOTION_VAD_MIN_SILENCE_MS", cls.min_silence_ms, int),
+            speech_pad_ms=get("EMOTION_VAD_SPEECH_PAD_MS", cls.speech_pad_ms, int),
+        )
+
+
+def _get_model():
+    """Loaded once per process (the TorchScript model from the silero-vad wheel, no download)."""
+    global _model
+    if _model is None:
+        from silero_vad import load_silero_vad  # late: importing torch is slow
+
+        _model = load_silero_vad()
+        log.info("silero-vad loaded")
+    return _model
+
+
+def speech_regions(
+    wave16k: np.ndarray,
+    *,
+    threshold: float = 0.5,
+    min_speech_ms: int = 250,
+    min_silence_ms: int = 100,
+    speech_pad_ms: int = 30,
+) -> list[tuple[float, float]]:
+    """Speech regions (start, end) in seconds of a 16 kHz mono signal, in time order."""
+    x = np.asarray(wave16k, dtype=np.float32)
+    if x.ndim == 2 and x.shape[0] == 1:
+        x = x[0]
+    if x.ndim != 1:
+        raise ValueError(f"speech_regions wants mono audio, got shape {x.shape}")
+    # Nothing shorter than the minimum speech length can be a region; silence has none either.
+    if x.size < SAMPLE_RATE * min_speech_ms / 1000 or not np.any(x):
+        return []
+    if not np.all(np.isfinite(x)):
+        x = np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=-1.0)
+    import torch
+    from silero_vad import get_speech_timestamps
+
+    with _lock:
+        stamps = get_speech_timestamps(
+            torch.from_numpy(np.ascontiguousarray(x)),
+            _get_model(),
+            threshold=threshold,
+            sampling_rate=SAMPLE_RATE,
+            min_speech_duration_ms=min_speech_ms,
+            min_silence_duration_ms=min_silence_ms,
+            speech_pad_ms=speech_pad_ms,
+        )
+    # Samples, not silero's rounded seconds: keeps sub-frame precision.
+    return [(s["start"] / SAMPLE_RATE, s["end"] / SAMPLE_RATE) for s in stamps]

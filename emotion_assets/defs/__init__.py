@@ -1,0 +1,1 @@
+"""Dagster definitions, one folder per domain. Thin: the work happens in the pure packages."""

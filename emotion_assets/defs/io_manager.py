@@ -1,0 +1,59 @@
+"""Polars tables in and out of the Parquet lake, partition by partition."""
+
+from __future__ import annotations
+
+import polars as pl
+from dagster import (
+    ConfigurableIOManager,
+    InputContext,
+    MetadataValue,
+    OutputContext,
+    TableColumn,
+    TableSchema,
+)
+
+from emotion_assets.layout import DataLayout
+from emotion_assets.warehouse import ensure_views, read_partitions, write_partitions
+
+
+def _table_name(context: OutputContext | InputContext) -> str:
+    return context.asset_key.path[-1]
+
+
+class LakeIOManager(ConfigurableIOManager):
+    """Writes each partition as data/lake/<table>/recording_date=<day>/data.parquet (atomic)."""
+
+    data_dir: str
+
+    @property
+    def _layout(self) -> DataLayout:
+        return DataLayout(self.data_dir)
+
+    def handle_output(self, context: OutputContext, obj: pl.DataFrame) -> None:
+        if obj is None:
+            return
+        table = _table_name(context)
+        days = context.asset_partition_keys
+        paths = write_partitions(self._layout.lake, table, days, obj)
+        ensure_views(self._layout.lake, self._layout.warehouse)
+        context.add_output_metadata(
+            {
+                "dagster/row_count": obj.height,
+                "dagster/column_schema": TableSchema(
+                    columns=[TableColumn(name, str(dtype)) for name, dtype in obj.schema.items()]
+                ),
+                "lake_files": MetadataValue.text("\n".join(self._layout.relative(p) for p in paths)),
+                "duckdb_view": MetadataValue.text(f"{table} in {self._layout.warehouse}"),
+            }
+        )
+
+    def load_input(self, context: InputContext) -> pl.DataFrame:
+        table = _table_name(context)
+        days = context.asset_partition_keys
+        df = read_partitions(self._layout.lake, table, days)
+        if df is None:
+            raise FileNotFoundError(
+                f"{table} has no data for {', '.join(days)} in {self._layout.lake}: "
+                "materialize it for these dates first"
+            )
+        return df

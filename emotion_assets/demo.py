@@ -1,0 +1,117 @@
+"""`make demo`: copy the bundled samples into data/raw/<date>/, run everything, show the results."""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import logging
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from emotion_assets.layout import DataLayout
+from emotion_assets.settings import Settings
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+EXAMPLE_QUERIES = (
+    (
+        "Dominant emotion per recording and speaker",
+        "SELECT r.file_name, s.scope, s.speaker, s.dominant_emotion, round(s.speech_s, 1) AS speech_s,\n"
+        "       round(s.emotion_entropy, 2) AS entropy_bits\n"
+        "FROM recording_emotion_summary s JOIN raw_recordings r USING (recording_date, recording_id)\n"
+        "ORDER BY r.file_name, s.scope DESC, s.speaker",
+    ),
+    (
+        "Emotion, second by second, in the two-speaker recording",
+        "SELECT floor(t_start) AS second, speaker, top_emotion, round(max(angry), 3) AS max_angry\n"
+        "FROM frame_emotion_scores f JOIN raw_recordings r USING (recording_date, recording_id)\n"
+        "WHERE r.file_name = 'two_speakers.wav' AND is_speech\n"
+        "GROUP BY ALL ORDER BY second LIMIT 10",
+    ),
+)
+
+
+def copy_samples(layout: DataLayout, day: str) -> list[Path]:
+    target = layout.raw_day(day)
+    target.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for src in sorted(SAMPLES.iterdir()):
+        if src.name.upper().startswith("ATTRIBUTION") or src.name.startswith("."):
+            continue
+        dst = target / src.name
+        if not (dst.exists() and filecmp.cmp(src, dst, shallow=False)):
+            shutil.copyfile(src, dst)  # the same bytes each time: a re-run gives the same tables
+        copied.append(dst)
+    return copied
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--date", default="2024-06-03", help="partition (folder) for the samples")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    settings = Settings.from_env()
+    layout = DataLayout(settings.data_dir)
+    if settings.model_is_default:
+        # Only the demo may fall back to the tiny model, and only when EMOTION_MODEL is unset.
+        os.environ["EMOTION_ALLOW_TINY_FALLBACK"] = "1"
+    files = copy_samples(layout, args.date)
+    print(f"\n== {len(files)} sample files in {layout.raw_day(args.date)}")
+
+    from dagster import DagsterInstance
+
+    from emotion_assets.pipeline_runner import run_partition
+
+    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
+    outcome = run_partition(layout.root, args.date, instance=instance, raise_on_error=False)
+    if not outcome["success"]:
+        print("\nThe run failed: see the log above (or `make ui`, Runs).", file=sys.stderr)
+        return 1
+    failed_checks = [name for name, passed in outcome["checks"] if not passed]
+    print(f"\n== run {outcome['run_id']} succeeded in {outcome['wall_s']:.0f} s")
+    print(f"   checks: {len(outcome['checks'])} run, {len(failed_checks)} failed {failed_checks or ''}")
+    show_results(layout, args.date)
+    return 0
+
+
+def show_results(layout: DataLayout, day: str) -> None:
+    from emotion_assets.warehouse import connect_readonly
+
+    con = connect_readonly(layout.warehouse)
+    try:
+        models = con.execute("SELECT DISTINCT model_id FROM frame_emotion_scores").fetchall()
+        for (model_id,) in models:
+            if "tiny random model" in model_id:
+                print(
+                    "\n" + "!" * 78 + "\n!! EMOTION_MODEL is unset and no model hub is reachable: the demo used the\n"
+                    "!! TINY RANDOM MODEL. Its scores carry no meaning. Point EMOTION_MODEL at a\n"
+                    "!! downloaded emotion2vec_plus_large folder for real results (README, Model).\n"
+                    + "!" * 78
+                )
+        print(f"\n== DuckDB warehouse: {layout.warehouse}")
+        tables = con.execute(
+            "SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY 1"
+        ).fetchall()
+        for (name,) in tables:
+            n = con.execute(
+                f'SELECT count(*) FROM "{name}" WHERE recording_date = ?', [day]
+            ).fetchone()[0]
+            print(f"   {name:<28} {n:>8} rows")
+        for title, sql in EXAMPLE_QUERIES:
+            print(f"\n-- {title}\n{sql};")
+            print(con.sql(sql))
+    finally:
+        con.close()
+    reports = layout.reports_day(day)
+    if reports.exists():
+        print(f"== reports: {reports / 'index.html'}  (PNG curves, heat maps, interactive HTML)")
+    print(
+        "\nQuery it yourself:  .venv/bin/python -m emotion_assets.warehouse \"SELECT ...\"\n"
+        "or in Python:       duckdb.connect('data/warehouse.duckdb', read_only=True)\n"
+        "Browse it:          make ui   (http://127.0.0.1:3000)"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,279 @@
+"""EmotionEngine: frame-level emotion2vec scores for a mono 16 kHz waveform of any length.
+
+Frame logits are proj(feature of the frame) and frame scores their softmax; because proj is
+linear, the mean of the frame logits is exactly funasr's utterance logit vector
+(softmax(proj(mean features))). The track is layer-normalised once (as funasr does for the whole
+input), then cut into equal-length windows (see windows.py) that run without padding.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from emotion_assets.engine import accel
+from emotion_assets.engine.loading import (
+    ModelUnavailableError,
+    load_funasr_model,
+    resolve_model_dir,
+)
+from emotion_assets.engine.model_builder import random_model_marker
+from emotion_assets.engine.windows import plan_windows, window_frames
+from emotion_assets.labels import EMOTIONS, SAMPLE_RATE, label_from_token, n_frames
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "iic/emotion2vec_plus_large"
+
+__all__ = [
+    "EngineConfig",
+    "EmotionEngine",
+    "FrameScores",
+    "ModelUnavailableError",
+    "load_engine",
+    "softmax",
+    "utterance_scores",
+    "utterance_scores_from_probs",
+]
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """How to load and run the model. Hashable: load_engine caches one engine per config."""
+
+    model: str = DEFAULT_MODEL  # ModelScope id, Hugging Face id (hub="hf") or local folder
+    hub: str = "ms"  # "ms" | "hf"
+    device: str = "auto"  # "auto" | "cpu" | "cuda"
+    window_s: float = 30.0  # model window (clips up to this length run in one pass)
+    context_s: float = 4.0  # audio kept on both sides of every frame when stitching
+    batch_size: int = 1  # windows per forward pass (equal lengths only: no padding)
+    threads: int | None = None  # torch intra-op threads; None = torch's default
+    quantize: str = "none"  # "none" | "int8" (CPU dynamic quantization of Linear layers)
+    cache_dir: Path | None = None  # hub downloads land here (the wiring passes data/models)
+    fast_attention: bool = True  # accel.patch_attention (scaled_dot_product_attention)
+
+    def __post_init__(self) -> None:
+        if self.hub not in ("ms", "hf"):
+            raise ValueError(f"hub must be 'ms' or 'hf', not {self.hub!r}")
+        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
+            raise ValueError(f"device must be auto, cpu or cuda, not {self.device!r}")
+        if self.quantize not in ("none", "int8"):
+            raise ValueError(f"quantize must be 'none' or 'int8', not {self.quantize!r}")
+        if not 0 <= 2 * self.context_s < self.window_s:
+            raise ValueError("context_s must be shorter than half of window_s")
+        if self.batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+
+    @classmethod
+    def from_env(cls, **overrides) -> EngineConfig:
+        """Settings from EMOTION_* variables (docs/engine.md); keyword arguments win."""
+        env = os.environ.get
+        values: dict = {
+            "model": env("EMOTION_MODEL", "").strip() or DEFAULT_MODEL,
+            "hub": env("EMOTION_MODEL_HUB", "").strip() or "ms",
+            "device": env("EMOTION_DEVICE", "").strip() or "auto",
+            "window_s": float(env("EMOTION_WINDOW_S", "") or cls.window_s),
+            "context_s": float(env("EMOTION_CONTEXT_S", "") or cls.context_s),
+            "batch_size": int(env("EMOTION_BATCH_SIZE", "") or cls.batch_size),
+            "threads": int(env("EMOTION_THREADS")) if env("EMOTION_THREADS") else None,
+            "quantize": env("EMOTION_QUANTIZE", "").strip() or "none",
+        }
+        values.update(overrides)
+        return cls(**values)
+
+
+@dataclass
+class FrameScores:
+    """Scores for frames i = 0..T-1, frame i covering [0.02 i, 0.02 i + 0.025) s."""
+
+    logits: np.ndarray  # (T, 9) float32
+    probs: np.ndarray  # (T, 9) float32, rows sum to 1
+    features: np.ndarray | None  # (T, D) float32
+    n_samples: int
+    labels: tuple[str, ...] = field(default=EMOTIONS)
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.logits.shape[0])
+
+    @property
+    def t_start(self) -> np.ndarray:
+        return np.arange(self.n_frames, dtype=np.float64) * 0.02
+
+    def utterance(self) -> np.ndarray:
+        """Scores of the whole input: softmax(mean frame logits) = funasr's utterance scores."""
+        return utterance_scores(self.logits)
+
+
+def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    z = x - np.max(x, axis=axis, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def utterance_scores(frame_logits: np.ndarray) -> np.ndarray:
+    """softmax of the mean frame logits (float64)."""
+    logits = np.asarray(frame_logits, dtype=np.float64)
+    return softmax(logits.mean(axis=0))
+
+
+def utterance_scores_from_probs(frame_probs: np.ndarray, eps: float = 1e-30) -> np.ndarray:
+    """Same as utterance_scores, from the frame probabilities alone.
+
+    log p_t = l_t - logsumexp(l_t): the per-frame constant cancels in the softmax, so
+    softmax(mean_t log p_t) == softmax(mean_t l_t). eps only guards float32 underflow to 0.
+    """
+    logp = np.log(np.maximum(np.asarray(frame_probs, dtype=np.float64), eps))
+    return softmax(logp.mean(axis=0))
+
+
+def _resolve_device(device: str) -> str:
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        log.warning("EMOTION_DEVICE=%s but CUDA is not available: using the CPU", device)
+        return "cpu"
+    return device
+
+
+def _quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
+    from torch.ao.quantization import quantize_dynamic
+
+    engines = torch.backends.quantized.supported_engines
+    # fbgemm needs AVX2; qnnpack runs on any x86-64/ARM CPU.
+    if "fbgemm" in engines and _cpu_has("avx2"):
+        torch.backends.quantized.engine = "fbgemm"
+    elif "qnnpack" in engines:
+        torch.backends.quantized.engine = "qnnpack"
+    return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+
+
+def _cpu_has(flag: str) -> bool:
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as f:
+            return any(flag in line.split() for line in f if line.startswith("flags"))
+    except OSError:
+        return True  # not Linux: trust torch's default engine
+
+
+class EmotionEngine:
+    """A loaded emotion2vec model plus the windowing that scores recordings of any length."""
+
+    def __init__(self, auto_model, model_dir: Path, cfg: EngineConfig, model_name: str) -> None:
+        self.config = cfg
+        self.model_dir = model_dir
+        self.model = auto_model.model
+        self.device = str(auto_model.kwargs.get("device", "cpu"))
+        tokens = list(auto_model.kwargs.get("token_list") or [])
+        self.labels = tuple(label_from_token(t) for t in tokens)
+        if self.labels != EMOTIONS:
+            raise ModelUnavailableError(
+                f"The emotion model {model_name!r} has labels {self.labels}, not the nine "
+                f"emotion2vec+ labels {EMOTIONS}; use an emotion2vec+ model (large, base or seed)."
+            )
+        marker = random_model_marker(model_dir)
+        self.model_id = marker["model_id"] if marker else model_name
+        self.embed_dim = int(self.model.cfg.get("embed_dim"))
+        self.normalize = bool(self.model.cfg.get("normalize", False))
+        if cfg.quantize == "int8":
+            if self.device != "cpu":
+                raise ValueError("quantize='int8' is a CPU option")
+            self.model = _quantize_int8(self.model)
+            self.model_id += " [int8]"
+        if cfg.fast_attention:
+            accel.patch_attention(self.model)
+        self._alibi = accel.AlibiCache()
+        self._window = window_frames(cfg.window_s)
+        self._context = int(round(cfg.context_s * SAMPLE_RATE / 320))
+
+    # --- scoring --------------------------------------------------------------------
+    def _autocast(self):
+        if self.device.startswith("cuda"):
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _normalized(self, wave: np.ndarray) -> torch.Tensor:
+        source = torch.from_numpy(np.ascontiguousarray(wave, dtype=np.float32))
+        if self.normalize:  # same formula as funasr's inference(), over the whole track once
+            source = F.layer_norm(source, source.shape)
+        return source
+
+    def score(self, wave: np.ndarray, with_features: bool = True) -> FrameScores:
+        """Frame scores of a mono 16 kHz float32 waveform (any length)."""
+        wave = np.asarray(wave)
+        if wave.ndim != 1:
+            raise ValueError(f"expected a mono waveform (N,), got shape {wave.shape}")
+        n = int(wave.shape[0])
+        total = n_frames(n)
+        logits = np.zeros((total, len(self.labels)), dtype=np.float32)
+        features = np.zeros((total, self.embed_dim), dtype=np.float32) if with_features else None
+        if total:
+            self._run(self._normalized(wave), total, logits, features)
+        self.model.alibi_biases.clear()  # funasr's cache keeps the longest bias ever built
+        probs = softmax(logits).astype(np.float32)
+        return FrameScores(logits=logits, probs=probs, features=features, n_samples=n)
+
+    def _run(self, source: torch.Tensor, total: int, logits, features) -> None:
+        windows = plan_windows(total, self._window, self._context)
+        cuda = self.device.startswith("cuda")
+        proj = self.model.proj
+        with torch.inference_mode(), self._autocast():
+            for i in range(0, len(windows), self.config.batch_size):
+                group = windows[i : i + self.config.batch_size]
+                if len(windows) == 1:  # the whole clip: exactly funasr's input
+                    batch = source.view(1, -1)
+                else:
+                    batch = torch.stack(
+                        [source[w.sample_start : w.sample_start + w.sample_length] for w in group]
+                    )
+                if cuda:
+                    batch = batch.pin_memory().to(self.device, non_blocking=True)
+                x = accel.features_forward(self.model, batch, self._alibi)
+                for j, w in enumerate(group):
+                    kept = x[j, w.keep_from - w.start : w.keep_to - w.start]
+                    lg = proj(kept).float()
+                    logits[w.keep_from : w.keep_to] = lg.cpu().numpy()
+                    if features is not None:
+                        features[w.keep_from : w.keep_to] = kept.float().cpu().numpy()
+                del x, batch
+
+    def utterance_scores(self, probs_or_logits: np.ndarray, *, from_probs: bool = False):
+        """softmax(mean frame logits); pass from_probs=True for frame probabilities."""
+        if from_probs:
+            return utterance_scores_from_probs(probs_or_logits)
+        return utterance_scores(probs_or_logits)
+
+
+@functools.lru_cache(maxsize=4)
+def _load(cfg: EngineConfig) -> EmotionEngine:
+    model_dir = resolve_model_dir(cfg.model, cfg.hub, cfg.cache_dir)
+    device = _resolve_device(cfg.device)
+    threads = cfg.threads or torch.get_num_threads()
+    auto_model = load_funasr_model(model_dir, device, threads)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    engine = EmotionEngine(auto_model, model_dir, cfg, cfg.model)
+    log.info(
+        "emotion model %s loaded from %s on %s (%d threads)",
+        engine.model_id, model_dir, engine.device, torch.get_num_threads(),
+    )
+    return engine
+
+
+def load_engine(cfg: EngineConfig | None = None) -> EmotionEngine:
+    """The engine for cfg, loaded once per process (later calls return the same object)."""
+    cfg = cfg or EngineConfig.from_env()
+    if cfg.cache_dir is not None:
+        cfg = replace(cfg, cache_dir=Path(cfg.cache_dir).expanduser().resolve())
+    return _load(cfg)
+
+
+load_engine.cache_clear = _load.cache_clear  # type: ignore[attr-defined]

@@ -1,0 +1,187 @@
+"""The expected schema of every lake table (docs/CONTRACTS.md) as polars dtypes, in one place.
+
+The wiring may import these to cast (`conform`) or validate tables; the checks use them for the
+schema check, the key-uniqueness check and the not-null keys.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from emotion_assets.labels import EMOTIONS
+
+# The embedding width depends on the model (1024 for large, 768 for base): only the inner
+# type is checked, `conform` keeps the width it finds.
+EMBEDDING_DIM = 1024
+
+_ID = {"recording_date": pl.Date, "recording_id": pl.String}
+
+TABLE_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
+    "raw_recordings": {
+        **_ID,
+        "file_name": pl.String,
+        "source_path": pl.String,
+        "container": pl.String,
+        "codec": pl.String,
+        "duration_s": pl.Float64,
+        "sample_rate": pl.Int64,
+        "channels": pl.Int64,
+        "bytes": pl.Int64,
+        "sha256": pl.String,
+        "status": pl.String,
+        "duplicate_of": pl.String,
+        "reason": pl.String,
+        "speaker": pl.String,
+        "team": pl.String,
+        "compare_with": pl.String,
+        "metadata_json": pl.String,
+        "has_rttm": pl.Boolean,
+        "channel_map_json": pl.String,
+    },
+    "normalized_audio": {
+        **_ID,
+        "track": pl.Int32,
+        "channel_mode": pl.String,
+        "speaker": pl.String,
+        "audio_path": pl.String,
+        "sample_rate": pl.Int64,
+        "n_samples": pl.Int64,
+        "duration_s": pl.Float64,
+        "source_duration_s": pl.Float64,
+        "peak": pl.Float64,
+        "rms": pl.Float64,
+        "clipped_fraction": pl.Float64,
+    },
+    "speech_segments": {
+        **_ID,
+        "track": pl.Int32,
+        "segment_idx": pl.Int32,
+        "t_start": pl.Float64,
+        "t_end": pl.Float64,
+        "duration_s": pl.Float64,
+    },
+    "speaker_turns": {
+        **_ID,
+        "track": pl.Int32,
+        "turn_idx": pl.Int32,
+        "speaker": pl.String,
+        "t_start": pl.Float64,
+        "t_end": pl.Float64,
+        "duration_s": pl.Float64,
+        "source": pl.String,
+    },
+    "quarantine": {
+        **_ID,
+        "file_name": pl.String,
+        "stage": pl.String,
+        "reason": pl.String,
+        "detail": pl.String,
+    },
+    "frame_emotion_scores": {
+        **_ID,
+        "track": pl.Int32,
+        "speaker": pl.String,
+        "is_overlap": pl.Boolean,
+        "frame_idx": pl.Int32,
+        "t_start": pl.Float64,
+        "t_end": pl.Float64,
+        **{e: pl.Float32 for e in EMOTIONS},
+        "top_emotion": pl.String,
+        "is_speech": pl.Boolean,
+        "model_id": pl.String,
+    },
+    "utterance_emotion_scores": {
+        **_ID,
+        "track": pl.Int32,
+        "scope": pl.String,
+        "segment_idx": pl.Int32,
+        "speaker": pl.String,
+        "t_start": pl.Float64,
+        "t_end": pl.Float64,
+        "n_frames": pl.Int64,
+        **{e: pl.Float64 for e in EMOTIONS},
+        "top_emotion": pl.String,
+        "confidence": pl.Float64,
+        "model_id": pl.String,
+    },
+    "emotion_embeddings": {
+        **_ID,
+        "track": pl.Int32,
+        "segment_idx": pl.Int32,
+        "speaker": pl.String,
+        "t_start": pl.Float64,
+        "t_end": pl.Float64,
+        "embedding": pl.Array(pl.Float32, EMBEDDING_DIM),
+        "model_id": pl.String,
+    },
+}
+
+# Columns that identify a row; each table must be unique on them (nulls compare equal).
+TABLE_KEYS: dict[str, tuple[str, ...]] = {
+    "raw_recordings": ("recording_date", "file_name"),
+    "normalized_audio": ("recording_id", "track"),
+    "speech_segments": ("recording_id", "track", "segment_idx"),
+    "speaker_turns": ("recording_id", "track", "turn_idx"),
+    "quarantine": ("recording_date", "file_name", "stage"),
+    "frame_emotion_scores": ("recording_id", "track", "frame_idx"),
+    "utterance_emotion_scores": ("recording_id", "track", "scope", "segment_idx"),
+    "emotion_embeddings": ("recording_id", "track", "segment_idx"),
+}
+
+# Key columns that may legitimately be null (a quarantined file may have no recording_id;
+# a track-scope utterance has no segment).
+NULLABLE_KEYS: dict[str, frozenset[str]] = {
+    "quarantine": frozenset({"recording_id"}),
+    "utterance_emotion_scores": frozenset({"segment_idx"}),
+}
+
+# Allowed values of the enumerated string columns.
+ALLOWED_VALUES: dict[str, dict[str, tuple[str, ...]]] = {
+    "raw_recordings": {"status": ("ok", "quarantined", "duplicate")},
+    "normalized_audio": {"channel_mode": ("mono", "downmix", "channel")},
+    "speaker_turns": {"source": ("rttm", "channel_map", "sidecar")},
+    "quarantine": {"stage": ("probe", "decode", "sidecar")},
+    "frame_emotion_scores": {"top_emotion": EMOTIONS},
+    "utterance_emotion_scores": {"scope": ("track", "segment"), "top_emotion": EMOTIONS},
+}
+
+
+def not_null_keys(table: str) -> tuple[str, ...]:
+    nullable = NULLABLE_KEYS.get(table, frozenset())
+    return tuple(c for c in TABLE_KEYS[table] if c not in nullable)
+
+
+def _family(dtype: pl.DataType) -> str:
+    if dtype.is_integer():
+        return "integer"
+    if dtype.is_float():
+        return "float"
+    if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
+        return "string"
+    if isinstance(dtype, pl.Array | pl.List):
+        return "array:" + _family(dtype.inner)
+    return str(dtype.base_type())
+
+
+def dtype_compatible(actual: pl.DataType, expected: pl.DataType) -> bool:
+    """Same family (any int width, any float width, string-like, list-like of the same inner);
+    an all-null column (pl.Null) fits any type."""
+    return actual == pl.Null or _family(actual) == _family(expected)
+
+
+def conform(df: pl.DataFrame, table: str) -> pl.DataFrame:
+    """Cast the contract columns to their exact dtypes and put them first (extras stay, after).
+
+    Raises polars' error when a value cannot be cast (strict), so bad data is not hidden.
+    """
+    schema = TABLE_SCHEMAS[table]
+    exprs = []
+    for name, dtype in schema.items():
+        if name not in df.columns:
+            continue
+        actual = df.schema[name]
+        if isinstance(dtype, pl.Array) and isinstance(actual, pl.Array):
+            dtype = pl.Array(dtype.inner, actual.size)  # keep the model's width
+        exprs.append(pl.col(name).cast(dtype, strict=True))
+    extras = [c for c in df.columns if c not in schema]
+    return df.select(*exprs, *extras)

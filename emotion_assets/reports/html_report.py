@@ -1,0 +1,272 @@
+"""The interactive HTML report of one recording/track (plotly; works offline, no CDN)."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+import polars as pl
+
+from emotion_assets.reports.palette import (
+    MEANINGLESS_WARNING,
+    MUTED_EMOTIONS,
+    NONSPEECH_COLOR,
+    emotion_color,
+)
+from emotion_assets.reports.series import SCORES
+
+PLOTLY_JS_NAME = "plotly.min.js"
+CURVES_DIV_ID = "emotion-curves"
+
+
+@dataclass(frozen=True)
+class AudioClip:
+    src: str | None  # URL relative to the report, None when the path was refused
+    exists: bool
+
+
+def _f32(values: pl.Series) -> np.ndarray:
+    # float32 keeps the embedded (base64) arrays half the size; nulls become gaps (NaN).
+    return values.cast(pl.Float32).fill_null(np.nan).to_numpy()
+
+
+def _rectangles(spans: Sequence[tuple[float, float]], y1: float = 1.0):
+    """x/y of closed rectangles separated by gaps: one filled trace however many spans."""
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    for t0, t1 in spans:
+        xs += [t0, t0, t1, t1, t0, None]
+        ys += [0.0, y1, y1, 0.0, 0.0, None]
+    return xs, ys
+
+
+def curves_figure(
+    *,
+    raw: pl.DataFrame,
+    smoothed: pl.DataFrame | None,
+    nonspeech: Sequence[tuple[float, float]],
+    bursts: pl.DataFrame | None,
+    highlights: pl.DataFrame | None,
+    total_s: float,
+) -> go.Figure:
+    fig = go.Figure()
+    if nonspeech:
+        xs, ys = _rectangles(nonspeech, 1.05)
+        fig.add_trace(go.Scatter(
+            x=xs, y=ys, fill="toself", mode="none", fillcolor=NONSPEECH_COLOR, opacity=0.3,
+            name="non-speech", hoverinfo="skip",
+        ))
+    if bursts is not None and bursts.height:
+        for emotion, group in bursts.group_by("emotion", maintain_order=True):
+            xs, ys = _rectangles(list(zip(group["t_start"], group["t_end"], strict=True)), 1.05)
+            fig.add_trace(go.Scatter(
+                x=xs, y=ys, fill="toself", mode="none", fillcolor=emotion_color(emotion[0]),
+                opacity=0.15, legendgroup=f"burst-{emotion[0]}", name=f"{emotion[0]} burst",
+                hoverinfo="skip",
+            ))
+
+    have_smooth = smoothed is not None and smoothed.height > 0
+    for emotion in SCORES:
+        colour = emotion_color(emotion)
+        dash = "dash" if emotion in MUTED_EMOTIONS else "solid"
+        if have_smooth:
+            fig.add_trace(go.Scatter(
+                x=_f32(raw["t"]), y=_f32(raw[emotion]), mode="lines", legendgroup=emotion,
+                showlegend=False, line={"color": colour, "width": 0.7}, opacity=0.25,
+                hoverinfo="skip", name=f"{emotion} (raw)",
+            ))
+        source = smoothed if have_smooth else raw
+        fig.add_trace(go.Scatter(
+            x=_f32(source["t"]), y=_f32(source[emotion]), mode="lines", name=emotion,
+            legendgroup=emotion, line={"color": colour, "width": 2 if have_smooth else 1.4,
+                                       "dash": dash},
+            hovertemplate="%{y:.2f}",
+        ))
+
+    if bursts is not None and bursts.height:
+        mids = ((bursts["t_start"] + bursts["t_end"]) / 2).to_numpy()
+        fig.add_trace(go.Scatter(
+            x=mids, y=bursts["peak"].to_numpy(), mode="markers", name="burst peaks",
+            marker={"symbol": "triangle-down", "size": 11,
+                    "color": [emotion_color(e) for e in bursts["emotion"]],
+                    "line": {"color": "black", "width": 1}},
+            text=[
+                f"{b['emotion']} burst {b['t_start']:.1f}–{b['t_end']:.1f} s, peak {b['peak']:.2f}"
+                for b in bursts.iter_rows(named=True)
+            ],
+            hovertemplate="%{text}<extra></extra>",
+        ))
+    if highlights is not None and highlights.height:
+        rows = list(highlights.iter_rows(named=True))
+        fig.add_trace(go.Scatter(
+            x=[(h["t_start"] + h["t_end"]) / 2 for h in rows],
+            y=[min(float(h["score"]), 1.0) if h.get("score") is not None else 0.95 for h in rows],
+            mode="markers+text", name="highlights", text=[f"#{h['rank']}" for h in rows],
+            textposition="top center",
+            marker={"symbol": "star", "size": 16,
+                    "color": [emotion_color(h.get("dominant_emotion") or "") for h in rows],
+                    "line": {"color": "black", "width": 1}},
+            customdata=[
+                f"highlight #{h['rank']} by {h.get('rank_by', '')}: {h.get('dominant_emotion')} "
+                f"{h['t_start']:.1f}–{h['t_end']:.1f} s" for h in rows
+            ],
+            hovertemplate="%{customdata}<extra></extra>",
+        ))
+
+    fig.update_layout(
+        height=540, margin={"l": 60, "r": 20, "t": 30, "b": 50}, hovermode="x unified",
+        template="plotly_white", legend={"orientation": "v"},
+        xaxis={"title": "time (s)", "range": [0, max(total_s, 1.0)], "hoverformat": ".1f"},
+        yaxis={"title": "score", "range": [0, 1.1]},
+    )
+    return fig
+
+
+def _fmt(value: object) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    return str(value)
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], empty: str) -> str:
+    if not rows:
+        return f"<p class='muted'>{html.escape(empty)}</p>"
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _chip(emotion: str | None) -> str:
+    if not emotion:
+        return "–"
+    colour = emotion_color(emotion)
+    return f"<span class='chip' style='background:{colour}'></span>{html.escape(emotion)}"
+
+
+def _secs(t: float) -> str:
+    return f"{int(t // 60)}:{t % 60:04.1f}"
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;
+ max-width:1200px;color:#222;padding:0 16px}
+h1{font-size:1.4em;margin:0 0 4px} h2{font-size:1.1em;margin-top:28px}
+.meta,.muted{color:#666;font-size:.9em}
+.warning{background:#c0392b;color:#fff;font-weight:bold;padding:10px 14px;border-radius:6px;
+ margin:12px 0;font-size:1.1em}
+.headline{display:flex;gap:28px;align-items:baseline;margin:16px 0;padding:14px 18px;
+ background:#f6f6f6;border-radius:8px}
+.headline .big{font-size:2em;font-weight:bold}
+.chip{display:inline-block;width:.8em;height:.8em;border-radius:2px;margin-right:6px}
+table{border-collapse:collapse;font-size:.92em} th,td{padding:4px 10px;border-bottom:1px solid #ddd;
+ text-align:left} td.num{text-align:right;font-variant-numeric:tabular-nums}
+.bar{display:inline-block;height:.7em;border-radius:2px}
+dl.nums{display:grid;grid-template-columns:repeat(auto-fill,minmax(180px,1fr));gap:6px 18px}
+dl.nums dt{color:#666;font-size:.85em} dl.nums dd{margin:0 0 6px;font-weight:600}
+img.pic{max-width:100%;border:1px solid #eee}
+"""
+
+
+def report_html(
+    *,
+    page_title: str,
+    meta_line: str,
+    meaningless: bool,
+    dominant: str | None,
+    confidence: float | None,
+    numbers: Mapping[str, object],
+    figure: go.Figure,
+    means: pl.DataFrame,
+    bursts: pl.DataFrame | None,
+    highlights: pl.DataFrame | None,
+    clips: Sequence[AudioClip],
+    heatmap_src: str,
+    curves_src: str,
+) -> str:
+    """The page: headline (dominant emotion, confidence), curves, then the details."""
+    plot_div = figure.to_html(
+        full_html=False, include_plotlyjs=False, div_id=CURVES_DIV_ID, default_height="540px",
+        config={"displaylogo": False, "responsive": True},
+    )
+    warning = f"<div class='warning'>{html.escape(MEANINGLESS_WARNING)}</div>" if meaningless else ""
+    conf = f"{confidence:.2f}" if confidence is not None else "–"
+    number_items = "".join(
+        f"<div><dt>{html.escape(str(k))}</dt><dd>{html.escape(_fmt(v))}</dd></div>"
+        for k, v in numbers.items()
+    )
+
+    mean_rows = []
+    for row in means.sort("mean_score", descending=True, nulls_last=True).iter_rows(named=True):
+        score = row["mean_score"]
+        width = 0 if score is None else round(200 * score)
+        bar = f"<span class='bar' style='width:{width}px;background:{emotion_color(row['emotion'])}'></span>"
+        mean_rows.append([
+            _chip(row["emotion"]), _fmt(score), bar,
+            _fmt(None if row["top_share"] is None else round(100 * row["top_share"], 1)),
+        ])
+
+    burst_rows = []
+    if bursts is not None:
+        for b in bursts.sort("t_start").iter_rows(named=True):
+            burst_rows.append([
+                _chip(b["emotion"]), _secs(b["t_start"]), _secs(b["t_end"]),
+                f"{b['t_end'] - b['t_start']:.1f} s", f"{b['peak']:.2f}",
+            ])
+
+    highlight_rows = []
+    if highlights is not None:
+        for h, clip in zip(highlights.iter_rows(named=True), clips, strict=True):
+            if clip.src is None:
+                player = "<span class='muted'>clip path refused</span>"
+            else:
+                src = html.escape(clip.src, quote=True)
+                player = f"<audio controls preload='none' src='{src}'></audio>"
+                if not clip.exists:
+                    player += " <span class='muted'>(clip file missing)</span>"
+            score = h.get("score")
+            highlight_rows.append([
+                html.escape(str(h.get("rank_by", ""))), f"#{h['rank']}",
+                f"{_secs(h['t_start'])}–{_secs(h['t_end'])}", _chip(h.get("dominant_emotion")),
+                "–" if score is None else f"{score:.2f}", player,
+            ])
+
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(page_title)}</title>
+<style>{_CSS}</style>
+<script src="{PLOTLY_JS_NAME}"></script>
+</head><body>
+<h1>{html.escape(page_title)}</h1>
+<div class="meta">{html.escape(meta_line)}</div>
+{warning}
+<div class="headline">
+ <div><div class="muted">dominant emotion</div><div class="big">{_chip(dominant)}</div></div>
+ <div><div class="muted">confidence</div><div class="big">{conf}</div></div>
+</div>
+<dl class="nums">{number_items}</dl>
+<h2>Emotions over time</h2>
+<p class="muted">Hover for the nine scores at a moment; drag to zoom, double-click to reset;
+click a legend entry to hide it. Grey: no speech. Tinted spans and ▼: bursts. ★: highlights.</p>
+{plot_div}
+<h2>Mean score per emotion (speech frames)</h2>
+{_table(["emotion", "mean score", "", "top in % of frames"], mean_rows, "no frames")}
+<h2>Bursts</h2>
+{_table(["emotion", "start", "end", "length", "peak"], burst_rows, "no bursts")}
+<h2>Highlights</h2>
+{_table(["ranked by", "rank", "time", "dominant", "score", "listen"], highlight_rows,
+        "no highlights")}
+<h2>Heat map</h2>
+<img class="pic" src="{html.escape(heatmap_src, quote=True)}" alt="emotion heat map" loading="lazy">
+<p class="muted"><a href="{html.escape(curves_src, quote=True)}">static picture of the curves</a></p>
+</body></html>
+"""

@@ -1,0 +1,158 @@
+"""DuckDB views over the lake, kept in data/warehouse.duckdb for analysts.
+
+DuckDB lets one process write a database file OR many read it. Pipeline steps therefore never
+write the file on their hot path: views glob the lake, so new partitions show up without touching
+the file, and the file is opened for writing only when a view's definition changes (a new table,
+a new column, a new embedding size). That rare write is serialised by a lock file and retried
+while analysts hold read-only connections; if it can't get in, the old views keep working and the
+next run tries again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import time
+from pathlib import Path
+
+import duckdb
+
+from emotion_assets.warehouse.atomic import write_atomically
+from emotion_assets.warehouse.lake import FILE_NAME, list_tables
+
+log = logging.getLogger(__name__)
+
+STATE_FILE = "_views.json"
+EMBEDDING_COLUMN = "embedding"
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _quote_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _scan(lake: Path, table: str) -> str:
+    pattern = (Path(lake).resolve() / table / "*" / FILE_NAME).as_posix()
+    return (
+        f"read_parquet({_quote_literal(pattern)}, hive_partitioning = true, "
+        "union_by_name = true)"
+    )
+
+
+def view_sql(lake: Path, table: str) -> str:
+    """The CREATE VIEW statement for `table`, derived from what is in the lake now."""
+    scan = _scan(lake, table)
+    probe = duckdb.connect()  # in-memory: reading the lake needs no lock on the warehouse
+    try:
+        columns = probe.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()
+        replace = []
+        for name, dtype, *_ in columns:
+            if name == EMBEDDING_COLUMN and dtype.endswith("[]"):
+                # Parquet has no fixed-size list; cast back so array_cosine_similarity works.
+                size = probe.execute(
+                    f"SELECT max(len({_quote_ident(name)})) FROM {scan}"
+                ).fetchone()[0]
+                if size:
+                    replace.append(f"{_quote_ident(name)}::FLOAT[{int(size)}] AS {_quote_ident(name)}")
+    finally:
+        probe.close()
+    select = f"* REPLACE ({', '.join(replace)})" if replace else "*"
+    return f"CREATE OR REPLACE VIEW {_quote_ident(table)} AS SELECT {select} FROM {scan}"
+
+
+def _desired(lake: Path) -> dict[str, str]:
+    return {table: view_sql(lake, table) for table in list_tables(lake)}
+
+
+def _load_state(lake: Path) -> dict[str, str]:
+    path = Path(lake) / STATE_FILE
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def _fingerprint(views: dict[str, str], warehouse: Path) -> dict[str, str]:
+    state = {t: hashlib.sha256(sql.encode()).hexdigest() for t, sql in views.items()}
+    state["__warehouse__"] = str(Path(warehouse).resolve())
+    return state
+
+
+def ensure_views(lake: Path, warehouse: Path, *, timeout_s: float = 60.0) -> list[str]:
+    """Create or refresh the views that changed; return the tables refreshed.
+
+    Cheap when nothing changed (no DuckDB file access). Never raises because analysts are
+    reading: after `timeout_s` of lock conflicts it logs a warning and leaves the old views.
+    """
+    lake, warehouse = Path(lake), Path(warehouse)
+    desired = _desired(lake)
+    if _load_state(lake) == _fingerprint(desired, warehouse) and warehouse.exists():
+        return []
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = warehouse.with_name(warehouse.name + ".lock")
+    with open(lock_path, "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            desired = _desired(lake)  # another process may have refreshed while we waited
+            state = _load_state(lake)
+            if state == _fingerprint(desired, warehouse) and warehouse.exists():
+                return []
+            old = {k: v for k, v in state.items() if k != "__warehouse__"}
+            new = _fingerprint(desired, warehouse)
+            changed = [t for t in desired if old.get(t) != new[t]] or list(desired)
+            if not _apply(warehouse, [desired[t] for t in changed], timeout_s=timeout_s):
+                return []
+            write_atomically(
+                lake / STATE_FILE, lambda tmp: tmp.write_text(json.dumps(new, indent=1, sort_keys=True))
+            )
+            log.info("warehouse: refreshed views %s in %s", changed, warehouse)
+            return changed
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _apply(warehouse: Path, statements: list[str], *, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    delay = 0.2
+    while True:
+        try:
+            con = duckdb.connect(str(warehouse))
+        except duckdb.IOException as exc:  # analysts hold read-only connections: wait
+            if time.monotonic() >= deadline:
+                log.warning(
+                    "warehouse: %s is held by readers; views not refreshed this time (%s). "
+                    "New partitions are visible anyway; new tables/columns appear on the next run "
+                    "or with `python -m emotion_assets.warehouse --refresh`.",
+                    warehouse,
+                    str(exc).splitlines()[0],
+                )
+                return False
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+            continue
+        try:
+            for sql in statements:
+                con.execute(sql)
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        return True
+
+
+def connect_readonly(warehouse: Path) -> duckdb.DuckDBPyConnection:
+    """The analyst's connection: read-only, so pipeline runs and other readers are not blocked."""
+    return duckdb.connect(str(warehouse), read_only=True)
+
+
+def drop_missing_views(warehouse: Path, keep: list[str]) -> None:
+    """Remove views whose table has vanished from the lake (used by --refresh)."""
+    with contextlib.closing(duckdb.connect(str(warehouse))) as con:
+        for (name,) in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall():
+            if name not in keep:
+                con.execute(f"DROP VIEW {_quote_ident(name)}")

@@ -1,0 +1,91 @@
+"""What changed under data/raw/: the pure logic behind the raw-folder sensor.
+
+A day is requested when its folder looks the same on two consecutive looks (so a file still
+being copied waits) and differs from what was last requested (new, changed or removed files).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+FileSig = tuple[int, int]  # (size, mtime_ns)
+DaySnapshot = dict[str, FileSig]
+
+
+def is_day_folder(name: str) -> bool:
+    try:
+        return dt.date.fromisoformat(name).isoformat() == name
+    except ValueError:
+        return False
+
+
+def snapshot(raw_dir: Path) -> dict[str, DaySnapshot]:
+    """Size and mtime of every visible file in each data/raw/YYYY-MM-DD/ folder."""
+    result: dict[str, DaySnapshot] = {}
+    if not raw_dir.is_dir():
+        return result
+    for day_dir in sorted(raw_dir.iterdir()):
+        if not (day_dir.is_dir() and is_day_folder(day_dir.name)):
+            continue
+        files: DaySnapshot = {}
+        for entry in sorted(day_dir.iterdir()):
+            if entry.name.startswith("."):
+                continue
+            try:
+                stat = entry.lstat()
+            except FileNotFoundError:  # removed while we looked
+                continue
+            files[entry.name] = (stat.st_size, stat.st_mtime_ns)
+        result[day_dir.name] = files
+    return result
+
+
+def fingerprint(files: DaySnapshot) -> str:
+    return hashlib.sha256(json.dumps(sorted(files.items())).encode()).hexdigest()[:16]
+
+
+@dataclass
+class WatchState:
+    seen: dict[str, str] = field(default_factory=dict)  # day -> fingerprint at the last look
+    requested: dict[str, str] = field(default_factory=dict)  # day -> fingerprint last requested
+
+    def to_json(self) -> str:
+        return json.dumps({"seen": self.seen, "requested": self.requested}, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | None) -> WatchState:
+        if not text:
+            return cls()
+        data = json.loads(text)
+        return cls(seen=dict(data.get("seen", {})), requested=dict(data.get("requested", {})))
+
+
+@dataclass(frozen=True)
+class Plan:
+    run_days: list[tuple[str, str]]  # (day, fingerprint)
+    waiting_days: list[str]  # changed since the last look: files may still be arriving
+    state: WatchState
+
+
+def plan_runs(state: WatchState, current: dict[str, DaySnapshot]) -> Plan:
+    now = {day: fingerprint(files) for day, files in current.items() if files}
+    run_days, waiting = [], []
+    requested = dict(state.requested)
+    for day, fp in sorted(now.items()):
+        if requested.get(day) == fp:
+            continue
+        if state.seen.get(day) != fp:
+            waiting.append(day)
+            continue
+        run_days.append((day, fp))
+        requested[day] = fp
+    return Plan(run_days, waiting, WatchState(seen=now, requested=requested))
+
+
+def previous_day(moment: dt.datetime) -> str:
+    """The partition a daily schedule tick at `moment` (in the schedule's zone) should run."""
+    return (moment.date() - dt.timedelta(days=1)).isoformat()

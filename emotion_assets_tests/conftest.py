@@ -1,0 +1,42 @@
+"""Fixtures shared by every test package: the real recordings, temporary data dirs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_audio_dir() -> Path:
+    return Path(os.environ.get("EMOTION_SHARED_AUDIO") or REPO.parent / "shared" / "audio").resolve()
+
+
+@pytest.fixture(scope="session")
+def shared_audio() -> Path:
+    path = shared_audio_dir()
+    if not (path / "SOURCES.md").exists():
+        pytest.fail(f"the shared recordings are missing: expected them at {path}")
+    return path
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty data directory, set as EMOTION_DATA_DIR for the test."""
+    root = tmp_path / "data"
+    (root / "raw").mkdir(parents=True)
+    monkeypatch.setenv("EMOTION_DATA_DIR", str(root))
+    return root
+
+
+def copy_into_day(data_dir: Path, day: str, *files: Path, rename: dict[str, str] | None = None) -> Path:
+    """Copy recordings (and sidecars) into data/raw/<day>/, as a user would drop them."""
+    folder = data_dir / "raw" / day
+    folder.mkdir(parents=True, exist_ok=True)
+    for src in files:
+        name = (rename or {}).get(src.name, src.name)
+        shutil.copyfile(src, folder / name)
+    return folder

@@ -1,0 +1,169 @@
+"""Every asset materialized in-process on the shared recordings (issue 2's acceptance list)."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from dagster import DagsterInstance
+
+from emotion_assets.pipeline_runner import run_partition
+
+DAY = "2024-06-03"
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+@pytest.fixture(scope="module")
+def materialized(tmp_path_factory, shared_audio: Path, tiny_model_dir: Path):
+    """One run over speech/, formats/ and nonspeech/ (plus the RTTM), shared by the tests below."""
+    mp = pytest.MonkeyPatch()
+    root = tmp_path_factory.mktemp("pipeline") / "data"
+    raw = root / "raw" / DAY
+    raw.mkdir(parents=True)
+    for sub in ("speech", "formats", "nonspeech"):
+        for src in (shared_audio / sub).iterdir():
+            shutil.copyfile(src, raw / src.name)
+    before = _digest(raw)
+    mp.setenv("EMOTION_DATA_DIR", str(root))
+    mp.setenv("EMOTION_MODEL", str(tiny_model_dir))
+    mp.setenv("EMOTION_THREADS", "1")
+    instance = DagsterInstance.ephemeral()
+    first = run_partition(root, DAY, instance=instance)
+    counts_first = _row_counts(root)
+    second = run_partition(root, DAY, instance=instance)  # a repeated run changes nothing
+    yield {
+        "root": root,
+        "raw_before": before,
+        "raw_after": _digest(raw),
+        "first": first,
+        "second": second,
+        "counts_first": counts_first,
+        "counts_second": _row_counts(root),
+    }
+    mp.undo()
+
+
+def _row_counts(root: Path) -> dict[str, int]:
+    con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
+    try:
+        names = [r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()]
+        return {n: con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names}
+    finally:
+        con.close()
+
+
+def _table(root: Path, name: str) -> pl.DataFrame:
+    con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
+    try:
+        return con.execute(f'SELECT * FROM "{name}"').pl()
+    finally:
+        con.close()
+
+
+def test_the_run_succeeds_with_every_check_passing(materialized) -> None:
+    assert materialized["first"]["success"] and materialized["second"]["success"]
+    failed = [name for name, passed in materialized["first"]["checks"] if not passed]
+    assert materialized["first"]["checks"], "no asset check ran"
+    assert failed == []
+
+
+def test_raw_files_are_never_modified(materialized) -> None:
+    assert materialized["raw_after"] == materialized["raw_before"]
+
+
+def test_rematerializing_leaves_identical_row_counts(materialized) -> None:
+    assert materialized["counts_first"] == materialized["counts_second"]
+    assert materialized["counts_first"]["frame_emotion_scores"] > 0
+
+
+def test_everything_decodes_but_the_empty_wav_which_is_quarantined(materialized) -> None:
+    raw = _table(materialized["root"], "raw_recordings")
+    recordings = {p for p in materialized["raw_before"] if not p.endswith((".rttm", ".json"))}
+    assert set(raw["file_name"]) == recordings
+    bad = raw.filter(pl.col("status") == "quarantined")
+    assert bad["file_name"].to_list() == ["test1_empty.wav"]
+    quarantine = _table(materialized["root"], "quarantine")
+    row = quarantine.filter(pl.col("file_name") == "test1_empty.wav").row(0, named=True)
+    assert "sample" in row["reason"].lower()  # says it holds no samples, in words
+    normalized = _table(materialized["root"], "normalized_audio")
+    ok_ids = set(raw.filter(pl.col("status") == "ok")["recording_id"])
+    assert set(normalized["recording_id"]) == ok_ids
+
+
+def test_wrong_extension_decodes_by_content(materialized) -> None:
+    raw = _table(materialized["root"], "raw_recordings")
+    row = raw.filter(pl.col("file_name") == "wrong_extension.aac").row(0, named=True)
+    # Same bytes as format_test.m4a: probed (by content, as MP4/AAC), then noticed as a duplicate.
+    assert row["codec"].lower().startswith("aac") and row["duration_s"] > 9.0
+    twin = raw.filter(pl.col("file_name") == "format_test.m4a").row(0, named=True)
+    assert row["recording_id"] == twin["recording_id"]
+    assert {row["status"], twin["status"]} == {"ok", "duplicate"}
+
+
+def test_the_192khz_flac_keeps_its_duration(materialized) -> None:
+    import soundfile as sf
+
+    src = materialized["root"] / "raw" / DAY / "test-192khz-32bit.flac"
+    truth = sf.info(str(src)).frames / sf.info(str(src)).samplerate
+    raw = _table(materialized["root"], "raw_recordings")
+    normalized = _table(materialized["root"], "normalized_audio")
+    rid = raw.filter(pl.col("file_name") == src.name)["recording_id"][0]
+    track = normalized.filter(pl.col("recording_id") == rid).row(0, named=True)
+    assert abs(track["duration_s"] - truth) <= 0.020
+    assert raw.filter(pl.col("file_name") == src.name)["sample_rate"][0] == 192_000
+
+
+def test_two_speakers_with_rttm_yields_turns_and_frames_for_both(materialized) -> None:
+    raw = _table(materialized["root"], "raw_recordings")
+    rid = raw.filter(pl.col("file_name") == "two_speakers.wav")["recording_id"][0]
+    turns = _table(materialized["root"], "speaker_turns").filter(pl.col("recording_id") == rid)
+    assert set(turns["speaker"]) == {"speaker90", "speaker91"}
+    frames = _table(materialized["root"], "frame_emotion_scores").filter(
+        pl.col("recording_id") == rid
+    )
+    assert set(frames["speaker"].drop_nulls()) == {"speaker90", "speaker91"}
+    overlap = frames.filter(pl.col("is_overlap"))
+    assert overlap.height > 0 and overlap["speaker"].null_count() == overlap.height
+    assert overlap["t_start"].min() >= 18.0 and overlap["t_start"].max() <= 18.7
+
+
+def test_the_whale_song_has_little_speech_and_read_speech_a_lot(materialized) -> None:
+    raw = _table(materialized["root"], "raw_recordings")
+    segments = _table(materialized["root"], "speech_segments")
+    normalized = _table(materialized["root"], "normalized_audio")
+
+    def speech_share(name: str) -> float:
+        rid = raw.filter(pl.col("file_name") == name)["recording_id"][0]
+        speech = segments.filter(pl.col("recording_id") == rid)["duration_s"].sum()
+        return speech / normalized.filter(pl.col("recording_id") == rid)["duration_s"].sum()
+
+    assert speech_share("humpback_whale.ogg") < 0.10
+    assert speech_share("librispeech_198-209-0000.ogg") > 0.6
+
+
+def test_frame_scores_are_distributions_with_the_documented_timing(materialized) -> None:
+    frames = _table(materialized["root"], "frame_emotion_scores")
+    labels = ["angry", "disgusted", "fearful", "happy", "neutral", "other", "sad", "surprised", "unknown"]
+    sums = frames.select(pl.sum_horizontal(labels).alias("s"))["s"]
+    assert (sums - 1).abs().max() < 1e-4
+    assert (frames["t_start"] - frames["frame_idx"] * 0.02).abs().max() < 1e-6
+    normalized = _table(materialized["root"], "normalized_audio")
+    per_track = frames.group_by("recording_id", "track").len()
+    joined = per_track.join(normalized, on=["recording_id", "track"])
+    expected = ((joined["n_samples"] - 400) // 320 + 1).to_list()
+    assert joined["len"].to_list() == expected
+    assert all("tiny random model" in m for m in frames["model_id"].unique())
+
+
+def test_every_table_carries_recording_date_and_id(materialized) -> None:
+    for name in materialized["counts_first"]:
+        columns = _table(materialized["root"], name).columns
+        assert "recording_date" in columns and "recording_id" in columns, name
+        assert all(c == c.lower() and " " not in c for c in columns), name

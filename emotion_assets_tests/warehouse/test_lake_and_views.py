@@ -1,0 +1,180 @@
+"""The lake's atomic partitions and the DuckDB views: correctness and the two concurrency rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing as mp
+import os
+import signal
+import time
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from emotion_assets.warehouse import connect_readonly, ensure_views, read_partitions, write_partitions
+from emotion_assets.warehouse.lake import partition_file
+
+
+def _table(day: str, n: int, extra: bool = False) -> pl.DataFrame:
+    df = pl.DataFrame(
+        {
+            "recording_date": [dt.date.fromisoformat(day)] * n,
+            "recording_id": [f"r{i:03d}" for i in range(n)],
+            "value": [float(i) for i in range(n)],
+        }
+    )
+    if extra:
+        df = df.with_columns(pl.lit("x").alias("new_column"))
+    return df
+
+
+def test_rewrite_replaces_a_partition_instead_of_appending(tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    write_partitions(lake, "t", ["2024-01-01"], _table("2024-01-01", 5))
+    write_partitions(lake, "t", ["2024-01-01"], _table("2024-01-01", 3))
+    assert read_partitions(lake, "t", ["2024-01-01"]).height == 3
+
+
+def test_a_day_without_rows_gets_an_empty_partition_so_old_rows_vanish(tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    write_partitions(lake, "t", ["2024-01-01"], _table("2024-01-01", 4))
+    write_partitions(lake, "t", ["2024-01-01"], _table("2024-01-01", 0))
+    assert read_partitions(lake, "t", ["2024-01-01"]).height == 0
+
+
+def test_rows_for_another_day_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="outside this run"):
+        write_partitions(tmp_path, "t", ["2024-01-01"], _table("2024-01-02", 1))
+
+
+def test_views_see_new_partitions_and_cast_embeddings_to_arrays(tmp_path: Path) -> None:
+    lake, wh = tmp_path / "lake", tmp_path / "warehouse.duckdb"
+    emb = pl.DataFrame(
+        {
+            "recording_date": [dt.date(2024, 1, 1)] * 2,
+            "recording_id": ["a", "b"],
+            "embedding": [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]],
+        },
+        schema_overrides={"embedding": pl.Array(pl.Float32, 3)},
+    )
+    write_partitions(lake, "emotion_embeddings", ["2024-01-01"], emb)
+    write_partitions(lake, "t", ["2024-01-01"], _table("2024-01-01", 2))
+    assert sorted(ensure_views(lake, wh)) == ["emotion_embeddings", "t"]
+    assert ensure_views(lake, wh) == []  # nothing changed: the file is not even opened
+    write_partitions(lake, "t", ["2024-01-02"], _table("2024-01-02", 3))
+    assert ensure_views(lake, wh) == []  # a new partition needs no view change
+    con = connect_readonly(wh)
+    try:
+        assert con.execute("SELECT count(*) FROM t").fetchone()[0] == 5
+        sims = con.execute(
+            "SELECT recording_id, array_cosine_similarity(embedding, [1, 0, 0]::FLOAT[3]) "
+            "FROM emotion_embeddings ORDER BY 1"
+        ).fetchall()
+    finally:
+        con.close()
+    assert sims[0][1] == pytest.approx(1.0) and sims[1][1] == pytest.approx(0.0)
+
+
+def _reader(warehouse: str, stop_at: float, out: mp.Queue) -> None:
+    """An analyst: one read-only connection held open, querying again and again."""
+    con = duckdb.connect(warehouse, read_only=True)
+    counts, errors = [], []
+    while time.monotonic() < stop_at:
+        try:
+            counts.append(con.execute("SELECT count(*) FROM t").fetchone()[0])
+        except Exception as exc:  # noqa: BLE001 - the test reports any failure
+            errors.append(repr(exc))
+        time.sleep(0.01)
+    con.close()
+    out.put((counts, errors))
+
+
+def _writer(lake: str, warehouse: str, days: list[str], out: mp.Queue) -> None:
+    errors = []
+    for day in days:
+        try:
+            write_partitions(Path(lake), "t", [day], _table(day, 10))
+            ensure_views(Path(lake), Path(warehouse), timeout_s=1.0)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(repr(exc))
+    out.put(errors)
+
+
+def test_parallel_writers_and_a_reader_holding_a_connection(tmp_path: Path) -> None:
+    """(a) several processes write partitions at once; (b) an analyst reads all along."""
+    lake, wh = tmp_path / "lake", tmp_path / "warehouse.duckdb"
+    write_partitions(lake, "t", ["2024-01-01"], _table("2024-01-01", 10))
+    ensure_views(lake, wh)
+    ctx = mp.get_context("spawn")
+    out: mp.Queue = ctx.Queue()
+    reader = ctx.Process(target=_reader, args=(str(wh), time.monotonic() + 12, out))
+    reader.start()
+    time.sleep(1.0)
+    days = [f"2024-01-{d:02d}" for d in range(2, 14)]
+    writers = [
+        ctx.Process(target=_writer, args=(str(lake), str(wh), days[i::3], out)) for i in range(3)
+    ]
+    for w in writers:
+        w.start()
+    results = [out.get(timeout=60) for _ in range(4)]
+    for p in [reader, *writers]:
+        p.join(timeout=30)
+    reader_result = next(r for r in results if isinstance(r, tuple))
+    writer_errors = [e for r in results if isinstance(r, list) for e in r]
+    counts, reader_errors = reader_result
+    assert writer_errors == [] and reader_errors == []
+    assert counts and counts == sorted(counts)  # rows only ever appear, never vanish
+    assert counts[-1] == 10 * (1 + len(days))
+    con = connect_readonly(wh)
+    assert con.execute("SELECT count(DISTINCT recording_date) FROM t").fetchone()[0] == 13
+    con.close()
+
+
+def test_schema_changes_while_a_reader_holds_the_file(tmp_path: Path) -> None:
+    """A new column needs no write at all; a new table waits for the readers, never fails."""
+    lake, wh = tmp_path / "lake", tmp_path / "warehouse.duckdb"
+    write_partitions(lake, "t", ["2024-01-01"], _table("2024-01-01", 2))
+    ensure_views(lake, wh)
+    ctx = mp.get_context("spawn")
+    out: mp.Queue = ctx.Queue()
+    reader = ctx.Process(target=_reader, args=(str(wh), time.monotonic() + 4, out))
+    reader.start()
+    time.sleep(1.0)
+    write_partitions(lake, "t", ["2024-01-02"], _table("2024-01-02", 2, extra=True))
+    assert ensure_views(lake, wh, timeout_s=0.5) == []  # same view text: nothing to write
+    write_partitions(lake, "u", ["2024-01-02"], _table("2024-01-02", 1))
+    assert ensure_views(lake, wh, timeout_s=0.5) == []  # blocked by the reader: warns, no error
+    counts, errors = out.get(timeout=30)
+    reader.join()
+    assert errors == [] and counts[-1] == 4
+    assert ensure_views(lake, wh) == ["u"]  # readers gone: the new table gets its view
+    con = connect_readonly(wh)
+    assert "new_column" in [r[0] for r in con.execute("DESCRIBE t").fetchall()]
+    assert con.execute("SELECT count(*) FROM u").fetchone()[0] == 1
+    con.close()
+
+
+def _slow_writer(lake: str) -> None:
+    big = _table("2024-01-01", 2_000_000)
+    while True:  # keep rewriting until killed
+        write_partitions(Path(lake), "t", ["2024-01-01"], big)
+
+
+def test_sigkill_mid_write_leaves_the_old_partition_whole(tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    write_partitions(lake, "t", ["2024-01-01"], _table("2024-01-01", 7))
+    proc = mp.get_context("spawn").Process(target=_slow_writer, args=(str(lake),))
+    proc.start()
+    folder = partition_file(lake, "t", "2024-01-01").parent
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(p.suffix == ".tmp" for p in folder.iterdir()):
+        time.sleep(0.005)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.join()
+    df = read_partitions(lake, "t", ["2024-01-01"])
+    assert df.height in (7, 2_000_000)  # old or new, never partial
+    write_partitions(lake, "t", ["2024-01-01"], _table("2024-01-01", 3))
+    assert read_partitions(lake, "t", ["2024-01-01"]).height == 3
+    assert not any(p.suffix == ".tmp" for p in folder.iterdir())  # the dead writer's leftovers
