@@ -65,8 +65,8 @@ def looped(clips: dict[str, np.ndarray], minutes: float) -> np.ndarray:
     """The clips played one after another, repeated until `minutes` of audio (a long recording)."""
     joined = np.concatenate(list(clips.values()))
     n = int(round(minutes * 60 * SAMPLE_RATE))
-    reps = -(-n // len(joined))
-    return np.ascontiguousarray(np.tile(joined, reps)[:n])
+    # np.resize repeats the input into one new array: no second full-length copy inflates RSS.
+    return np.resize(joined, n).astype(np.float32, copy=False)
 
 
 def save_clips(clips: dict[str, np.ndarray], path: Path) -> Path:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from bench.inputs import load_clips, looped
+from emotion_assets.labels import SAMPLE_RATE
 
 WARMUP_S = 5.0  # a short first call pays one-off costs (allocator, lazy init) outside the timing
 
@@ -81,6 +82,13 @@ class EngineRunner:
     def torch_module(self) -> Any:
         return find_torch_module(self.engine)
 
+    def timed_functions(self) -> list[tuple[Any, str, str]]:
+        """Engine functions that replace a module's forward (timed whole by the profile)."""
+        from emotion_assets.engine import accel
+
+        names = [("local_features_gemm", "conv_feature_extractor")]
+        return [(accel, name, fam) for name, fam in names if hasattr(accel, name)]
+
 
 class FunasrRunner:
     """funasr's own inference, exactly as a user of the model card would call it."""
@@ -105,6 +113,9 @@ class FunasrRunner:
 
     def torch_module(self) -> Any:
         return self.model.model
+
+    def timed_functions(self) -> list[tuple[Any, str, str]]:
+        return []
 
 
 def find_torch_module(obj: Any, depth: int = 0) -> Any:
@@ -132,14 +143,14 @@ def run_throughput(spec: dict[str, Any]) -> dict[str, Any]:
     runner = RUNNERS[spec["runner"]](spec)
     load_s = time.perf_counter() - t0
     first = next(iter(inputs.values()))
-    runner.run(first[: int(WARMUP_S * 16_000)].copy())
+    runner.run(first[: int(WARMUP_S * SAMPLE_RATE)].copy())
     rss_loaded = _rss_mb()
     items, outputs = [], {}
     for name, wave in inputs.items():
         t = time.perf_counter()
         out = runner.run(wave)
         wall = time.perf_counter() - t
-        items.append({"name": name, "audio_s": len(wave) / 16_000, "wall_s": wall})
+        items.append({"name": name, "audio_s": len(wave) / SAMPLE_RATE, "wall_s": wall})
         for key, value in out.items():
             outputs[f"{name}/{key}"] = value
     if spec.get("outputs_path"):
@@ -155,8 +166,16 @@ def run_throughput(spec: dict[str, Any]) -> dict[str, Any]:
         "peak_rss_mb": _peak_rss_mb(),
         "items": items,
     }
+    if str(spec["device"]).startswith("cuda"):
+        import torch
+
+        result["gpu_peak_mb"] = torch.cuda.max_memory_allocated() / 2**20
+    module = runner.torch_module()
+    if module is not None:
+        result["params_m"] = round(sum(p.numel() for p in module.parameters()) / 1e6, 1)
     if spec["runner"] == "engine":
         result["engine_config"] = _config_dict(runner.config)
+        result["with_features"] = runner.with_features
     return result
 
 
@@ -164,7 +183,9 @@ def _config_dict(config: Any) -> dict[str, Any]:
     from dataclasses import asdict, is_dataclass
 
     raw = asdict(config) if is_dataclass(config) else dict(vars(config))
-    return {k: (v if isinstance(v, int | float | bool | type(None)) else str(v)) for k, v in raw.items()}
+    return {
+        k: (v if isinstance(v, int | float | bool | type(None)) else str(v)) for k, v in raw.items()
+    }
 
 
 def run_profile(spec: dict[str, Any]) -> dict[str, Any]:
@@ -173,13 +194,13 @@ def run_profile(spec: dict[str, Any]) -> dict[str, Any]:
     _set_threads(spec["threads"])
     wave = _inputs(spec)[spec["clip_names"][0]]
     runner = RUNNERS[spec["runner"]](spec)
-    runner.run(wave[: int(WARMUP_S * 16_000)].copy())
-    timer = ModuleTimer(runner.torch_module())
+    runner.run(wave[: int(WARMUP_S * SAMPLE_RATE)].copy())
+    timer = ModuleTimer(runner.torch_module(), runner.timed_functions())
     with timer:
         t = time.perf_counter()
         runner.run(wave)
         total = time.perf_counter() - t
-    return {"audio_s": len(wave) / 16_000, **timer.summary(total)}
+    return {"audio_s": len(wave) / SAMPLE_RATE, **timer.summary(total)}
 
 
 def run_pipeline(spec: dict[str, Any]) -> dict[str, Any]:
@@ -218,7 +239,7 @@ def run_engine_files(spec: dict[str, Any]) -> dict[str, Any]:
         "wall_s": load_s + score_s,
         "load_s": load_s,
         "score_s": score_s,
-        "audio_s": sum(len(w) for w in waves) / 16_000,
+        "audio_s": sum(len(w) for w in waves) / SAMPLE_RATE,
         "peak_rss_mb": _peak_rss_mb(),
     }
 

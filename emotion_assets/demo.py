@@ -19,7 +19,7 @@ EXAMPLE_QUERIES = (
         "Dominant emotion per recording and speaker",
         "SELECT r.file_name, s.scope, s.speaker, s.dominant_emotion, round(s.speech_s, 1) AS speech_s,\n"
         "       round(s.emotion_entropy, 2) AS entropy_bits\n"
-        "FROM recording_emotion_summary s JOIN raw_recordings r USING (recording_date, recording_id)\n"
+        "FROM recording_summary s JOIN raw_recordings r USING (recording_date, recording_id)\n"
         "ORDER BY r.file_name, s.scope DESC, s.speaker",
     ),
     (
@@ -96,11 +96,11 @@ def show_results(layout: DataLayout, day: str) -> None:
         for (name,) in tables:
             n = con.execute(
                 f'SELECT count(*) FROM "{name}" WHERE recording_date = ?', [day]
-            ).fetchone()[0]
+            ).fetchall()[0][0]
             print(f"   {name:<28} {n:>8} rows")
         for title, sql in EXAMPLE_QUERIES:
             print(f"\n-- {title}\n{sql};")
-            print(con.sql(sql))
+            con.sql(sql).show(max_width=120)
     finally:
         con.close()
     reports = layout.reports_day(day)

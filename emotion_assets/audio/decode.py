@@ -14,7 +14,7 @@ import numpy as np
 import soundfile as sf
 
 from emotion_assets.audio.ffmpeg_tools import ffmpeg_binary as default_binary
-from emotion_assets.audio.ffmpeg_tools import last_error_line, safe_input
+from emotion_assets.audio.ffmpeg_tools import last_error_line, safe_input, scrub
 from emotion_assets.audio.probe import _channels
 from emotion_assets.labels import SAMPLE_RATE
 
@@ -67,9 +67,9 @@ def decode(
             cmd=default_binary(ffmpeg_binary), capture_stdout=True, capture_stderr=True
         )
     except ffmpeg.Error as exc:
-        text = (exc.stderr or b"").decode("utf-8", "replace")
+        text = scrub((exc.stderr or b"").decode("utf-8", "replace"), Path(path))
         raise DecodeError(f"ffmpeg could not decode {Path(path).name}", last_error_line(text)) from exc
-    stderr = err.decode("utf-8", "replace")
+    stderr = scrub(err.decode("utf-8", "replace"), Path(path))
     n_channels = 1 if mode == "mono" else _output_channels(stderr)
     if not n_channels:
         raise DecodeError(f"could not tell how many channels {Path(path).name} has",

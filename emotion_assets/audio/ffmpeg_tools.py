@@ -29,13 +29,21 @@ def ffmpeg_binary(override: str | None = None) -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def safe_input(path: Path, **input_kwargs: object) -> ffmpeg.nodes.FilterableStream:
-    """An ffmpeg input for a local file: format found by content, only local files, audio demuxers.
+def input_url(path: Path) -> str:
+    """The `file:` prefix stops names with a colon being read as a protocol ("a:b.wav")."""
+    return "file:" + str(Path(path).resolve())
 
-    The `file:` prefix stops names with a colon being read as a protocol ("a:b.wav").
-    """
+
+def scrub(stderr: str, path: Path) -> str:
+    """ffmpeg's stderr without the file name, so a name holding a newline and a fake
+    "Stream #0:0: Audio: ..." line cannot steer the banner parser."""
+    return stderr.replace(input_url(path), "<input>")
+
+
+def safe_input(path: Path, **input_kwargs: object) -> ffmpeg.nodes.FilterableStream:
+    """An ffmpeg input for a local file: format found by content, only local files, audio demuxers."""
     return ffmpeg.input(
-        "file:" + str(Path(path).resolve()),
+        input_url(path),
         protocol_whitelist="file",
         format_whitelist=",".join(AUDIO_DEMUXERS),
         **input_kwargs,

@@ -14,7 +14,8 @@ import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from emotion_assets.audio.ffmpeg_tools import last_error_line, safe_input
+from emotion_assets.audio.ffmpeg_tools import ffmpeg_binary as resolve_binary
+from emotion_assets.audio.ffmpeg_tools import last_error_line, safe_input, scrub
 from emotion_assets.labels import RECEPTIVE_FIELD, SAMPLE_RATE
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ def parse_banner(stderr: str) -> Banner:
 
 
 def count_samples(
-    path: Path, *, ffmpeg_binary: str, limit_s: float | None = None
+    path: Path, *, ffmpeg_binary: str | None = None, limit_s: float | None = None
 ) -> tuple[int, str, int]:
     """Decode the first audio stream at its native rate, downmixed to 8-bit mono, and count samples.
 
@@ -116,7 +117,7 @@ def count_samples(
     kwargs = {"t": f"{limit_s:.3f}"} if limit_s else {}
     stream = safe_input(path, **kwargs)["a:0"].output("pipe:", format="u8", ac=1)
     proc = stream.global_args("-nostdin", "-hide_banner").run_async(
-        cmd=ffmpeg_binary, pipe_stdout=True, pipe_stderr=True
+        cmd=resolve_binary(ffmpeg_binary), pipe_stdout=True, pipe_stderr=True
     )
     err_chunks: list[bytes] = []
     # stderr is drained on a thread: a chatty decoder could otherwise fill the pipe and deadlock.
@@ -127,7 +128,7 @@ def count_samples(
         n += len(block)
     proc.wait()
     reader.join()
-    return n, b"".join(err_chunks).decode("utf-8", "replace"), proc.returncode
+    return n, scrub(b"".join(err_chunks).decode("utf-8", "replace"), path), proc.returncode
 
 
 def _fmt(seconds: float) -> str:
@@ -138,14 +139,19 @@ def _fmt(seconds: float) -> str:
 def probe_file(
     path: str | Path,
     *,
-    ffmpeg_binary: str,
+    ffmpeg_binary: str | None = None,
     max_duration_s: float = DEFAULT_MAX_DURATION_S,
+    sha256: str | None = None,
 ) -> ProbeResult:
-    """Facts about one file; never raises for bad audio (see `problem`), only for a missing ffmpeg."""
+    """Facts about one file; never raises for bad audio (see `problem`), only for a missing ffmpeg.
+
+    `ffmpeg_binary` None means ffmpeg_tools.ffmpeg_binary() (env, then imageio-ffmpeg).
+    `sha256` may be passed when the caller already hashed the file (saves a second read).
+    """
     path = Path(path)
     try:
         size = path.stat().st_size
-        digest = sha256_file(path)
+        digest = sha256 or sha256_file(path)
     except OSError as exc:
         return ProbeResult(None, None, None, None, None, 0, "", "",
                            "The file could not be read.", f"{type(exc).__name__}: {exc}")

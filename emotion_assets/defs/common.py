@@ -1,6 +1,5 @@
 """Small helpers shared by the asset modules (metadata and per-day loops)."""
 
-from __future__ import annotations
 
 from collections.abc import Callable
 

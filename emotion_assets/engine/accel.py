@@ -93,10 +93,58 @@ class AlibiCache:
         return self._bias
 
 
-def features_forward(model, source: torch.Tensor, alibi: AlibiCache) -> torch.Tensor:
+def _gemm_conv_plan(enc) -> list | None:
+    """Per conv layer (weight as a GEMM matrix, kernel, stride, LayerNorm, activation), or None.
+
+    Only funasr's "layer_norm" extractor (conv -> dropout -> LayerNorm over channels -> GELU,
+    no conv bias) is rewritten; anything else keeps funasr's own module.
+    """
+    plan = getattr(enc, "_emotion_assets_gemm_conv", None)
+    if plan is not None:
+        return plan or None
+    plan = []
+    for layer in enc.local_encoder.conv_layers:
+        conv = layer[0]
+        norm = layer[2][1] if isinstance(layer[2], torch.nn.Sequential) else None
+        if not isinstance(conv, torch.nn.Conv1d) or norm is None or conv.bias is not None:
+            plan = []
+            break
+        out_c, in_c, k = conv.weight.shape
+        stride = conv.stride[0]
+        if k == stride:  # non-overlapping: frames are a free reshape in (k, C) order
+            w = conv.weight.detach().permute(0, 2, 1).reshape(out_c, k * in_c).contiguous()
+        else:  # unfold gives (C, k) order
+            w = conv.weight.detach().reshape(out_c, in_c * k).contiguous()
+        plan.append((w, k, stride, norm, layer[3]))
+    enc._emotion_assets_gemm_conv = plan
+    return plan or None
+
+
+def local_features_gemm(enc, source: torch.Tensor) -> torch.Tensor:
+    """enc.local_features(source) computed time-major: each conv is one GEMM, no transposes."""
+    plan = _gemm_conv_plan(enc)
+    if plan is None:
+        return enc.local_features(source)
+    x = source.unsqueeze(-1)  # (B, N, C=1)
+    b = x.size(0)
+    for w, k, stride, norm, act in plan:
+        t_out = (x.size(1) - k) // stride + 1
+        if k == stride:
+            cols = x[:, : t_out * stride].reshape(b, t_out, k * x.size(2))
+        else:
+            cols = x.unfold(1, k, stride).reshape(b, t_out, -1)
+        x = F.linear(cols, w.to(x.dtype))
+        x = act(F.layer_norm(x.float(), norm.normalized_shape, norm.weight, norm.bias, norm.eps))
+        x = x.type_as(cols)
+    return enc.project_features[1:](x)  # [0] is TransposeLast: x is already (B, T, C)
+
+
+def features_forward(
+    model, source: torch.Tensor, alibi: AlibiCache, gemm_conv: bool = True
+) -> torch.Tensor:
     """(B, N) normalised waveform -> (B, T, D) frame features, as extract_features(mask=False)."""
     enc = model.modality_encoders["AUDIO"]
-    x = enc.local_features(source)
+    x = local_features_gemm(enc, source) if gemm_conv else enc.local_features(source)
     if enc.relative_positional_encoder is not None:
         x = x + enc.relative_positional_encoder(x)
     bias = alibi.get(enc, x.size(1), x.device)

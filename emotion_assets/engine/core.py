@@ -58,7 +58,8 @@ class EngineConfig:
     threads: int | None = None  # torch intra-op threads; None = torch's default
     quantize: str = "none"  # "none" | "int8" (CPU dynamic quantization of Linear layers)
     cache_dir: Path | None = None  # hub downloads land here (the wiring passes data/models)
-    fast_attention: bool = True  # accel.patch_attention (scaled_dot_product_attention)
+    # accel.py: scaled_dot_product_attention and the conv feature encoder as GEMMs
+    fast_attention: bool = True
 
     def __post_init__(self) -> None:
         if self.hub not in ("ms", "hf"):
@@ -236,7 +237,9 @@ class EmotionEngine:
                     )
                 if cuda:
                     batch = batch.pin_memory().to(self.device, non_blocking=True)
-                x = accel.features_forward(self.model, batch, self._alibi)
+                x = accel.features_forward(
+                    self.model, batch, self._alibi, self.config.fast_attention
+                )
                 for j, w in enumerate(group):
                     kept = x[j, w.keep_from - w.start : w.keep_to - w.start]
                     lg = proj(kept).float()

@@ -54,7 +54,11 @@ def check_local_dir(model: str) -> Path:
 def _hub_host(hub: str) -> str:
     if hub == "hf":
         return urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname or ""
-    domain = os.environ.get("MODELSCOPE_DOMAIN", "www.modelscope.cn")
+    domain = (
+        os.environ.get("MODELSCOPE_ENDPOINT")
+        or os.environ.get("MODELSCOPE_DOMAIN")
+        or "www.modelscope.cn"
+    )
     return urlparse(domain if "://" in domain else f"https://{domain}").hostname or ""
 
 
@@ -114,6 +118,9 @@ def load_funasr_model(model_dir: Path, device: str, threads: int):
     """funasr AutoModel on a local folder: no network, threads set once via ncpu."""
     from funasr import AutoModel
 
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(max(level, logging.WARNING))  # funasr logs its loading steps on the root logger
     try:
         return AutoModel(
             model=str(model_dir),
@@ -125,3 +132,17 @@ def load_funasr_model(model_dir: Path, device: str, threads: int):
         )
     except Exception as exc:
         raise unavailable(str(model_dir), f"funasr could not build it: {exc}") from exc
+    finally:
+        root.setLevel(level)
+        _release_freed_memory()
+
+
+def _release_freed_memory() -> None:
+    """funasr loads model.pt and deep-copies it: hand those freed GBs back to the OS (glibc)."""
+    import contextlib
+    import ctypes
+    import gc
+
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: pages stay, nothing breaks
+        ctypes.CDLL("libc.so.6").malloc_trim(0)

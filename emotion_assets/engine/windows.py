@@ -47,6 +47,7 @@ def plan_windows(total_frames: int, length: int, context: int) -> list[Window]:
     starts = list(range(0, total_frames - length, hop)) + [total_frames - length]
     starts = sorted(set(starts))
     # Boundary between consecutive windows: the midpoint of their centres.
-    bounds = [0] + [(2 * a + 2 * b + 2 * length - 2) // 4 + 1 for a, b in zip(starts, starts[1:])]
+    pairs = zip(starts[:-1], starts[1:], strict=True)
+    bounds = [0] + [(2 * a + 2 * b + 2 * length - 2) // 4 + 1 for a, b in pairs]
     bounds.append(total_frames)
     return [Window(s, length, bounds[i], bounds[i + 1]) for i, s in enumerate(starts)]

@@ -221,12 +221,13 @@ def check_top_emotion(
     labelled = frames.with_columns(
         top_score=top_label_score(),
         max_score=pl.max_horizontal(pl.col(SCORES).cast(pl.Float64)),
-        argmax=pl.concat_list(pl.col(SCORES).cast(pl.Float64))
-        .list.arg_max()
-        .replace_strict(list(range(len(SCORES))), SCORES, default=None),
     )
     offenders = labelled.filter(
         pl.col("top_score").is_null() | (pl.col("top_score") < pl.col("max_score"))
+    ).with_columns(  # the label that should have been there (offenders only: cheaper)
+        argmax=pl.concat_list(pl.col(SCORES).cast(pl.Float64))
+        .list.arg_max()
+        .replace_strict(list(range(len(SCORES))), SCORES, default=None)
     )
     return outcome_from_offenders(
         offenders=offenders,

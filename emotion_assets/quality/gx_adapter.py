@@ -76,7 +76,9 @@ def _observed(result: Any) -> str:
         return f"{found['unexpected_count']} unexpected, e.g. {_short(sample)}"
     if "observed_value" in found:
         return f"observed {_short(found['observed_value'])}"
-    return "failed"
+    return (
+        "column absent" if result.expectation_config.type == "expect_column_to_exist" else "failed"
+    )
 
 
 def _label(config: Any) -> str:

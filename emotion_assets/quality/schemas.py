@@ -185,3 +185,22 @@ def conform(df: pl.DataFrame, table: str) -> pl.DataFrame:
         exprs.append(pl.col(name).cast(dtype, strict=True))
     extras = [c for c in df.columns if c not in schema]
     return df.select(*exprs, *extras)
+
+
+# The contract tables (docs/CONTRACTS.md) have Great Expectations suites; the derived tables
+# below get the generic checks (schema, keys, fractions) from their own modules' schemas.
+CONTRACT_TABLES: tuple[str, ...] = tuple(TABLE_SCHEMAS)
+
+
+def _add_derived_tables() -> None:
+    from emotion_assets.analytics import ANALYTICS_KEYS, ANALYTICS_SCHEMAS
+    from emotion_assets.reports.day import REPORT_SCHEMA
+
+    TABLE_SCHEMAS.update(ANALYTICS_SCHEMAS)
+    TABLE_KEYS.update(ANALYTICS_KEYS)
+    TABLE_SCHEMAS["emotion_reports"] = REPORT_SCHEMA
+    TABLE_KEYS["emotion_reports"] = ("recording_id", "track")
+    NULLABLE_KEYS["recording_summary"] = frozenset({"speaker"})
+
+
+_add_derived_tables()

@@ -27,8 +27,13 @@ def render_day_index(
     """
     folder = reports_dir(layout, day)
     records = rows.to_dicts() if isinstance(rows, pl.DataFrame) else [dict(r) for r in rows]
-    records.sort(key=lambda r: (str(r.get("title") or r.get("file_name") or ""),
-                                str(r["recording_id"]), int(r["track"])))
+    records.sort(
+        key=lambda r: (
+            str(r.get("title") or r.get("file_name") or ""),
+            str(r["recording_id"]),
+            int(r["track"]),
+        )
+    )
     body = []
     any_meaningless = False
     for r in records:
@@ -38,13 +43,23 @@ def render_day_index(
         any_meaningless |= is_meaningless_model(str(r.get("model_id") or ""))
         report = f"{stem}_report.html"
         thumb = f"{stem}_curves.png"
-        link = (f"<a href='{report}'>{html.escape(name)}</a>" if (folder / report).exists()
-                else f"{html.escape(name)} <span class='muted'>(no report)</span>")
-        picture = (f"<a href='{report}'><img src='{thumb}' alt='curves' loading='lazy'></a>"
-                   if (folder / thumb).exists() else "")
-        chip = "–" if not emotion else (
-            f"<span class='chip' style='background:{emotion_color(str(emotion))}'></span>"
-            f"{html.escape(str(emotion))}"
+        link = (
+            f"<a href='{report}'>{html.escape(name)}</a>"
+            if (folder / report).exists()
+            else f"{html.escape(name)} <span class='muted'>(no report)</span>"
+        )
+        picture = (
+            f"<a href='{report}'><img src='{thumb}' alt='curves' loading='lazy'></a>"
+            if (folder / thumb).exists()
+            else ""
+        )
+        chip = (
+            "–"
+            if not emotion
+            else (
+                f"<span class='chip' style='background:{emotion_color(str(emotion))}'></span>"
+                f"{html.escape(str(emotion))}"
+            )
         )
         body.append(
             "<tr>"
@@ -55,8 +70,11 @@ def render_day_index(
             f"<td>{_num(r.get('duration_s'), '{:.0f} s')}</td><td>{picture}</td>"
             "</tr>"
         )
-    warning = (f"<div class='warning'>Some reports: {html.escape(MEANINGLESS_WARNING)}</div>"
-               if any_meaningless else "")
+    warning = (
+        f"<div class='warning'>Some reports: {html.escape(MEANINGLESS_WARNING)}</div>"
+        if any_meaningless
+        else ""
+    )
     rows_html = "\n".join(body) or "<tr><td colspan='6'>No recordings this day.</td></tr>"
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Emotion reports {html.escape(day)}</title>

@@ -55,70 +55,121 @@ def curves_figure(
     fig = go.Figure()
     if nonspeech:
         xs, ys = _rectangles(nonspeech, 1.05)
-        fig.add_trace(go.Scatter(
-            x=xs, y=ys, fill="toself", mode="none", fillcolor=NONSPEECH_COLOR, opacity=0.3,
-            name="non-speech", hoverinfo="skip",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                fill="toself",
+                mode="none",
+                fillcolor=NONSPEECH_COLOR,
+                opacity=0.3,
+                name="non-speech",
+                hoverinfo="skip",
+            )
+        )
     if bursts is not None and bursts.height:
         for emotion, group in bursts.group_by("emotion", maintain_order=True):
             xs, ys = _rectangles(list(zip(group["t_start"], group["t_end"], strict=True)), 1.05)
-            fig.add_trace(go.Scatter(
-                x=xs, y=ys, fill="toself", mode="none", fillcolor=emotion_color(emotion[0]),
-                opacity=0.15, legendgroup=f"burst-{emotion[0]}", name=f"{emotion[0]} burst",
-                hoverinfo="skip",
-            ))
+            fig.add_trace(
+                go.Scatter(
+                    x=xs,
+                    y=ys,
+                    fill="toself",
+                    mode="none",
+                    fillcolor=emotion_color(emotion[0]),
+                    opacity=0.15,
+                    legendgroup=f"burst-{emotion[0]}",
+                    name=f"{emotion[0]} burst",
+                    hoverinfo="skip",
+                )
+            )
 
     have_smooth = smoothed is not None and smoothed.height > 0
     for emotion in SCORES:
         colour = emotion_color(emotion)
         dash = "dash" if emotion in MUTED_EMOTIONS else "solid"
         if have_smooth:
-            fig.add_trace(go.Scatter(
-                x=_f32(raw["t"]), y=_f32(raw[emotion]), mode="lines", legendgroup=emotion,
-                showlegend=False, line={"color": colour, "width": 0.7}, opacity=0.25,
-                hoverinfo="skip", name=f"{emotion} (raw)",
-            ))
+            fig.add_trace(
+                go.Scatter(
+                    x=_f32(raw["t"]),
+                    y=_f32(raw[emotion]),
+                    mode="lines",
+                    legendgroup=emotion,
+                    showlegend=False,
+                    line={"color": colour, "width": 0.7},
+                    opacity=0.25,
+                    hoverinfo="skip",
+                    name=f"{emotion} (raw)",
+                )
+            )
         source = smoothed if have_smooth else raw
-        fig.add_trace(go.Scatter(
-            x=_f32(source["t"]), y=_f32(source[emotion]), mode="lines", name=emotion,
-            legendgroup=emotion, line={"color": colour, "width": 2 if have_smooth else 1.4,
-                                       "dash": dash},
-            hovertemplate="%{y:.2f}",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=_f32(source["t"]),
+                y=_f32(source[emotion]),
+                mode="lines",
+                name=emotion,
+                legendgroup=emotion,
+                line={"color": colour, "width": 2 if have_smooth else 1.4, "dash": dash},
+                hovertemplate="%{y:.2f}",
+            )
+        )
 
     if bursts is not None and bursts.height:
         mids = ((bursts["t_start"] + bursts["t_end"]) / 2).to_numpy()
-        fig.add_trace(go.Scatter(
-            x=mids, y=bursts["peak"].to_numpy(), mode="markers", name="burst peaks",
-            marker={"symbol": "triangle-down", "size": 11,
+        fig.add_trace(
+            go.Scatter(
+                x=mids,
+                y=bursts["peak"].to_numpy(),
+                mode="markers",
+                name="burst peaks",
+                marker={
+                    "symbol": "triangle-down",
+                    "size": 11,
                     "color": [emotion_color(e) for e in bursts["emotion"]],
-                    "line": {"color": "black", "width": 1}},
-            text=[
-                f"{b['emotion']} burst {b['t_start']:.1f}–{b['t_end']:.1f} s, peak {b['peak']:.2f}"
-                for b in bursts.iter_rows(named=True)
-            ],
-            hovertemplate="%{text}<extra></extra>",
-        ))
+                    "line": {"color": "black", "width": 1},
+                },
+                text=[
+                    f"{b['emotion']} burst {b['t_start']:.1f}–{b['t_end']:.1f} s, peak {b['peak']:.2f}"
+                    for b in bursts.iter_rows(named=True)
+                ],
+                hovertemplate="%{text}<extra></extra>",
+            )
+        )
     if highlights is not None and highlights.height:
         rows = list(highlights.iter_rows(named=True))
-        fig.add_trace(go.Scatter(
-            x=[(h["t_start"] + h["t_end"]) / 2 for h in rows],
-            y=[min(float(h["score"]), 1.0) if h.get("score") is not None else 0.95 for h in rows],
-            mode="markers+text", name="highlights", text=[f"#{h['rank']}" for h in rows],
-            textposition="top center",
-            marker={"symbol": "star", "size": 16,
+        fig.add_trace(
+            go.Scatter(
+                x=[(h["t_start"] + h["t_end"]) / 2 for h in rows],
+                y=[
+                    min(float(h["score"]), 1.0) if h.get("score") is not None else 0.95
+                    for h in rows
+                ],
+                mode="markers+text",
+                name="highlights",
+                text=[f"#{h['rank']}" for h in rows],
+                textposition="top center",
+                marker={
+                    "symbol": "star",
+                    "size": 16,
                     "color": [emotion_color(h.get("dominant_emotion") or "") for h in rows],
-                    "line": {"color": "black", "width": 1}},
-            customdata=[
-                f"highlight #{h['rank']} by {h.get('rank_by', '')}: {h.get('dominant_emotion')} "
-                f"{h['t_start']:.1f}–{h['t_end']:.1f} s" for h in rows
-            ],
-            hovertemplate="%{customdata}<extra></extra>",
-        ))
+                    "line": {"color": "black", "width": 1},
+                },
+                customdata=[
+                    f"highlight #{h['rank']} by {h.get('rank_by', '')}: {h.get('dominant_emotion')} "
+                    f"{h['t_start']:.1f}–{h['t_end']:.1f} s"
+                    for h in rows
+                ],
+                hovertemplate="%{customdata}<extra></extra>",
+            )
+        )
 
     fig.update_layout(
-        height=540, margin={"l": 60, "r": 20, "t": 30, "b": 50}, hovermode="x unified",
-        template="plotly_white", legend={"orientation": "v"},
+        height=540,
+        margin={"l": 60, "r": 20, "t": 30, "b": 50},
+        hovermode="x unified",
+        template="plotly_white",
+        legend={"orientation": "v"},
         xaxis={"title": "time (s)", "range": [0, max(total_s, 1.0)], "hoverformat": ".1f"},
         yaxis={"title": "score", "range": [0, 1.1]},
     )
@@ -194,10 +245,15 @@ def report_html(
 ) -> str:
     """The page: headline (dominant emotion, confidence), curves, then the details."""
     plot_div = figure.to_html(
-        full_html=False, include_plotlyjs=False, div_id=CURVES_DIV_ID, default_height="540px",
+        full_html=False,
+        include_plotlyjs=False,
+        div_id=CURVES_DIV_ID,
+        default_height="540px",
         config={"displaylogo": False, "responsive": True},
     )
-    warning = f"<div class='warning'>{html.escape(MEANINGLESS_WARNING)}</div>" if meaningless else ""
+    warning = (
+        f"<div class='warning'>{html.escape(MEANINGLESS_WARNING)}</div>" if meaningless else ""
+    )
     conf = f"{confidence:.2f}" if confidence is not None else "–"
     number_items = "".join(
         f"<div><dt>{html.escape(str(k))}</dt><dd>{html.escape(_fmt(v))}</dd></div>"
@@ -209,18 +265,27 @@ def report_html(
         score = row["mean_score"]
         width = 0 if score is None else round(200 * score)
         bar = f"<span class='bar' style='width:{width}px;background:{emotion_color(row['emotion'])}'></span>"
-        mean_rows.append([
-            _chip(row["emotion"]), _fmt(score), bar,
-            _fmt(None if row["top_share"] is None else round(100 * row["top_share"], 1)),
-        ])
+        mean_rows.append(
+            [
+                _chip(row["emotion"]),
+                _fmt(score),
+                bar,
+                _fmt(None if row["top_share"] is None else round(100 * row["top_share"], 1)),
+            ]
+        )
 
     burst_rows = []
     if bursts is not None:
         for b in bursts.sort("t_start").iter_rows(named=True):
-            burst_rows.append([
-                _chip(b["emotion"]), _secs(b["t_start"]), _secs(b["t_end"]),
-                f"{b['t_end'] - b['t_start']:.1f} s", f"{b['peak']:.2f}",
-            ])
+            burst_rows.append(
+                [
+                    _chip(b["emotion"]),
+                    _secs(b["t_start"]),
+                    _secs(b["t_end"]),
+                    f"{b['t_end'] - b['t_start']:.1f} s",
+                    f"{b['peak']:.2f}",
+                ]
+            )
 
     highlight_rows = []
     if highlights is not None:
@@ -233,11 +298,16 @@ def report_html(
                 if not clip.exists:
                     player += " <span class='muted'>(clip file missing)</span>"
             score = h.get("score")
-            highlight_rows.append([
-                html.escape(str(h.get("rank_by", ""))), f"#{h['rank']}",
-                f"{_secs(h['t_start'])}–{_secs(h['t_end'])}", _chip(h.get("dominant_emotion")),
-                "–" if score is None else f"{score:.2f}", player,
-            ])
+            highlight_rows.append(
+                [
+                    html.escape(str(h.get("rank_by", ""))),
+                    f"#{h['rank']}",
+                    f"{_secs(h['t_start'])}–{_secs(h['t_end'])}",
+                    _chip(h.get("dominant_emotion")),
+                    "–" if score is None else f"{score:.2f}",
+                    player,
+                ]
+            )
 
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -263,10 +333,17 @@ click a legend entry to hide it. Grey: no speech. Tinted spans and ▼: bursts. 
 <h2>Bursts</h2>
 {_table(["emotion", "start", "end", "length", "peak"], burst_rows, "no bursts")}
 <h2>Highlights</h2>
-{_table(["ranked by", "rank", "time", "dominant", "score", "listen"], highlight_rows,
-        "no highlights")}
+{
+        _table(
+            ["ranked by", "rank", "time", "dominant", "score", "listen"],
+            highlight_rows,
+            "no highlights",
+        )
+    }
 <h2>Heat map</h2>
 <img class="pic" src="{html.escape(heatmap_src, quote=True)}" alt="emotion heat map" loading="lazy">
-<p class="muted"><a href="{html.escape(curves_src, quote=True)}">static picture of the curves</a></p>
+<p class="muted"><a href="{
+        html.escape(curves_src, quote=True)
+    }">static picture of the curves</a></p>
 </body></html>
 """

@@ -40,7 +40,12 @@ class PictureTitle:
 
 
 def title_for(
-    *, title: str, recording_id: str, track: int, speaker: str | None, model_id: str,
+    *,
+    title: str,
+    recording_id: str,
+    track: int,
+    speaker: str | None,
+    model_id: str,
     meaningless: bool,
 ) -> PictureTitle:
     heading = title if recording_id in title else f"{title}  ({recording_id})"
@@ -76,9 +81,19 @@ def _set_titles(fig: Figure, ax, pt: PictureTitle) -> None:
         # supxlabel gets its own room in the constrained layout (never overlaps the axes).
         fig.supxlabel(f"⚠ {pt.warning}", color=WARNING_COLOR, fontsize=12, fontweight="bold")
         ax.text(
-            0.5, 0.5, pt.warning, transform=ax.transAxes, ha="center", va="center",
-            fontsize=18, color=WARNING_COLOR, alpha=0.2, rotation=8, fontweight="bold",
-            zorder=0, clip_on=True,
+            0.5,
+            0.5,
+            pt.warning,
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=18,
+            color=WARNING_COLOR,
+            alpha=0.2,
+            rotation=8,
+            fontweight="bold",
+            zorder=0,
+            clip_on=True,
         )
 
 
@@ -87,7 +102,9 @@ def _time_axis(ax, total_s: float) -> None:
         # Whole-minute ticks (1, 2, 5, 10 ... min) read better than matplotlib's 8:20 steps.
         step = next((m for m in _MINUTE_STEPS if total_s / m <= 12), _MINUTE_STEPS[-1])
         ax.xaxis.set_major_locator(MultipleLocator(step))
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{int(x // 60)}:{int(x % 60):02d}"))
+        ax.xaxis.set_major_formatter(
+            FuncFormatter(lambda x, _: f"{int(x // 60)}:{int(x % 60):02d}")
+        )
         ax.set_xlabel("time (min:s)")
     else:
         ax.set_xlabel("time (s)")
@@ -122,8 +139,12 @@ def curves_png(
         if have_smooth:
             ax.plot(t_raw, y_raw, color=colour, lw=0.6, alpha=0.22, zorder=1)
             ax.plot(
-                smoothed["t"].to_numpy(), smoothed[emotion].to_numpy(allow_copy=True).astype(float),
-                color=colour, lw=1.8, ls=style, zorder=3,
+                smoothed["t"].to_numpy(),
+                smoothed[emotion].to_numpy(allow_copy=True).astype(float),
+                color=colour,
+                lw=1.8,
+                ls=style,
+                zorder=3,
             )
         else:
             ax.plot(t_raw, y_raw, color=colour, lw=1.2, ls=style, zorder=3)
@@ -133,18 +154,35 @@ def curves_png(
             colour = emotion_color(b["emotion"])
             ax.axvspan(b["t_start"], b["t_end"], color=colour, alpha=0.10, lw=0, zorder=0)
             # A bar in the strip above the curves says which emotion burst.
-            ax.broken_barh([(b["t_start"], b["t_end"] - b["t_start"])], (1.03, 0.04),
-                           color=colour, zorder=4)
+            ax.broken_barh(
+                [(b["t_start"], b["t_end"] - b["t_start"])], (1.03, 0.04), color=colour, zorder=4
+            )
     if highlights is not None:
         for h in highlights.iter_rows(named=True):
             mid = (h["t_start"] + h["t_end"]) / 2
             score = float(h["score"]) if h.get("score") is not None else 0.95
             colour = emotion_color(h.get("dominant_emotion") or "")
-            ax.plot([mid], [min(score, 1.0)], marker="*", ms=15, color=colour,
-                    markeredgecolor="black", markeredgewidth=0.8, zorder=5, ls="none")
-            ax.annotate(f"#{h['rank']}", (mid, min(score, 1.0)), xytext=(0, 8),
-                        textcoords="offset points", ha="center", fontsize=8.5,
-                        fontweight="bold", zorder=6)
+            ax.plot(
+                [mid],
+                [min(score, 1.0)],
+                marker="*",
+                ms=15,
+                color=colour,
+                markeredgecolor="black",
+                markeredgewidth=0.8,
+                zorder=5,
+                ls="none",
+            )
+            ax.annotate(
+                f"#{h['rank']}",
+                (mid, min(score, 1.0)),
+                xytext=(0, 8),
+                textcoords="offset points",
+                ha="center",
+                fontsize=8.5,
+                fontweight="bold",
+                zorder=6,
+            )
 
     _time_axis(ax, total_s)
     ax.set_ylim(0, 1.09)
@@ -154,16 +192,27 @@ def curves_png(
     _set_titles(fig, ax, title)
 
     handles = [
-        Line2D([], [], color=emotion_color(e), lw=2, ls="--" if e in MUTED_EMOTIONS else "-",
-               label=e)
+        Line2D(
+            [], [], color=emotion_color(e), lw=2, ls="--" if e in MUTED_EMOTIONS else "-", label=e
+        )
         for e in SCORES
     ]
     handles.append(Patch(color=NONSPEECH_COLOR, alpha=0.4, label="non-speech"))
     if bursts is not None and bursts.height:
         handles.append(Patch(color="#555555", alpha=0.25, label="burst (bar: emotion)"))
     if highlights is not None and highlights.height:
-        handles.append(Line2D([], [], marker="*", ms=11, ls="none", color="#555555",
-                              markeredgecolor="black", label="highlight #rank"))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="*",
+                ms=11,
+                ls="none",
+                color="#555555",
+                markeredgecolor="black",
+                label="highlight #rank",
+            )
+        )
     fig.legend(handles=handles, loc="outside right upper", fontsize=9, frameon=False)
     if raw.height == 0:
         ax.text(0.5, 0.5, "no frames", transform=ax.transAxes, ha="center", fontsize=16)
@@ -188,8 +237,12 @@ def heatmap_png(
     extent = (0.0, heat.n_buckets * heat.bucket_s, len(SCORES) - 0.5, -0.5)
     # A square-root scale: the small emotions would vanish next to a dominant one on a linear one.
     image = ax.imshow(
-        np.ma.masked_invalid(heat.matrix), aspect="auto", interpolation="nearest", cmap=cmap,
-        norm=PowerNorm(gamma=0.5, vmin=0.0, vmax=1.0), extent=extent,
+        np.ma.masked_invalid(heat.matrix),
+        aspect="auto",
+        interpolation="nearest",
+        cmap=cmap,
+        norm=PowerNorm(gamma=0.5, vmin=0.0, vmax=1.0),
+        extent=extent,
     )
     ax.set_yticks(range(len(SCORES)), SCORES)
     for label, emotion in zip(ax.get_yticklabels(), SCORES, strict=True):
@@ -200,6 +253,13 @@ def heatmap_png(
     colorbar = fig.colorbar(image, ax=ax, pad=0.01)
     colorbar.set_label(f"mean score per {bucket} (speech frames)")
     _set_titles(fig, ax, title)
-    ax.text(1.0, -0.16 if total_s else 0, f"grey: no speech  ·  bucket {bucket}",
-            transform=ax.transAxes, ha="right", fontsize=8.5, color="#555555")
+    ax.text(
+        1.0,
+        -0.16 if total_s else 0,
+        f"grey: no speech  ·  bucket {bucket}",
+        transform=ax.transAxes,
+        ha="right",
+        fontsize=8.5,
+        color="#555555",
+    )
     return _png(fig)

@@ -41,11 +41,15 @@ class ReportFiles:
     confidence: float | None = None
 
 
-def _audio_clips(layout: DataLayout, folder: Path, highlights: pl.DataFrame | None) -> list[AudioClip]:
+def _audio_clips(
+    layout: DataLayout, folder: Path, highlights: pl.DataFrame | None
+) -> list[AudioClip]:
     clips: list[AudioClip] = []
     if highlights is None:
         return clips
-    paths = highlights["clip_path"] if "clip_path" in highlights.columns else [None] * highlights.height
+    paths = (
+        highlights["clip_path"] if "clip_path" in highlights.columns else [None] * highlights.height
+    )
     for clip_path in paths:
         try:
             target = layout.resolve_inside(str(clip_path)) if clip_path else None
@@ -65,22 +69,35 @@ def _clock(seconds: float) -> str:
 
 
 def _numbers(
-    frames: pl.DataFrame, bursts: pl.DataFrame | None, highlights: pl.DataFrame | None,
+    frames: pl.DataFrame,
+    bursts: pl.DataFrame | None,
+    highlights: pl.DataFrame | None,
     summary_row: dict | None,
 ) -> dict[str, object]:
     has_speech_flag = "is_speech" in frames.columns and frames.height > 0
     # Frames overlap (25 ms windows every 20 ms): speech time counts strides, not windows.
-    speech_s = int(frames["is_speech"].sum()) * FRAME_STRIDE / SAMPLE_RATE if has_speech_flag else None
+    speech_s = (
+        int(frames["is_speech"].sum()) * FRAME_STRIDE / SAMPLE_RATE if has_speech_flag else None
+    )
     numbers: dict[str, object] = {
         "duration": _clock(duration_s(frames)),
-        "speech": "–" if speech_s is None else
-        f"{speech_s:.1f} s ({100 * frames['is_speech'].mean():.0f} % of frames)",
+        "speech": "–"
+        if speech_s is None
+        else f"{speech_s:.1f} s ({100 * frames['is_speech'].mean():.0f} % of frames)",
         "frames": frames.height,
         "bursts": 0 if bursts is None else bursts.height,
         "highlights": 0 if highlights is None else highlights.height,
     }
     # Everything scalar the summary row carries, except what the headline already shows.
-    skip = {"recording_id", "track", "dominant_emotion", "top_emotion", "confidence", "speaker"}
+    skip = {
+        "recording_id",
+        "track",
+        "dominant_emotion",
+        "top_emotion",
+        "confidence",
+        "speaker",
+        "model_id",
+    }
     for key, value in (summary_row or {}).items():
         if key not in skip and (value is None or isinstance(value, str | int | float | bool)):
             numbers[key] = value
@@ -114,9 +131,7 @@ def render_recording_report(
     bursts = select_track(bursts, recording_id, track)
     highlights = select_track(highlights, recording_id, track)
     if highlights is not None and "rank" in highlights.columns:
-        highlights = highlights.sort(
-            [c for c in ("rank_by", "rank") if c in highlights.columns]
-        )
+        highlights = highlights.sort([c for c in ("rank_by", "rank") if c in highlights.columns])
 
     total = duration_s(frames)
     meaningless = is_meaningless_model(model_id)
@@ -125,15 +140,23 @@ def render_recording_report(
     means = emotion_means(frames)
     dominant, confidence = headline(means, summary_row)
     picture_title = pictures.title_for(
-        title=title, recording_id=recording_id, track=track, speaker=speaker,
-        model_id=model_id, meaningless=meaningless,
+        title=title,
+        recording_id=recording_id,
+        track=track,
+        speaker=speaker,
+        model_id=model_id,
+        meaningless=meaningless,
     )
 
     thin = min(max_points, pictures.PICTURE_MAX_POINTS)
     curves = pictures.curves_png(
         raw=downsample(frames, thin),
         smoothed=None if smoothed is None else downsample(smoothed, thin),
-        nonspeech=spans, bursts=bursts, highlights=highlights, total_s=total, title=picture_title,
+        nonspeech=spans,
+        bursts=bursts,
+        highlights=highlights,
+        total_s=total,
+        title=picture_title,
     )
     heat = pictures.heatmap_png(heatmap(frames), total_s=total, title=picture_title)
     curves_path = write_atomic(folder / f"{stem}_curves.png", curves)
@@ -142,20 +165,35 @@ def render_recording_report(
     figure = curves_figure(
         raw=downsample(frames, max_points),
         smoothed=None if smoothed is None else downsample(smoothed, max_points),
-        nonspeech=spans, bursts=bursts, highlights=highlights, total_s=total,
+        nonspeech=spans,
+        bursts=bursts,
+        highlights=highlights,
+        total_s=total,
     )
     page = report_html(
         page_title=title,
-        meta_line=(f"{day} · recording {recording_id} · track {track} · speaker "
-                   f"{speaker or 'unknown'} · model {model_id}"),
-        meaningless=meaningless, dominant=dominant, confidence=confidence,
-        numbers=_numbers(frames, bursts, highlights, summary_row), figure=figure, means=means,
-        bursts=bursts, highlights=highlights, clips=_audio_clips(layout, folder, highlights),
-        heatmap_src=heatmap_path.name, curves_src=curves_path.name,
+        meta_line=(
+            f"{day} · recording {recording_id} · track {track} · speaker "
+            f"{speaker or 'unknown'} · model {model_id}"
+        ),
+        meaningless=meaningless,
+        dominant=dominant,
+        confidence=confidence,
+        numbers=_numbers(frames, bursts, highlights, summary_row),
+        figure=figure,
+        means=means,
+        bursts=bursts,
+        highlights=highlights,
+        clips=_audio_clips(layout, folder, highlights),
+        heatmap_src=heatmap_path.name,
+        curves_src=curves_path.name,
     )
     ensure_plotly_js(folder)
     html_path = write_atomic(folder / f"{stem}_report.html", page)
     return ReportFiles(
-        curves_png=curves_path, heatmap_png=heatmap_path, html=html_path,
-        dominant_emotion=dominant, confidence=confidence,
+        curves_png=curves_path,
+        heatmap_png=heatmap_path,
+        html=html_path,
+        dominant_emotion=dominant,
+        confidence=confidence,
     )

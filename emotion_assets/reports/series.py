@@ -27,10 +27,14 @@ def select_track(df: pl.DataFrame | None, recording_id: str, track: int) -> pl.D
     return df.sort("t_start") if "t_start" in df.columns else df
 
 
+FRAME_CENTRE_S = 0.0125
+FRAME_LENGTH_S = 0.025
+
+
 def duration_s(frames: pl.DataFrame) -> float:
     if frames.height == 0:
         return 0.0
-    return float(frames["t_end"].max())
+    return float(frames["t_start"].max()) + FRAME_LENGTH_S
 
 
 def downsample(frames: pl.DataFrame, max_points: int = DEFAULT_MAX_POINTS) -> pl.DataFrame:
@@ -40,13 +44,12 @@ def downsample(frames: pl.DataFrame, max_points: int = DEFAULT_MAX_POINTS) -> pl
     is null, e.g. smoothed curves over non-speech) and speech_fraction.
     """
     step = max(1, math.ceil(frames.height / max(1, max_points)))
-    speech = (
-        pl.col("is_speech").cast(pl.Float64) if "is_speech" in frames.columns else pl.lit(1.0)
-    )
+    speech = pl.col("is_speech").cast(pl.Float64) if "is_speech" in frames.columns else pl.lit(1.0)
+    # Frame centre: t_start + 12.5 ms (frames are 25 ms long); smoothed tables carry no t_end.
     return (
         frames.with_row_index("_i")
         .with_columns(
-            ((pl.col("t_start") + pl.col("t_end")) / 2).alias("_centre"),
+            (pl.col("t_start") + FRAME_CENTRE_S).alias("_centre"),
             speech.alias("_speech"),
         )
         .group_by((pl.col("_i") // step).alias("_bucket"), maintain_order=True)
@@ -79,7 +82,9 @@ def nonspeech_spans(frames: pl.DataFrame, *, max_spans: int = 500) -> list[tuple
     resolution = duration_s(frames) / max_spans
     merged = (
         runs.with_columns(
-            ((pl.col("t0") - pl.col("t1").shift(1)) > resolution).fill_null(True).cum_sum()
+            ((pl.col("t0") - pl.col("t1").shift(1)) > resolution)
+            .fill_null(True)
+            .cum_sum()
             .alias("_group")
         )
         .group_by("_group", maintain_order=True)

@@ -55,9 +55,16 @@ def report(tmp_path_factory):
     highlights = syn.highlights()
     _write_clips(layout, highlights)
     files = render_recording_report(
-        layout=layout, day=syn.DAY, recording_id=syn.RECORDING_ID, track=0, frames=frames,
-        smoothed=syn.smoothed(frames), bursts=syn.bursts(), highlights=highlights,
-        summary_row={"speaker": "alice", "team": "blue"}, title="call <alice>.m4a",
+        layout=layout,
+        day=syn.DAY,
+        recording_id=syn.RECORDING_ID,
+        track=0,
+        frames=frames,
+        smoothed=syn.smoothed(frames),
+        bursts=syn.bursts(),
+        highlights=highlights,
+        summary_row={"speaker": "alice", "team": "blue"},
+        title="call <alice>.m4a",
         model_id=syn.MODEL_ID,
     )
     return layout, files, highlights
@@ -66,11 +73,11 @@ def report(tmp_path_factory):
 def test_report_has_plot_names_and_headline(report):
     _, files, _ = report
     page = files.html.read_text()
-    assert "class=\"plotly-graph-div\"" in page
+    assert 'class="plotly-graph-div"' in page
     for emotion in EMOTIONS:
         assert emotion in page
     # Headline: neutral dominates the synthetic recording, angry only in the middle.
-    headline = page[page.index("class=\"headline\""):page.index("Emotions over time")]
+    headline = page[page.index('class="headline"') : page.index("Emotions over time")]
     assert "neutral" in headline and "angry" not in headline
     assert files.dominant_emotion == "neutral"
     # The file name is escaped, not injected.
@@ -106,11 +113,22 @@ def test_images_and_index_links_resolve(report):
     layout, files, _ = report
     for attrs in _tags(files.html.read_text()).of("img"):
         assert (files.html.parent / attrs["src"]).is_file()
-    index = render_day_index(layout, syn.DAY, [{
-        "recording_id": syn.RECORDING_ID, "track": 0, "title": "call <alice>.m4a",
-        "speaker": "alice", "dominant_emotion": "neutral", "confidence": 0.56,
-        "duration_s": 60.0, "model_id": syn.MODEL_ID,
-    }])
+    index = render_day_index(
+        layout,
+        syn.DAY,
+        [
+            {
+                "recording_id": syn.RECORDING_ID,
+                "track": 0,
+                "title": "call <alice>.m4a",
+                "speaker": "alice",
+                "dominant_emotion": "neutral",
+                "confidence": 0.56,
+                "duration_s": 60.0,
+                "model_id": syn.MODEL_ID,
+            }
+        ],
+    )
     assert index == layout.root / "reports" / syn.DAY / "index.html"
     tags = _tags(index.read_text())
     links = {a["href"] for a in tags.of("a")}
@@ -126,8 +144,13 @@ def test_missing_optional_tables_and_other_tracks(tmp_path):
     layout = DataLayout(tmp_path)
     both = pl.concat([syn.frames(20.0, track=0), syn.frames(30.0, track=1, seed=1)])
     files = render_recording_report(
-        layout=layout, day=syn.DAY, recording_id=syn.RECORDING_ID, track=1, frames=both,
-        title="stereo.wav", model_id=syn.MODEL_ID,
+        layout=layout,
+        day=syn.DAY,
+        recording_id=syn.RECORDING_ID,
+        track=1,
+        frames=both,
+        title="stereo.wav",
+        model_id=syn.MODEL_ID,
     )
     page = files.html.read_text()
     assert files.html.name == f"{syn.RECORDING_ID}_t1_report.html"
@@ -138,12 +161,16 @@ def test_missing_optional_tables_and_other_tracks(tmp_path):
 
 def test_clip_paths_outside_the_data_dir_get_no_player(tmp_path):
     layout = DataLayout(tmp_path)
-    highlights = syn.highlights().with_columns(
-        pl.Series("clip_path", ["../../etc/passwd", None])
-    )
+    highlights = syn.highlights().with_columns(pl.Series("clip_path", ["../../etc/passwd", None]))
     files = render_recording_report(
-        layout=layout, day=syn.DAY, recording_id=syn.RECORDING_ID, track=0,
-        frames=syn.frames(60.0), highlights=highlights, title="x.wav", model_id=syn.MODEL_ID,
+        layout=layout,
+        day=syn.DAY,
+        recording_id=syn.RECORDING_ID,
+        track=0,
+        frames=syn.frames(60.0),
+        highlights=highlights,
+        title="x.wav",
+        model_id=syn.MODEL_ID,
     )
     page = files.html.read_text()
     assert "<audio" not in page and "passwd" not in page
@@ -158,14 +185,22 @@ def test_long_recording_is_downsampled_and_the_page_stays_small(tmp_path):
     peak_t = float(thin.sort("angry", descending=True)["t"][0])
     assert 1500 < peak_t < 2100
     smoothed = downsample(syn.smoothed(frames), 5000)
-    figure = curves_figure(raw=thin, smoothed=smoothed, nonspeech=[], bursts=None,
-                           highlights=None, total_s=3600.0)
+    figure = curves_figure(
+        raw=thin, smoothed=smoothed, nonspeech=[], bursts=None, highlights=None, total_s=3600.0
+    )
     assert max(len(trace.x) for trace in figure.data) <= 5000
 
     files = render_recording_report(
-        layout=DataLayout(tmp_path), day=syn.DAY, recording_id=syn.RECORDING_ID, track=0,
-        frames=frames, smoothed=syn.smoothed(frames), bursts=syn.bursts(3600.0),
-        highlights=syn.highlights(3600.0), title="long.wav", model_id=syn.MODEL_ID,
+        layout=DataLayout(tmp_path),
+        day=syn.DAY,
+        recording_id=syn.RECORDING_ID,
+        track=0,
+        frames=frames,
+        smoothed=syn.smoothed(frames),
+        bursts=syn.bursts(3600.0),
+        highlights=syn.highlights(3600.0),
+        title="long.wav",
+        model_id=syn.MODEL_ID,
     )
     assert files.html.stat().st_size < 3_000_000
 
@@ -180,12 +215,22 @@ def test_select_track_filters_and_sorts():
 def test_unsafe_names_are_refused(tmp_path):
     with pytest.raises(ValueError):
         render_recording_report(
-            layout=DataLayout(tmp_path), day="../escape", recording_id=syn.RECORDING_ID,
-            track=0, frames=syn.frames(2.0), title="x", model_id=syn.MODEL_ID,
+            layout=DataLayout(tmp_path),
+            day="../escape",
+            recording_id=syn.RECORDING_ID,
+            track=0,
+            frames=syn.frames(2.0),
+            title="x",
+            model_id=syn.MODEL_ID,
         )
     with pytest.raises(ValueError):
         render_recording_report(
-            layout=DataLayout(tmp_path), day=syn.DAY, recording_id="../x", track=0,
-            frames=syn.frames(2.0), title="x", model_id=syn.MODEL_ID,
+            layout=DataLayout(tmp_path),
+            day=syn.DAY,
+            recording_id="../x",
+            track=0,
+            frames=syn.frames(2.0),
+            title="x",
+            model_id=syn.MODEL_ID,
         )
     assert not any(Path(tmp_path).rglob("*.html"))

@@ -1,6 +1,5 @@
 """frame_emotion_scores and emotion_embeddings (the model step), then utterance scores."""
 
-from __future__ import annotations
 
 import polars as pl
 from dagster import (

@@ -4,7 +4,6 @@ One step for the whole ingest of a day: each file is probed and decoded once, an
 found on the way lands in `quarantine` in the same run, so the partition always completes.
 """
 
-from __future__ import annotations
 
 import polars as pl
 from dagster import AssetExecutionContext, AssetOut, MaterializeResult, Output, multi_asset
@@ -57,7 +56,9 @@ def ingest_recordings(
             min_speech_ms=audio.vad_min_speech_ms,
             min_silence_ms=audio.vad_min_silence_ms,
         )
-        turns, sidecar_problems = ingest.turns_partition(layout, day, raw, normalized)
+        turns, sidecar_problems = ingest.turns_partition(
+            layout, day, raw, normalized, segments=segments
+        )
         quarantine = ingest.quarantine_table(raw, decode_problems, sidecar_problems)
         for name, df in zip(
             INGEST_TABLES, (raw, normalized, segments, turns, quarantine), strict=True

@@ -1,0 +1,213 @@
+"""Targets (pass/miss and by how much) and the Markdown table of a benchmark run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+GB = 1024.0  # MB per GB in the table (RSS is measured in MiB)
+
+
+def _get(d: dict[str, Any] | None, *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(d, dict) or key not in d:
+            return None
+        d = d[key]
+    return d
+
+
+def _ok(result: dict[str, Any] | None) -> bool:
+    return isinstance(result, dict) and "x_real_time" in result
+
+
+def profile_sentence(profile: dict[str, Any] | None) -> str:
+    share = _get(profile, "share")
+    if not share:
+        return "no profile measured"
+    parts = sorted(share.items(), key=lambda kv: -kv[1])
+    return f"engine time on a {profile.get('audio_s', 0):.0f} s clip: " + ", ".join(
+        f"{k} {v:.0%}" for k, v in parts
+    )
+
+
+def _target(
+    name: str, value: float | None, target: float, higher_is_better: bool, unit: str, why: str
+) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "name": name,
+        "target": target,
+        "unit": unit,
+        "higher_is_better": higher_is_better,
+    }
+    if value is None:
+        return {**row, "value": None, "status": "not measured", "margin": None, "note": why}
+    passed = value >= target if higher_is_better else value <= target
+    # Positive margin = headroom, negative = missed by that fraction of the target.
+    margin = (value - target) / target if higher_is_better else (target - value) / target
+    row.update(value=value, status="pass" if passed else "miss", margin=margin)
+    row["note"] = "" if passed else why
+    return row
+
+
+def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+    cases = results.get("cases", {})
+    clips_e, clips_f = _get(cases, "clips", "engine"), _get(cases, "clips", "funasr")
+    int8 = _get(cases, "int8", "engine")
+    long60 = _get(cases, "60min", "engine")
+    why = profile_sentence(_get(results, "profile", "engine"))
+    fp32_ratio = (
+        clips_e["x_real_time"] / clips_f["x_real_time"] if _ok(clips_e) and _ok(clips_f) else None
+    )
+    int8_ratio = (
+        int8["x_real_time"] / clips_f["x_real_time"] if _ok(int8) and _ok(clips_f) else None
+    )
+    long_ratio = (
+        long60["x_real_time"] / clips_e["x_real_time"] if _ok(long60) and _ok(clips_e) else None
+    )
+    rss60 = long60["peak_rss_mb"] / GB if _ok(long60) else None
+    rss_why = (
+        f"after model load {long60['rss_after_load_mb'] / GB:.2f} GB; scoring 60 min added "
+        f"{(long60['peak_rss_mb'] - long60['rss_after_load_mb']) / GB:.2f} GB"
+        if _ok(long60)
+        else ""
+    )
+    pipe = results.get("pipeline") or {}
+    pipe_ratio = pipe.get("ratio")
+    score_dev = _get(results, "deviation", "engine_vs_funasr", "max_abs_score_diff")
+    return [
+        _target("fp32 throughput / funasr (short clips)", fp32_ratio, 1.5, True, "x", why),
+        _target(
+            "fp32 max |score - funasr| (short clips)",
+            score_dev,
+            1e-4,
+            False,
+            "",
+            "see deviation.per_clip",
+        ),
+        _target("60-min peak RSS", rss60, 2.5, False, "GB", rss_why),
+        _target("60-min throughput / short-clip throughput", long_ratio, 0.9, True, "x", why),
+        _target("int8 throughput / funasr (short clips)", int8_ratio, 2.2, True, "x", why),
+        _target(
+            "whole pipeline time / engine time (one partition)",
+            pipe_ratio,
+            1.2,
+            False,
+            "x",
+            pipe.get("reason", "time outside the engine: decode, VAD, Parquet, Dagster"),
+        ),
+    ]
+
+
+def _fmt(x: float | None, spec: str = ".1f") -> str:
+    return "–" if x is None else format(x, spec)
+
+
+def table_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    clips_f = _get(results, "cases", "clips", "funasr")
+    for case, runs in results.get("cases", {}).items():
+        for runner, res in runs.items():
+            label = f"{case} ({runner}{', int8' if case == 'int8' else ''})"
+            row: dict[str, Any] = {"case": label}
+            if _ok(res):
+                ref = runs.get("funasr") if runner == "engine" else None
+                if case == "int8":
+                    ref = clips_f
+                vs = res["x_real_time"] / ref["x_real_time"] if _ok(ref) else None
+                row.update(
+                    audio_s=res["audio_s"],
+                    wall_s=res["wall_s"],
+                    x_real_time=res["x_real_time"],
+                    peak_rss_gb=res["peak_rss_mb"] / GB,
+                    vs_funasr=vs,
+                )
+            else:
+                row["status"] = (res or {}).get("status", "missing")
+                row["reason"] = (res or {}).get("reason", "")
+            rows.append(row)
+    return rows
+
+
+def markdown(results: dict[str, Any]) -> str:
+    m = results["machine"]
+    flags = ", ".join(f for f, on in m["cpu_flags"].items() if on) or "none of avx2/avx512/bf16"
+    lines = [
+        f"# Benchmark {results['date']}"
+        + (" (--quick: tiny model)" if results.get("quick") else ""),
+        "",
+        f"Machine: {m['cpu_model']}, {m['logical_cores']} logical cores, {m['ram_gb']} GB RAM; "
+        f"flags: {flags}; torch {m['torch']} ({m['torch_cpu_capability']}), funasr {m['funasr']}; "
+        f"threads {m['threads']}, device {m['device']}; load average at start "
+        f"{m['load_average_at_start']}.",
+        f"Model: {results['model']['size']} ({results['model'].get('params_m', '?')} M params, "
+        "seeded random weights, published config).",
+        "",
+        "| case | audio s | wall s | x real time | peak RSS GB | vs funasr |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in results["table"]:
+        if "x_real_time" in r:
+            vs = f"{r['vs_funasr']:.2f}x" if r.get("vs_funasr") is not None else "–"
+            lines.append(
+                f"| {r['case']} | {r['audio_s']:.1f} | {r['wall_s']:.1f} | {r['x_real_time']:.2f} "
+                f"| {r['peak_rss_gb']:.2f} | {vs} |"
+            )
+        else:
+            lines.append(f"| {r['case']} | – | – | – | – | {r['status']}: {r['reason']} |")
+    dev = results.get("deviation", {})
+    lines += ["", "## Deviation", ""]
+    evf = dev.get("engine_vs_funasr") or {}
+    q = dev.get("int8_vs_fp32") or {}
+    lines.append(
+        f"- engine fp32 vs funasr, short clips: max |score diff| {_fmt(evf.get('max_abs_score_diff'), '.2e')}, "
+        f"max |frame feature diff| {_fmt(evf.get('max_abs_feature_diff'), '.2e')}"
+    )
+    agree = q.get("top_emotion_agreement_speech_frames")
+    if not q:
+        lines.append("- int8 vs fp32: not run")
+    else:
+        lines.append(
+            f"- int8 vs fp32: max |score diff| {_fmt(q.get('max_abs_score_diff'), '.2e')}, "
+            f"top-emotion agreement on {q.get('speech_frames', 0)} speech frames "
+            f"{'–' if agree is None else f'{agree:.1%}'}"
+        )
+    lines += [
+        "",
+        "## Targets",
+        "",
+        "| target | value | goal | result | note |",
+        "|---|---:|---:|---|---|",
+    ]
+    for t in results["targets"]:
+        goal = ("≥ " if t["higher_is_better"] else "≤ ") + f"{t['target']:g}{t['unit']}"
+        value = "–" if t["value"] is None else f"{t['value']:.3g}{t['unit']}"
+        result = t["status"] if t["margin"] is None else f"{t['status']} ({t['margin']:+.0%})"
+        lines.append(f"| {t['name']} | {value} | {goal} | {result} | {t['note']} |")
+    prof = results.get("profile") or {}
+    clip = _get(prof, "engine", "clip") or _get(prof, "funasr", "clip")
+    secs = _get(prof, "engine", "audio_s") or _get(prof, "funasr", "audio_s")
+    where = f"{clip}, {secs:.1f} s" if clip and secs else "not run"
+    lines += ["", f"## Profile (one clip: {where})", ""]
+    for runner in ("engine", "funasr"):
+        p = _get(results, "profile", runner)
+        if not p or "seconds" not in p:
+            lines.append(f"- {runner}: {(p or {}).get('status', 'not measured')}")
+            continue
+        parts = ", ".join(f"{k} {v:.2f} s ({p['share'][k]:.0%})" for k, v in p["seconds"].items())
+        outside = p.get("outside_model_s")
+        extra = (
+            f"; outside the model's forward (I/O, overhead): {outside:.2f} s"
+            if outside is not None
+            else ""
+        )
+        lines.append(f"- {runner}: total {p['total_s']:.2f} s — {parts}{extra}")
+    pipe = results.get("pipeline") or {}
+    lines += ["", "## Whole pipeline vs engine", ""]
+    if pipe.get("status") == "ok":
+        lines.append(
+            f"- one partition ({pipe['audio_s']:.0f} s of audio): pipeline {pipe['pipeline_wall_s']:.1f} s, "
+            f"engine alone (load + score) {pipe['engine_wall_s']:.1f} s, ratio {pipe['ratio']:.2f}"
+        )
+    else:
+        lines.append(f"- {pipe.get('status', 'not measured')}: {pipe.get('reason', '')}")
+    lines += ["", f"Total benchmark time: {results['duration_s'] / 60:.1f} min.", ""]
+    return "\n".join(lines)

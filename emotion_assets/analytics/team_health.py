@@ -1,0 +1,187 @@
+"""Team communication health: one row per speaker per recording date.
+
+Speakers come from the frame table (RTTM turns, a stereo channel map or the sidecar's single
+speaker). Frames of nobody and frames where two people speak at once (speaker null,
+is_overlap) are attributed to no speaker's emotions; overlap_s gives each speaker the
+overlap frames whose centre falls inside one of their turns (time spoken over / talked over).
+The recording-level overlap total is recording_summary.overlap_s.
+
+The table is a per-day aggregate: recording_id is the sentinel 'ALL' (never a real 16-hex id,
+so warehouse keys stay non-null and unique) and recording_ids lists the recordings it covers.
+
+Teams: a speaker's team in a recording is the sidecar `teams` map entry for that speaker, else
+the sidecar `team` when the sidecar names this speaker or names no speaker; over a day the most
+frequent team wins (alphabetical on ties).
+"""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import polars as pl
+
+from emotion_assets.analytics.common import FRAME_S, conform, empty
+from emotion_assets.analytics.settings import AnalyticsSettings
+from emotion_assets.analytics.summary import with_smoothed_top
+
+ALL_RECORDINGS = "ALL"
+
+TEAM_HEALTH_SCHEMA: dict[str, pl.DataType] = {
+    "recording_date": pl.Date,
+    "recording_id": pl.String,
+    "speaker": pl.String,
+    "team": pl.String,
+    "recording_ids": pl.List(pl.String),
+    "n_recordings": pl.Int64,
+    "speech_s": pl.Float64,
+    "neutral_share": pl.Float64,
+    "happy_volatility": pl.Float64,
+    "anger_burst_count": pl.Int64,
+    "anger_bursts_per_hour": pl.Float64,
+    "overlap_s": pl.Float64,
+    "health_score": pl.Float64,
+}
+
+_TURN_SCHEMA = {"recording_id": pl.String, "track": pl.Int32, "speaker": pl.String,
+                "t_start": pl.Float64, "t_end": pl.Float64}
+
+
+def speaker_teams(recordings: pl.DataFrame | None) -> pl.DataFrame:
+    """(recording_id, speaker, team, default_team) from raw_recordings' sidecar fields.
+
+    One row per teams-map entry, plus one row with speaker null carrying the sidecar `team`
+    as default_team for the recording (used when the map has no entry for a speaker).
+    """
+    schema = {"recording_id": pl.String, "speaker": pl.String, "team": pl.String,
+              "sidecar_speaker": pl.String}
+    if recordings is None or recordings.is_empty():
+        return pl.DataFrame(schema=schema)
+    rows: list[dict] = []
+    cols = ["recording_id", "speaker", "team", "metadata_json"]
+    for rid, speaker, team, meta in recordings.select(cols).iter_rows():  # one per recording
+        try:
+            teams = (json.loads(meta) or {}).get("teams") if meta else None
+        except (json.JSONDecodeError, AttributeError):
+            teams = None
+        for who, their_team in (teams or {}).items() if isinstance(teams, dict) else []:
+            rows.append({"recording_id": rid, "speaker": str(who), "team": str(their_team),
+                         "sidecar_speaker": None})
+        rows.append({"recording_id": rid, "speaker": None, "team": team, "sidecar_speaker": speaker})
+    return pl.DataFrame(rows, schema=schema)
+
+
+def _overlap_by_speaker(frames: pl.DataFrame, turns: pl.DataFrame | None) -> pl.DataFrame:
+    """(recording_date, speaker, overlap_s): overlap frames whose centre lies in their turns."""
+    overlap = frames.filter(pl.col("is_overlap")).select(
+        "recording_date", "recording_id", "track", (pl.col("t_start") + 0.0125).alias("centre")
+    )
+    if turns is None or turns.is_empty() or overlap.is_empty():
+        return pl.DataFrame(schema={"recording_date": pl.Date, "speaker": pl.String,
+                                    "overlap_s": pl.Float64})
+    turns = conform(turns, _TURN_SCHEMA)
+    con = duckdb.connect()
+    try:
+        con.register("overlap_frames", overlap)
+        con.register("turns", turns)
+        return con.sql(f"""
+            WITH hits AS (  -- DISTINCT: a frame in two turns of one speaker counts once
+                SELECT DISTINCT o.recording_date, o.recording_id, o.track, o.centre, t.speaker
+                FROM overlap_frames o JOIN turns t
+                  ON o.recording_id = t.recording_id AND o.track = t.track
+                 AND o.centre >= t.t_start AND o.centre < t.t_end
+            )
+            SELECT recording_date, speaker, count(*) * {FRAME_S} AS overlap_s
+            FROM hits GROUP BY ALL
+        """).pl()
+    finally:
+        con.close()
+
+
+def health_score_expr(s: AnalyticsSettings) -> pl.Expr:
+    """100 − anger − neutral − happy-volatility penalties, clipped to [0, 100] (docs/analytics.md)."""
+    anger = pl.min_horizontal(
+        pl.lit(s.health_anger_max_penalty),
+        s.health_anger_points_per_burst_hour * pl.col("anger_bursts_per_hour"),
+    )
+    ns = pl.col("neutral_share")
+    neutral = s.health_neutral_points * (
+        (s.health_neutral_low - ns).clip(lower_bound=0) + (ns - s.health_neutral_high).clip(lower_bound=0)
+    )
+    happy = s.health_happy_points * (
+        pl.col("happy_volatility") - s.health_happy_volatility_max).clip(lower_bound=0)
+    score = (100.0 - anger - neutral - happy).clip(0.0, 100.0)
+    return pl.when(pl.col("speech_s") > 0).then(score).otherwise(None)
+
+
+def team_health(frames: pl.DataFrame, smoothed: pl.DataFrame | None, bursts: pl.DataFrame | None,
+                recordings: pl.DataFrame | None, turns: pl.DataFrame | None = None,
+                settings: AnalyticsSettings | None = None) -> pl.DataFrame:
+    """Table `team_health` (see module doc)."""
+    settings = settings or AnalyticsSettings()
+    if frames.is_empty():
+        return empty(TEAM_HEALTH_SCHEMA)
+    table = with_smoothed_top(frames, smoothed, settings.smoothing_window)
+    speech = pl.col("is_speech")
+    per_speaker = (
+        table.filter(pl.col("speaker").is_not_null())
+        .group_by("recording_date", "speaker")
+        .agg(
+            pl.col("recording_id").unique().sort().alias("recording_ids"),
+            pl.col("recording_id").n_unique().cast(pl.Int64).alias("n_recordings"),
+            (speech.sum() * FRAME_S).alias("speech_s"),
+            (pl.col("smoothed_top_emotion").filter(speech) == "neutral").mean().alias("neutral_share"),
+            pl.col("happy").filter(speech).cast(pl.Float64).std(ddof=0).alias("happy_volatility"),
+        )
+    )
+    anger = (
+        bursts.filter(pl.col("emotion") == "angry").group_by("recording_date", "speaker")
+        .agg(pl.len().cast(pl.Int64).alias("anger_burst_count"))
+        if bursts is not None and not bursts.is_empty()
+        else pl.DataFrame(schema={"recording_date": pl.Date, "speaker": pl.String,
+                                  "anger_burst_count": pl.Int64})
+    )
+    out = (
+        per_speaker.join(anger, on=["recording_date", "speaker"], how="left")
+        .join(_overlap_by_speaker(table, turns), on=["recording_date", "speaker"], how="left")
+        .join(_day_teams(table, recordings), on=["recording_date", "speaker"], how="left")
+        .with_columns(
+            pl.lit(ALL_RECORDINGS).alias("recording_id"),
+            pl.col("anger_burst_count").fill_null(0),
+            pl.col("overlap_s").fill_null(0.0),
+        )
+        .with_columns(
+            pl.when(pl.col("speech_s") > 0)
+            .then(pl.col("anger_burst_count") / (pl.col("speech_s") / 3600.0))
+            .otherwise(None).alias("anger_bursts_per_hour")
+        )
+        .with_columns(health_score_expr(settings).alias("health_score"))
+        .sort("recording_date", "speaker")
+    )
+    return conform(out, TEAM_HEALTH_SCHEMA)
+
+
+def _day_teams(table: pl.DataFrame, recordings: pl.DataFrame | None) -> pl.DataFrame:
+    """(recording_date, speaker, team): each speaker's team per recording, most frequent per day."""
+    present = table.filter(pl.col("speaker").is_not_null()).select(
+        "recording_date", "recording_id", "speaker").unique()
+    teams = speaker_teams(recordings)
+    mapped = teams.filter(pl.col("speaker").is_not_null()).select(
+        "recording_id", "speaker", pl.col("team").alias("mapped_team"))
+    defaults = teams.filter(pl.col("speaker").is_null()).select(
+        "recording_id", pl.col("team").alias("default_team"), "sidecar_speaker")
+    resolved = (
+        present.join(mapped, on=["recording_id", "speaker"], how="left")
+        .join(defaults, on="recording_id", how="left")
+        .with_columns(
+            pl.coalesce(
+                "mapped_team",
+                pl.when(pl.col("sidecar_speaker").is_null()
+                        | (pl.col("sidecar_speaker") == pl.col("speaker")))
+                .then(pl.col("default_team")),
+            ).alias("team")
+        )
+    )
+    return resolved.group_by("recording_date", "speaker").agg(
+        pl.col("team").drop_nulls().mode().sort().first().alias("team")
+    )

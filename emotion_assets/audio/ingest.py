@@ -1,0 +1,428 @@
+"""Partition-level ingest: one day folder of raw recordings -> the tables of docs/CONTRACTS.md.
+
+Pure functions (no Dagster). raw/ is only ever read; processed/<date>/ is ours and is kept in step
+with the table (stale WAVs removed).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import stat
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import soundfile as sf
+
+from emotion_assets.audio.decode import TEMP_PREFIX, DecodeError, decode, level_stats, write_wav_f32
+from emotion_assets.audio.probe import DEFAULT_MAX_DURATION_S, ProbeResult, probe_file, sha256_file
+from emotion_assets.audio.sidecars import (
+    SIDECAR_SUFFIXES,
+    RecordingMetadata,
+    Turn,
+    read_metadata,
+    read_rttm,
+)
+from emotion_assets.audio.vad import VadParams, speech_regions
+from emotion_assets.labels import SAMPLE_RATE
+from emotion_assets.layout import DataLayout, UnsafePathError
+
+log = logging.getLogger(__name__)
+
+# Names of files still being written by a copy tool (or by us); never recordings.
+TEMP_SUFFIXES: tuple[str, ...] = (".tmp", ".part", ".partial", ".crdownload", ".download", "~")
+_OUR_WAV = re.compile(r"^[0-9a-f]{16}_t\d+\.wav$")
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# RTTM turns may overshoot the end by a rounding step before we call it a problem.
+_END_TOLERANCE_S = 0.05
+
+# --- schemas (docs/CONTRACTS.md) ---------------------------------------------------------------
+RAW_SCHEMA: dict[str, pl.DataType] = {
+    "recording_date": pl.Date, "recording_id": pl.String, "file_name": pl.String,
+    "source_path": pl.String, "container": pl.String, "codec": pl.String,
+    "duration_s": pl.Float64, "sample_rate": pl.Int64, "channels": pl.Int64, "bytes": pl.Int64,
+    "sha256": pl.String, "status": pl.String, "duplicate_of": pl.String, "reason": pl.String,
+    "speaker": pl.String, "team": pl.String, "compare_with": pl.String,
+    "metadata_json": pl.String, "has_rttm": pl.Boolean, "channel_map_json": pl.String,
+    "detail": pl.String,  # added: ffmpeg's words for a quarantined file (feeds quarantine.detail)
+}
+NORMALIZED_SCHEMA: dict[str, pl.DataType] = {
+    "recording_date": pl.Date, "recording_id": pl.String, "track": pl.Int32,
+    "channel_mode": pl.String, "speaker": pl.String, "audio_path": pl.String,
+    "sample_rate": pl.Int64, "n_samples": pl.Int64, "duration_s": pl.Float64,
+    "source_duration_s": pl.Float64, "peak": pl.Float64, "rms": pl.Float64,
+    "clipped_fraction": pl.Float64,
+}
+SEGMENTS_SCHEMA: dict[str, pl.DataType] = {
+    "recording_date": pl.Date, "recording_id": pl.String, "track": pl.Int32,
+    "segment_idx": pl.Int32, "t_start": pl.Float64, "t_end": pl.Float64, "duration_s": pl.Float64,
+}
+TURNS_SCHEMA: dict[str, pl.DataType] = {
+    "recording_date": pl.Date, "recording_id": pl.String, "track": pl.Int32,
+    "turn_idx": pl.Int32, "speaker": pl.String, "t_start": pl.Float64, "t_end": pl.Float64,
+    "duration_s": pl.Float64, "source": pl.String,
+}
+QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
+    "recording_date": pl.Date, "recording_id": pl.String, "file_name": pl.String,
+    "stage": pl.String, "reason": pl.String, "detail": pl.String,
+}
+
+
+def _frame(rows: list[dict], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+
+
+def _day(day: str) -> date:
+    if not _DAY.match(day):
+        raise ValueError(f"partition must be YYYY-MM-DD, got {day!r}")
+    return date.fromisoformat(day)
+
+
+def _problem_row(day: date, recording_id: str | None, file_name: str, stage: str,
+                 reason: str, detail: str | None = None) -> dict:
+    return {"recording_date": day, "recording_id": recording_id, "file_name": file_name,
+            "stage": stage, "reason": reason, "detail": detail}
+
+
+# --- raw_recordings --------------------------------------------------------------------------
+def is_candidate_name(name: str) -> bool:
+    """Hidden files, temp files and sidecars are not recordings."""
+    lower = name.lower()
+    return not (
+        name.startswith(".")
+        or lower.endswith(TEMP_SUFFIXES)
+        or lower.endswith(SIDECAR_SUFFIXES)
+    )
+
+
+def _sidecar(layout: DataLayout, recording: Path, suffix: str) -> Path | None:
+    """<name><suffix> beside the recording, if it is a regular file inside the data dir."""
+    candidate = recording.with_name(Path(recording.name).stem + suffix)
+    if not (candidate.exists() or candidate.is_symlink()):
+        return None
+    try:
+        resolved = layout.resolve_inside(candidate.name, base=recording.parent)
+    except UnsafePathError:
+        log.warning("sidecar %s points outside the data directory; not read", candidate.name)
+        return None
+    return resolved if resolved.is_file() else None
+
+
+def _metadata(layout: DataLayout, recording: Path) -> tuple[RecordingMetadata, list[str]]:
+    path = _sidecar(layout, recording, ".json")
+    return read_metadata(path) if path else (RecordingMetadata(), [])
+
+
+def _classify(layout: DataLayout, day_dir: Path, name: str) -> tuple[Path | None, str | None]:
+    """(path to read, None) for a regular file inside the data dir, else (None, why not)."""
+    entry = day_dir / name
+    try:
+        target = layout.resolve_inside(name, base=day_dir)
+    except UnsafePathError:
+        return None, "The file is a link that points outside the data directory; it was not followed."
+    try:
+        st = os.stat(target)
+    except OSError:
+        return None, "The file is a link to something that does not exist."
+    if stat.S_ISDIR(st.st_mode):
+        return None, "This is a folder, not a recording; folders inside a day folder are not read."
+    if not stat.S_ISREG(st.st_mode):
+        return None, "This is not a regular file (a pipe, socket or device); it was not read."
+    if entry.is_symlink():
+        log.info("%s is a link inside the data directory; following it", name)
+    return target, None
+
+
+def scan_partition(
+    layout: DataLayout,
+    day: str,
+    *,
+    ffmpeg_binary: str | None = None,
+    max_duration_s: float = DEFAULT_MAX_DURATION_S,
+) -> pl.DataFrame:
+    """raw_recordings for raw/<day>/: every candidate probed, duplicates by content marked."""
+    rec_date = _day(day)
+    day_dir = layout.raw_day(day)
+    if not day_dir.exists():
+        log.warning("no folder %s; the partition is empty", day_dir)
+        return _frame([], RAW_SCHEMA)
+    layout.resolve_inside(day_dir.relative_to(layout.root))  # the day folder itself must be ours
+    names = sorted(n for n in os.listdir(day_dir) if is_candidate_name(n))
+    rows: list[dict] = []
+    first_by_sha: dict[str, tuple[str, ProbeResult]] = {}
+    for name in names:
+        row = dict.fromkeys(RAW_SCHEMA)
+        row.update(recording_date=rec_date, file_name=name, has_rttm=False,
+                   source_path=f"raw/{day}/{name}")
+        target, why_not = _classify(layout, day_dir, name)
+        if target is None:
+            row.update(status="quarantined", reason=why_not)
+            log.warning("%s/%s quarantined: %s", day, name, why_not)
+            rows.append(row)
+            continue
+        try:
+            digest = sha256_file(target)
+        except OSError as exc:
+            row.update(status="quarantined", reason="The file could not be read.",
+                       detail=f"{type(exc).__name__}: {exc}")
+            rows.append(row)
+            continue
+        if digest in first_by_sha:
+            original, probe = first_by_sha[digest]
+            status, duplicate_of = "duplicate", original
+            reason = f"Same content as {original}; only that copy is processed."
+            log.info("%s/%s is a duplicate of %s", day, name, original)
+        else:
+            probe = probe_file(target, ffmpeg_binary=ffmpeg_binary,
+                               max_duration_s=max_duration_s, sha256=digest)
+            first_by_sha[digest] = (name, probe)
+            status = "ok" if probe.ok else "quarantined"
+            duplicate_of, reason = None, probe.problem
+        row.update(
+            recording_id=probe.recording_id, container=probe.container, codec=probe.codec,
+            duration_s=probe.duration_s, sample_rate=probe.sample_rate, channels=probe.channels,
+            bytes=probe.bytes, sha256=probe.sha256, status=status, duplicate_of=duplicate_of,
+            reason=reason, detail=probe.detail if status == "quarantined" else None,
+        )
+        meta, _ = _metadata(layout, day_dir / name)  # sidecars sit beside the name, not a target
+        row.update(
+            speaker=meta.speaker, team=meta.team_of(meta.speaker), compare_with=meta.compare_with,
+            metadata_json=meta.raw_json, channel_map_json=meta.channel_map_json,
+            has_rttm=_sidecar(layout, day_dir / name, ".rttm") is not None,
+        )
+        log.info("%s/%s: %s%s", day, name, status, f" ({reason})" if reason else "")
+        rows.append(row)
+    return _frame(rows, RAW_SCHEMA)
+
+
+# --- normalized_audio ------------------------------------------------------------------------
+def _channel_map(raw_row: dict) -> dict[int, str]:
+    text = raw_row.get("channel_map_json")
+    return {int(k): v for k, v in json.loads(text).items()} if text else {}
+
+
+def wav_path(layout: DataLayout, day: str, recording_id: str, track: int) -> Path:
+    return layout.processed_day(day) / f"{recording_id}_t{track}.wav"
+
+
+def normalize_partition(
+    layout: DataLayout,
+    day: str,
+    raw: pl.DataFrame,
+    *,
+    ffmpeg_binary: str | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """16 kHz mono float32 WAVs for the day's usable recordings, and decode problems.
+
+    A multi-channel file whose sidecar maps channels to speakers keeps one track per channel;
+    anything else is downmixed (the mean of the channels) to track 0.
+    """
+    rec_date = _day(day)
+    out_dir = layout.processed_day(day)
+    layout.resolve_inside(out_dir.relative_to(layout.root))
+    rows: list[dict] = []
+    problems: list[dict] = []
+    keep: set[str] = set()
+    for r in raw.filter(pl.col("status") == "ok").sort("file_name").iter_rows(named=True):
+        rid, name = r["recording_id"], r["file_name"]
+        channel_map = _channel_map(r)
+        split = bool(channel_map) and (r["channels"] or 1) >= 2
+        try:
+            source = layout.resolve_inside(r["source_path"])
+            x = decode(source, ffmpeg_binary=ffmpeg_binary,
+                       mode="channels" if split else "mono")
+        except (DecodeError, UnsafePathError) as exc:
+            problems.append(_problem_row(rec_date, rid, name, "decode",
+                                         "The audio could not be decoded to 16 kHz.",
+                                         getattr(exc, "detail", None) or str(exc)))
+            log.warning("%s/%s: decode failed: %s", day, name, exc)
+            continue
+        if x.shape[1] == 0:
+            problems.append(_problem_row(rec_date, rid, name, "decode",
+                                         "Decoding at 16 kHz produced no samples.", None))
+            continue
+        for track in range(x.shape[0]):
+            if split:
+                mode, speaker = "channel", channel_map.get(track)
+            else:
+                mode, speaker = ("mono" if (r["channels"] or 1) == 1 else "downmix"), r["speaker"]
+            path = write_wav_f32(wav_path(layout, day, rid, track), x[track], SAMPLE_RATE)
+            keep.add(path.name)
+            n = int(x.shape[1])
+            rows.append({
+                "recording_date": rec_date, "recording_id": rid, "track": track,
+                "channel_mode": mode, "speaker": speaker, "audio_path": layout.relative(path),
+                "sample_rate": SAMPLE_RATE, "n_samples": n, "duration_s": n / SAMPLE_RATE,
+                "source_duration_s": r["duration_s"], **level_stats(x[track]),
+            })
+        log.info("%s/%s: %d track(s) %s, %.2f s", day, name, x.shape[0],
+                 "per channel" if split else "mono", x.shape[1] / SAMPLE_RATE)
+    remove_stale(out_dir, keep)
+    return _frame(rows, NORMALIZED_SCHEMA), _frame(problems, QUARANTINE_SCHEMA)
+
+
+def remove_stale(out_dir: Path, keep: set[str]) -> list[str]:
+    """Delete our WAVs (and leftover temp files) that no row points to any more."""
+    removed: list[str] = []
+    if not out_dir.is_dir():
+        return removed
+    for entry in sorted(os.listdir(out_dir)):
+        ours = _OUR_WAV.match(entry) or entry.startswith(TEMP_PREFIX)
+        path = out_dir / entry
+        if ours and entry not in keep and path.is_file() and not path.is_symlink():
+            path.unlink()
+            removed.append(entry)
+            log.info("removed stale %s", path.name)
+    return removed
+
+
+# --- speech_segments -------------------------------------------------------------------------
+def segment_partition(
+    layout: DataLayout,
+    normalized: pl.DataFrame,
+    *,
+    params: VadParams | None = None,
+    threshold: float | None = None,
+    min_speech_ms: int | None = None,
+    min_silence_ms: int | None = None,
+    speech_pad_ms: int | None = None,
+) -> pl.DataFrame:
+    """speech_segments: silero-vad regions of every normalized track.
+
+    Settings: `params` (default VadParams()), each overridden by an explicit keyword.
+    """
+    given = {"threshold": threshold, "min_speech_ms": min_speech_ms,
+             "min_silence_ms": min_silence_ms, "speech_pad_ms": speech_pad_ms}
+    params = replace(params or VadParams(), **{k: v for k, v in given.items() if v is not None})
+    rows: list[dict] = []
+    for r in normalized.sort("recording_id", "track").iter_rows(named=True):
+        wave, rate = sf.read(layout.resolve_inside(r["audio_path"]), dtype="float32")
+        if rate != SAMPLE_RATE:
+            raise ValueError(f"{r['audio_path']} is {rate} Hz, expected {SAMPLE_RATE}")
+        regions = speech_regions(
+            wave, threshold=params.threshold, min_speech_ms=params.min_speech_ms,
+            min_silence_ms=params.min_silence_ms, speech_pad_ms=params.speech_pad_ms,
+        )
+        for idx, (t0, t1) in enumerate(regions):
+            rows.append({"recording_date": r["recording_date"], "recording_id": r["recording_id"],
+                         "track": r["track"], "segment_idx": idx, "t_start": t0, "t_end": t1,
+                         "duration_s": t1 - t0})
+        log.info("%s t%d: %d speech segment(s), %.1f s of %.1f s", r["recording_id"], r["track"],
+                 len(regions), sum(b - a for a, b in regions), r["duration_s"])
+    return _frame(rows, SEGMENTS_SCHEMA)
+
+
+# --- speaker_turns ---------------------------------------------------------------------------
+def _turn_rows(rec_date: date, rid: str, track: int, turns: list[Turn], source: str) -> list[dict]:
+    ordered = sorted(turns, key=lambda t: (t.t_start, t.t_end, t.speaker))
+    return [{"recording_date": rec_date, "recording_id": rid, "track": track, "turn_idx": i,
+             "speaker": t.speaker, "t_start": t.t_start, "t_end": t.t_end,
+             "duration_s": t.t_end - t.t_start, "source": source}
+            for i, t in enumerate(ordered)]
+
+
+def turns_partition(
+    layout: DataLayout,
+    day: str,
+    raw: pl.DataFrame,
+    normalized: pl.DataFrame,
+    *,
+    segments: pl.DataFrame | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """speaker_turns from the sidecars, and the sidecar problems as quarantine rows.
+
+    Per recording, first match wins: channel map (split tracks: one turn per channel, spanning
+    its speech when `segments` is given, else the whole track), RTTM (its times on every track),
+    sidecar `speaker` (one turn over the whole track).
+    """
+    rec_date = _day(day)
+    day_dir = layout.raw_day(day)
+    rows: list[dict] = []
+    problems: list[dict] = []
+    tracks_of = {rid: list(g.sort("track").iter_rows(named=True))
+                 for (rid,), g in normalized.group_by("recording_id")} if normalized.height else {}
+    speech = ({(rid, tr): g for (rid, tr), g in segments.group_by("recording_id", "track")}
+              if segments is not None and segments.height else {})
+
+    for r in raw.filter(pl.col("status") == "ok").sort("file_name").iter_rows(named=True):
+        rid, name = r["recording_id"], r["file_name"]
+        recording = day_dir / name
+
+        def problem(file_name: str, reason: str, rid: str = rid) -> None:
+            problems.append(_problem_row(rec_date, rid, file_name, "sidecar", reason,
+                                         f"raw/{day}/{file_name}"))
+
+        meta, meta_problems = _metadata(layout, recording)
+        json_name = Path(name).stem + ".json"
+        for text in meta_problems:
+            problem(json_name, text)
+        rttm_path = _sidecar(layout, recording, ".rttm")
+        rttm_name = Path(name).stem + ".rttm"
+        rttm_turns: list[Turn] = []
+        if rttm_path is not None:
+            rttm_turns, rttm_problems = read_rttm(rttm_path)
+            for text in rttm_problems:
+                problem(rttm_name, text)
+        n_channels = r["channels"] or 1
+        if meta.channels:
+            if n_channels < 2:
+                problem(json_name, f"{json_name} maps channels to speakers but {name} has one "
+                                   "channel; the map was ignored.")
+            for ch in sorted(c for c in meta.channels if c >= n_channels >= 2):
+                problem(json_name, f"{json_name} names channel {ch} but {name} has only "
+                                   f"{n_channels} channels (0-{n_channels - 1}); ignored.")
+
+        for t in tracks_of.get(rid, []):
+            track, duration = t["track"], t["duration_s"]
+            if t["channel_mode"] == "channel":
+                if rttm_path is not None and track == 0:
+                    problem(rttm_name, f"{name} is split by its channel map, which decides who "
+                                       "speaks; the RTTM was not used.")
+                if t["speaker"] is None:
+                    continue
+                seg = speech.get((rid, track))
+                span = ((seg["t_start"].min(), seg["t_end"].max()) if seg is not None
+                        else (0.0, duration))
+                rows += _turn_rows(rec_date, rid, track, [Turn(t["speaker"], *span)],
+                                   "channel_map")
+            elif rttm_turns:
+                inside = [Turn(u.speaker, u.t_start, min(u.t_end, duration))
+                          for u in rttm_turns if u.t_start < duration]
+                late = sum(u.t_end > duration + _END_TOLERANCE_S for u in rttm_turns)
+                if late and track == 0:
+                    problem(rttm_name, f"{late} RTTM turn(s) reach past the end of {name} "
+                                       f"({duration:.2f} s); they were cut at the end.")
+                rows += _turn_rows(rec_date, rid, track, inside, "rttm")
+            elif meta.speaker:
+                rows += _turn_rows(rec_date, rid, track, [Turn(meta.speaker, 0.0, duration)],
+                                   "sidecar")
+
+    # Sidecars without a recording beside them are reported too (typo in a name, say).
+    if day_dir.is_dir():
+        stems = {Path(n).stem for n in os.listdir(day_dir) if is_candidate_name(n)}
+        for n in sorted(os.listdir(day_dir)):
+            if (not n.startswith(".") and n.lower().endswith(SIDECAR_SUFFIXES)
+                    and Path(n).stem not in stems):
+                problems.append(_problem_row(rec_date, None, n, "sidecar",
+                                             f"{n} has no recording with the same name beside it.",
+                                             f"raw/{day}/{n}"))
+    return _frame(rows, TURNS_SCHEMA), _frame(problems, QUARANTINE_SCHEMA)
+
+
+# --- quarantine ------------------------------------------------------------------------------
+def quarantine_table(raw: pl.DataFrame, *problem_frames: pl.DataFrame) -> pl.DataFrame:
+    """Quarantined raw files (stage 'probe') plus the problems of the later stages."""
+    probe_rows = (
+        raw.filter(pl.col("status") == "quarantined")
+        .with_columns(stage=pl.lit("probe"),
+                      detail=pl.col("detail") if "detail" in raw.columns else pl.lit(None))
+        .select(list(QUARANTINE_SCHEMA))
+        .cast(QUARANTINE_SCHEMA)
+    )
+    frames = [probe_rows] + [f.select(list(QUARANTINE_SCHEMA)).cast(QUARANTINE_SCHEMA)
+                             for f in problem_frames if f is not None]
+    return pl.concat(frames, how="vertical").sort("file_name", "stage", maintain_order=True)

@@ -1,0 +1,66 @@
+"""emotion_reports: pictures in the Dagster UI, PNG + interactive HTML under data/reports/<date>/."""
+
+import polars as pl
+from dagster import AssetExecutionContext, MetadataValue, asset
+
+from emotion_assets.defs.common import filter_day
+from emotion_assets.defs.partitions import backfill_policy, daily_partitions
+from emotion_assets.defs.resources import StorageResource
+from emotion_assets.reports import markdown_image
+from emotion_assets.reports.day import render_day
+
+# Markdown metadata is stored in the event log: embed a few pictures, link the rest.
+MAX_EMBEDDED = 4
+
+
+@asset(
+    partitions_def=daily_partitions,
+    backfill_policy=backfill_policy,
+    group_name="analytics",
+    kinds={"matplotlib", "plotly", "html"},
+    code_version="reports-v1",
+)
+def emotion_reports(
+    context: AssetExecutionContext,
+    storage: StorageResource,
+    frame_emotion_scores: pl.DataFrame,
+    smoothed_emotion_curves: pl.DataFrame,
+    emotion_bursts: pl.DataFrame,
+    emotion_highlights: pl.DataFrame,
+    recording_summary: pl.DataFrame,
+    utterance_emotion_scores: pl.DataFrame,
+    raw_recordings: pl.DataFrame,
+) -> pl.DataFrame:
+    """Per track: a PNG of the nine curves, a heat map and an HTML report; an index per day."""
+    layout = storage.layout
+    tables = []
+    for day in context.partition_keys:
+        tables.append(
+            render_day(
+                layout,
+                day,
+                frames=filter_day(frame_emotion_scores, day),
+                smoothed=filter_day(smoothed_emotion_curves, day),
+                bursts=filter_day(emotion_bursts, day),
+                highlights=filter_day(emotion_highlights, day),
+                summary=filter_day(recording_summary, day),
+                utterances=filter_day(utterance_emotion_scores, day),
+                recordings=filter_day(raw_recordings, day),
+            )
+        )
+    table = pl.concat(tables, how="vertical")
+    parts = []
+    for row in table.head(MAX_EMBEDDED).iter_rows(named=True):
+        png = (layout.root / row["curves_png"]).read_bytes()
+        parts.append(f"### {row['file_name']} · track {row['track']}\n\n{markdown_image(png, row['file_name'] or '')}")
+    if table.height > MAX_EMBEDDED:
+        parts.append(f"…and {table.height - MAX_EMBEDDED} more in the index pages below.")
+    indexes = sorted({str(layout.reports_day(day) / "index.html") for day in context.partition_keys})
+    context.add_output_metadata(
+        {
+            "curves": MetadataValue.md("\n\n".join(parts) or "no recordings"),
+            "index_html": MetadataValue.md("\n".join(f"- [{p}](file://{p})" for p in indexes)),
+            "reports": table.height,
+        }
+    )
+    return table

@@ -1,0 +1,266 @@
+"""Polars tables of emotion scores, per docs/CONTRACTS.md (frame, utterance, embedding).
+
+Frames are attributed by their centre (t_start + 0.0125 s): a frame is speech when its centre lies
+in a VAD segment [t_start, t_end), and belongs to the one speaker whose turn covers the centre
+(null with is_overlap when two or more speakers' turns cover it, null when nobody's does).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from emotion_assets.engine.core import FrameScores
+from emotion_assets.labels import EMOTIONS
+
+FRAME_HOP_S = 0.02
+FRAME_LEN_S = 0.025
+FRAME_CENTRE_S = FRAME_LEN_S / 2
+_KEYS = ["recording_date", "recording_id", "track"]
+
+
+def frame_centres(n_frames: int) -> np.ndarray:
+    return np.arange(n_frames, dtype=np.float64) * FRAME_HOP_S + FRAME_CENTRE_S
+
+
+def _covered(centres: np.ndarray, intervals: Sequence[tuple[float, float]]) -> np.ndarray:
+    """Boolean mask of centres inside any [start, end) interval."""
+    mask = np.zeros(centres.shape[0], dtype=bool)
+    for start, end in intervals:
+        lo, hi = np.searchsorted(centres, [start, end], side="left")
+        mask[lo:hi] = True
+    return mask
+
+
+def frame_speakers(
+    n_frames: int, turns: Sequence[tuple[str, float, float]]
+) -> tuple[list[str | None], np.ndarray]:
+    """Per frame: the single speaker covering its centre (or None) and whether >= 2 overlap."""
+    centres = frame_centres(n_frames)
+    by_speaker: dict[str, list[tuple[float, float]]] = {}
+    for speaker, start, end in turns:
+        by_speaker.setdefault(str(speaker), []).append((float(start), float(end)))
+    names = sorted(by_speaker)
+    if not names:
+        return [None] * n_frames, np.zeros(n_frames, dtype=bool)
+    masks = np.stack([_covered(centres, by_speaker[name]) for name in names])
+    count = masks.sum(axis=0)
+    first = masks.argmax(axis=0)
+    speakers = [names[i] if c == 1 else None for i, c in zip(first.tolist(), count.tolist(), strict=True)]
+    return speakers, count >= 2
+
+
+def _segment_bounds(segments: pl.DataFrame | Sequence[tuple[float, float]]) -> list:
+    if isinstance(segments, pl.DataFrame):
+        return list(zip(segments["t_start"].to_list(), segments["t_end"].to_list(), strict=True))
+    return [(float(s), float(e)) for s, e in segments]
+
+
+def frame_table(
+    scores: FrameScores,
+    *,
+    recording_id: str,
+    recording_date: dt.date,
+    track: int,
+    model_id: str,
+    speech_segments: Sequence[tuple[float, float]] | pl.DataFrame,
+    turns: Sequence[tuple[str, float, float]],
+) -> pl.DataFrame:
+    """frame_emotion_scores rows for one track."""
+    n = scores.n_frames
+    idx = np.arange(n, dtype=np.int32)
+    t_start = idx.astype(np.float64) * FRAME_HOP_S
+    speakers, overlap = frame_speakers(n, turns)
+    probs = np.asarray(scores.probs, dtype=np.float32)
+    labels = np.array(EMOTIONS)
+    data: dict[str, pl.Series] = {
+        "recording_date": pl.Series([recording_date] * n, dtype=pl.Date),
+        "recording_id": pl.Series([recording_id] * n, dtype=pl.String),
+        "track": pl.Series([track] * n, dtype=pl.Int32),
+        "speaker": pl.Series(speakers, dtype=pl.String),
+        "is_overlap": pl.Series(overlap, dtype=pl.Boolean),
+        "frame_idx": pl.Series(idx, dtype=pl.Int32),
+        "t_start": pl.Series(t_start, dtype=pl.Float64),
+        "t_end": pl.Series(t_start + FRAME_LEN_S, dtype=pl.Float64),
+    }
+    for j, name in enumerate(EMOTIONS):
+        data[name] = pl.Series(probs[:, j], dtype=pl.Float32)
+    data["top_emotion"] = pl.Series(
+        labels[probs.argmax(axis=1)] if n else [], dtype=pl.String
+    )
+    centres = frame_centres(n)
+    data["is_speech"] = pl.Series(
+        _covered(centres, _segment_bounds(speech_segments)), dtype=pl.Boolean
+    )
+    data["model_id"] = pl.Series([model_id] * n, dtype=pl.String)
+    return pl.DataFrame(data)
+
+
+def _softmax_columns(prefix: str) -> list[pl.Expr]:
+    """softmax over the nine mean-log-probability columns, as float64 score columns."""
+    cols = [pl.col(f"{prefix}{e}") for e in EMOTIONS]
+    peak = pl.max_horizontal(cols)
+    total = pl.sum_horizontal([(c - peak).exp() for c in cols])
+    return [((pl.col(f"{prefix}{e}") - peak).exp() / total).alias(e) for e in EMOTIONS]
+
+
+def _majority_speaker(frames: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """The speaker of more than half of each group's frames (else null)."""
+    counts = (
+        frames.group_by([*keys, "speaker"])
+        .agg(pl.len().alias("_n_spk"))
+        .join(frames.group_by(keys).agg(pl.len().alias("_n_all")), on=keys, nulls_equal=True)
+        .filter(pl.col("speaker").is_not_null() & (2 * pl.col("_n_spk") > pl.col("_n_all")))
+    )
+    return counts.select([*keys, "speaker"])
+
+
+def _summarise(frames: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    logp = [pl.col(e).cast(pl.Float64).clip(lower_bound=1e-30).log().mean().alias(f"_lp_{e}")
+            for e in EMOTIONS]
+    out = frames.group_by(keys).agg(
+        pl.col("t_start").min().alias("_t0"),
+        pl.col("t_end").max().alias("_t1"),
+        pl.len().cast(pl.Int64).alias("n_frames"),
+        pl.col("model_id").first(),
+        *logp,
+    )
+    out = out.with_columns(_softmax_columns("_lp_"))
+    out = out.join(_majority_speaker(frames, keys), on=keys, how="left", nulls_equal=True)
+    return out.with_columns(
+        pl.concat_list([pl.col(e) for e in EMOTIONS]).list.arg_max().alias("_top"),
+        pl.max_horizontal([pl.col(e) for e in EMOTIONS]).alias("confidence"),
+    ).with_columns(
+        pl.col("_top").replace_strict(list(range(len(EMOTIONS))), list(EMOTIONS),
+                                      return_dtype=pl.String).alias("top_emotion")
+    )
+
+
+_UTTERANCE_COLUMNS = [
+    "recording_date", "recording_id", "track", "scope", "segment_idx", "speaker",
+    "t_start", "t_end", "n_frames", *EMOTIONS, "top_emotion", "confidence", "model_id",
+]
+
+
+def utterance_table(frames: pl.DataFrame, segments: pl.DataFrame) -> pl.DataFrame:
+    """utterance_emotion_scores: one scope='track' row per track, one 'segment' row per segment.
+
+    Scores are softmax(mean frame logits), computed from the frame probabilities as
+    softmax(mean log p) (equal: each frame's log-sum-exp constant cancels). A segment holds the
+    frames whose centre lies in [t_start, t_end); segments without any frame get no row.
+    speaker = the speaker of more than half of the frames in scope, else null.
+    """
+    if frames.is_empty():
+        return pl.DataFrame(schema=_utterance_schema())
+    track_rows = _summarise(frames, _KEYS).with_columns(
+        pl.lit("track").alias("scope"),
+        pl.lit(None, dtype=pl.Int32).alias("segment_idx"),
+        pl.col("_t0").alias("t_start"),
+        pl.col("_t1").alias("t_end"),
+    )
+    parts = [track_rows.select(_UTTERANCE_COLUMNS)]
+    if not segments.is_empty():
+        segs = segments.select(
+            *_KEYS,
+            pl.col("segment_idx").cast(pl.Int32),
+            pl.col("t_start").alias("seg_start"),
+            pl.col("t_end").alias("seg_end"),
+        ).with_columns(pl.col("track").cast(pl.Int32)).sort("seg_start")
+        tagged = (
+            frames.with_columns((pl.col("t_start") + FRAME_CENTRE_S).alias("_centre"))
+            .sort("_centre")
+            .join_asof(segs, left_on="_centre", right_on="seg_start", by=_KEYS, check_sortedness=False,
+                       strategy="backward")
+            .filter(pl.col("_centre") < pl.col("seg_end"))
+        )
+        if not tagged.is_empty():
+            seg_keys = [*_KEYS, "segment_idx", "seg_start", "seg_end"]
+            seg_rows = _summarise(tagged, seg_keys).with_columns(
+                pl.lit("segment").alias("scope"),
+                pl.col("seg_start").alias("t_start"),
+                pl.col("seg_end").alias("t_end"),
+            )
+            parts.append(seg_rows.select(_UTTERANCE_COLUMNS))
+    out = pl.concat(parts).cast(_utterance_schema())
+    return out.sort(["recording_date", "recording_id", "track", "scope", "segment_idx"],
+                    descending=[False, False, False, True, False], nulls_last=False)
+
+
+def _utterance_schema() -> dict:
+    schema = {
+        "recording_date": pl.Date, "recording_id": pl.String, "track": pl.Int32,
+        "scope": pl.String, "segment_idx": pl.Int32, "speaker": pl.String,
+        "t_start": pl.Float64, "t_end": pl.Float64, "n_frames": pl.Int64,
+    }
+    schema.update({e: pl.Float64 for e in EMOTIONS})
+    schema.update({"top_emotion": pl.String, "confidence": pl.Float64, "model_id": pl.String})
+    return schema
+
+
+def embedding_table(
+    features: np.ndarray,
+    *,
+    segments: pl.DataFrame | Sequence[tuple[float, float]],
+    recording_id: str,
+    recording_date: dt.date,
+    track: int,
+    model_id: str,
+    turns: Sequence[tuple[str, float, float]] = (),
+) -> pl.DataFrame:
+    """emotion_embeddings: the mean frame feature of each speech segment (frames by centre)."""
+    features = np.asarray(features, dtype=np.float32)
+    d = int(features.shape[1]) if features.ndim == 2 else 0
+    centres = frame_centres(features.shape[0])
+    bounds = _segment_bounds(segments)
+    if isinstance(segments, pl.DataFrame) and "segment_idx" in segments.columns:
+        seg_idx = segments["segment_idx"].to_list()
+    else:
+        seg_idx = list(range(len(bounds)))
+    speakers, _ = frame_speakers(features.shape[0], turns)
+    rows: dict[str, list] = {k: [] for k in
+                             ("segment_idx", "speaker", "t_start", "t_end", "embedding")}
+    for idx, (start, end) in zip(seg_idx, bounds, strict=True):
+        lo, hi = np.searchsorted(centres, [start, end], side="left")
+        if hi <= lo:
+            continue
+        names = [s for s in speakers[lo:hi] if s is not None]
+        top = max(set(names), key=names.count) if names else None
+        rows["segment_idx"].append(idx)
+        rows["speaker"].append(top if top is not None and 2 * names.count(top) > hi - lo else None)
+        rows["t_start"].append(float(start))
+        rows["t_end"].append(float(end))
+        rows["embedding"].append(features[lo:hi].mean(axis=0))
+    n = len(rows["segment_idx"])
+    emb = np.stack(rows["embedding"]) if n else np.zeros((0, d), dtype=np.float32)
+    return pl.DataFrame({
+        "recording_date": pl.Series([recording_date] * n, dtype=pl.Date),
+        "recording_id": pl.Series([recording_id] * n, dtype=pl.String),
+        "track": pl.Series([track] * n, dtype=pl.Int32),
+        "segment_idx": pl.Series(rows["segment_idx"], dtype=pl.Int32),
+        "speaker": pl.Series(rows["speaker"], dtype=pl.String),
+        "t_start": pl.Series(rows["t_start"], dtype=pl.Float64),
+        "t_end": pl.Series(rows["t_end"], dtype=pl.Float64),
+        "embedding": pl.Series(emb.astype(np.float32), dtype=pl.Array(pl.Float32, d)),
+        "model_id": pl.Series([model_id] * n, dtype=pl.String),
+    })
+
+
+def save_frame_embeddings(path: Path, features: np.ndarray) -> Path:
+    """Write the (T, D) float32 frame features as .npy atomically (temp file + rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.save(f, np.asarray(features, dtype=np.float32))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,95 @@
+"""Render every track of a day (pictures + HTML) and the day's index; return the report table."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import polars as pl
+
+from emotion_assets.layout import DataLayout
+from emotion_assets.reports.day_index import render_day_index
+from emotion_assets.reports.render import render_recording_report
+
+log = logging.getLogger(__name__)
+
+REPORT_SCHEMA = {
+    "recording_date": pl.Date,
+    "recording_id": pl.String,
+    "track": pl.Int32,
+    "file_name": pl.String,
+    "speaker": pl.String,
+    "dominant_emotion": pl.String,
+    "confidence": pl.Float64,
+    "curves_png": pl.String,
+    "heatmap_png": pl.String,
+    "report_html": pl.String,
+}
+
+
+def _one(df: pl.DataFrame, recording_id: str, track: int) -> pl.DataFrame:
+    return df.filter((pl.col("recording_id") == recording_id) & (pl.col("track") == track))
+
+
+def render_day(
+    layout: DataLayout,
+    day: str,
+    *,
+    frames: pl.DataFrame,
+    smoothed: pl.DataFrame,
+    bursts: pl.DataFrame,
+    highlights: pl.DataFrame,
+    summary: pl.DataFrame,
+    utterances: pl.DataFrame,
+    recordings: pl.DataFrame,
+) -> pl.DataFrame:
+    """One row per track with the paths (relative to the data dir) of its pictures and report."""
+    names = dict(zip(recordings["recording_id"], recordings["file_name"], strict=False))
+    track_rows = summary.filter(pl.col("scope") == "track")
+    whole = utterances.filter(pl.col("scope") == "track")
+    rows = []
+    for key in frames.select("recording_id", "track").unique().sort("recording_id", "track").iter_rows():
+        rid, track = key
+        track_frames = _one(frames, rid, track)
+        summary_row = next(iter(_one(track_rows, rid, track).to_dicts()), {})
+        utterance = next(iter(_one(whole, rid, track).to_dicts()), {})
+        # The headline is what the original tool showed: the utterance emotion and confidence.
+        summary_row = {
+            **summary_row,
+            "dominant_emotion": utterance.get("top_emotion", summary_row.get("dominant_emotion")),
+            "confidence": utterance.get("confidence"),
+            "file_name": names.get(rid),
+        }
+        speakers = track_frames["speaker"].drop_nulls().unique().sort().to_list()
+        files = render_recording_report(
+            layout=layout,
+            day=day,
+            recording_id=rid,
+            track=track,
+            frames=track_frames,
+            smoothed=_one(smoothed, rid, track),
+            bursts=_one(bursts, rid, track),
+            highlights=_one(highlights, rid, track),
+            summary_row=summary_row,
+            title=f"{names.get(rid, rid)} · track {track}",
+            model_id=str(track_frames["model_id"][0]),
+        )
+        log.info("report for %s track %s: %s", rid, track, files.html)
+        rows.append(
+            {
+                "recording_date": dt.date.fromisoformat(day),
+                "recording_id": rid,
+                "track": track,
+                "file_name": names.get(rid),
+                "speaker": ", ".join(speakers) or None,
+                "dominant_emotion": files.dominant_emotion,
+                "confidence": files.confidence,
+                "curves_png": layout.relative(files.curves_png),
+                "heatmap_png": layout.relative(files.heatmap_png),
+                "report_html": layout.relative(files.html),
+            }
+        )
+    table = pl.DataFrame(rows, schema=REPORT_SCHEMA)
+    if table.height:
+        render_day_index(layout, day, table.with_columns(pl.lit(None).alias("model_id")))
+    return table

@@ -1,0 +1,96 @@
+"""Every SQL block of docs/analytics.md runs against views over a lake built by the analytics."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+import pytest
+
+from emotion_assets.analytics import (
+    cluster_embeddings,
+    compare_recordings,
+    emotion_timeline,
+    find_bursts,
+    find_highlights,
+    recording_summary,
+    smooth_frames,
+    team_health,
+)
+from emotion_assets.layout import DataLayout
+from emotion_assets.warehouse.lake import write_partitions
+from emotion_assets.warehouse.views import view_sql
+from emotion_assets_tests.analytics.frames import DAY, RID, build_frames, raw_recordings, steps
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "analytics.md"
+TAKE = "fedcba9876543210"
+
+
+def sql_blocks() -> list[str]:
+    return re.findall(r"```sql\n(.*?)```", DOC.read_text(), flags=re.S)
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory) -> duckdb.DuckDBPyConnection:
+    root = tmp_path_factory.mktemp("data")
+    n = 6000
+    angry = steps((1000, 0.05), (300, 0.9), (4700, 0.05))
+    happy = 0.2 + 0.1 * np.sin(np.arange(n) / 200)
+    original = build_frames(n, {"angry": angry, "happy": happy})
+    take = build_frames(n, {"angry": np.roll(angry, 15), "happy": np.roll(happy, 15)},
+                        recording_id=TAKE)
+    frames = pl.concat([original, take])
+    recordings = raw_recordings([
+        {"recording_id": RID, "file_name": "original.wav", "team": "dubbing"},
+        {"recording_id": TAKE, "file_name": "take.wav", "compare_with": "original.wav"},
+    ])
+    rng = np.random.default_rng(0)
+    embeddings = pl.DataFrame({
+        "recording_date": [DAY] * 6, "recording_id": [RID] * 6,
+        "track": pl.Series([0] * 6, dtype=pl.Int32), "segment_idx": pl.Series(range(6), dtype=pl.Int32),
+        "speaker": ["alice"] * 6, "t_start": np.arange(6.0), "t_end": np.arange(6.0) + 1,
+        "embedding": pl.Series(rng.normal(size=(6, 8)).astype(np.float32)).cast(pl.Array(pl.Float32, 8)),
+        "model_id": ["m"] * 6,
+    })
+    smoothed = smooth_frames(frames)
+    bursts = find_bursts(smoothed)
+    tables = {
+        "raw_recordings": recordings,
+        "smoothed_emotion_curves": smoothed,
+        "recording_summary": recording_summary(frames, smoothed),
+        "emotion_bursts": bursts,
+        "emotion_highlights": find_highlights(smoothed, None, DataLayout(root), write_clips=False),
+        "emotion_timeline": emotion_timeline(frames),
+        "team_health": team_health(frames, smoothed, bursts, recordings),
+        "emotion_comparisons": compare_recordings(smoothed, recordings),
+        "emotion_embeddings": embeddings,
+        "emotion_clusters": cluster_embeddings(embeddings, k=2),
+    }
+    con = duckdb.connect()
+    for name, table in tables.items():
+        write_partitions(root / "lake", name, [str(DAY)], table)
+        con.execute(view_sql(root / "lake", name))
+    return con
+
+
+def test_the_doc_has_a_recipe_per_use_case():
+    assert len(sql_blocks()) >= 10
+
+
+@pytest.mark.parametrize("index", range(len(sql_blocks())))
+def test_recipe_runs(warehouse, index):
+    rows = warehouse.execute(sql_blocks()[index]).fetchall()
+    assert isinstance(rows, list)
+
+
+def test_recipes_find_what_the_data_holds(warehouse):
+    blocks = sql_blocks()
+    hotspots = warehouse.execute(blocks[0]).fetchall()
+    assert [(r[1], r[2]) for r in hotspots] == [("alice", 2)]  # one burst in each recording
+    late = warehouse.execute(next(b for b in blocks if "noticeably late" in b)).fetchall()
+    assert {(r[0], r[2], r[3]) for r in late} >= {(TAKE, "angry", 0.3)}
+    similar = warehouse.execute(blocks[-1]).fetchall()
+    assert similar[0][3] == 0 and similar[0][7] == pytest.approx(1.0)

@@ -1,0 +1,99 @@
+"""Smoke test of `make bench`: the --quick run (tiny model) writes a complete, sane report."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+TOP_KEYS = {
+    "date",
+    "quick",
+    "machine",
+    "model",
+    "inputs",
+    "cases",
+    "deviation",
+    "profile",
+    "pipeline",
+    "table",
+    "targets",
+    "duration_s",
+}
+TARGETS = 6  # fp32 speed, fp32 scores, 60-min RSS, 60-min speed, int8 speed, pipeline
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory, shared_audio: Path) -> tuple[dict, str]:
+    out = tmp_path_factory.mktemp("bench_out")
+    work = tmp_path_factory.mktemp("bench_work")
+    env = {**os.environ, "EMOTION_SHARED_AUDIO": str(shared_audio)}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.run",
+            "--quick",
+            "--cases",
+            "clips,0.5min",
+            "--out",
+            str(out),
+            "--workdir",
+            str(work),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=280,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (json_path,) = out.glob("*-quick.json")
+    (md_path,) = out.glob("*-quick.md")
+    return json.loads(json_path.read_text()), md_path.read_text()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_quick_report_has_every_section(quick_run: tuple[dict, str]) -> None:
+    results, md = quick_run
+    assert results.keys() >= TOP_KEYS
+    assert results["quick"] is True and results["model"]["size"] == "tiny"
+    assert results["machine"]["threads"] == 2 and results["machine"]["torch"]
+    assert len(results["targets"]) == TARGETS
+    assert {t["status"] for t in results["targets"]} <= {"pass", "miss", "not measured"}
+    assert "| case | audio s | wall s | x real time | peak RSS GB | vs funasr |" in md
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_quick_cases_measure_engine_and_funasr_on_the_same_clips(
+    quick_run: tuple[dict, str],
+) -> None:
+    results, _ = quick_run
+    engine, funasr = results["cases"]["clips"]["engine"], results["cases"]["clips"]["funasr"]
+    for res in (engine, funasr):
+        assert res["status"] == "ok"
+        assert res["x_real_time"] == pytest.approx(res["audio_s"] / res["wall_s"])
+        assert res["peak_rss_mb"] >= res["rss_after_load_mb"] > 0
+    assert [i["name"] for i in engine["items"]] == [i["name"] for i in funasr["items"]]
+    # The engine claims funasr's scores on whole clips; the quick run must confirm it.
+    assert results["deviation"]["engine_vs_funasr"]["max_abs_score_diff"] <= 1e-4
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_quick_long_case_is_looped_speech_and_funasr_guard_is_recorded(
+    quick_run: tuple[dict, str],
+) -> None:
+    results, _ = quick_run
+    long = results["cases"]["0.5min"]
+    assert long["engine"]["audio_s"] == pytest.approx(30.0, abs=0.01)
+    assert long["funasr"]["status"] == "skipped"
+    assert "(T+E)^2" in long["funasr"]["formula"] and long["funasr"]["estimate_gb"] > 0

@@ -1,0 +1,1 @@
+"""Tests of emotion_assets.quality (pure checks and the GX adapter)."""
