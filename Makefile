@@ -13,7 +13,7 @@ DEMO_DATE ?= 2024-06-03
 UI_HOST ?= 127.0.0.1
 UI_PORT ?= 3000
 
-.PHONY: setup demo test test-fast ui bench lint format backfill sql clean
+.PHONY: setup demo test ui run bench lint format backfill sql clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ ui: setup  ## the Dagster UI (and daemon: schedules, sensors, backfills) on 127.
 
 bench: setup  ## the speed and memory benchmark (full-size model, ~20-30 min)
 	$(BIN)/python -m bench.run
+
+run: setup  ## make run DAY=2024-06-03: materialize every asset of one day, here and now
+	$(BIN)/dagster job execute -m emotion_assets.definitions -j emotion_pipeline --tags '{"dagster/partition": "$(DAY)"}'
 
 backfill: setup  ## make backfill FROM=2024-06-01 TO=2024-06-07 (needs `make ui` running)
 	$(BIN)/dagster job backfill -w workspace.yaml -j emotion_pipeline --from $(FROM) --to $(TO) --noprompt

@@ -30,7 +30,13 @@ def profile_sentence(profile: dict[str, Any] | None) -> str:
 
 
 def _target(
-    name: str, value: float | None, target: float, higher_is_better: bool, unit: str, why: str
+    name: str,
+    value: float | None,
+    target: float,
+    higher_is_better: bool,
+    unit: str,
+    why: str,
+    missing: str = "case not run",
 ) -> dict[str, Any]:
     row: dict[str, Any] = {
         "name": name,
@@ -39,7 +45,7 @@ def _target(
         "higher_is_better": higher_is_better,
     }
     if value is None:
-        return {**row, "value": None, "status": "not measured", "margin": None, "note": why}
+        return {**row, "value": None, "status": "not measured", "margin": None, "note": missing}
     passed = value >= target if higher_is_better else value <= target
     # Positive margin = headroom, negative = missed by that fraction of the target.
     margin = (value - target) / target if higher_is_better else (target - value) / target
@@ -64,19 +70,21 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         long60["x_real_time"] / clips_e["x_real_time"] if _ok(long60) and _ok(clips_e) else None
     )
     rss60 = long60["peak_rss_mb"] / GB if _ok(long60) else None
-    rss_why = (
-        f"after model load {long60['rss_after_load_mb'] / GB:.2f} GB; scoring 60 min added "
-        f"{(long60['peak_rss_mb'] - long60['rss_after_load_mb']) / GB:.2f} GB"
-        if _ok(long60)
-        else ""
-    )
+    rss_why = ""
+    if _ok(long60):
+        rss_why = (
+            f"peak while loading the model {long60['load_peak_rss_mb'] / GB:.2f} GB "
+            f"(checkpoint and model in memory at once); after load "
+            f"{long60['rss_after_load_mb'] / GB:.2f} GB; peak while scoring 60 min "
+            f"{(long60.get('scoring_peak_rss_mb') or float('nan')) / GB:.2f} GB"
+        )
     pipe = results.get("pipeline") or {}
     pipe_ratio = pipe.get("ratio")
     score_dev = _get(results, "deviation", "engine_vs_funasr", "max_abs_score_diff")
     return [
         _target("fp32 throughput / funasr (short clips)", fp32_ratio, 1.5, True, "x", why),
         _target(
-            "fp32 max |score - funasr| (short clips)",
+            "fp32 max abs score diff vs funasr (short clips)",
             score_dev,
             1e-4,
             False,
@@ -92,9 +100,15 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             1.2,
             False,
             "x",
-            pipe.get("reason", "time outside the engine: decode, VAD, Parquet, Dagster"),
+            "time outside the engine: decode, VAD, Parquet, Dagster (pipeline.pipeline_summary)",
+            f"{pipe.get('status', 'not run')}: {pipe.get('reason', '')}",
         ),
     ]
+
+
+def _cell(text: object) -> str:
+    """Text safe inside a Markdown table cell."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 def _fmt(x: float | None, spec: str = ".1f") -> str:
@@ -118,6 +132,7 @@ def table_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
                     wall_s=res["wall_s"],
                     x_real_time=res["x_real_time"],
                     peak_rss_gb=res["peak_rss_mb"] / GB,
+                    scoring_rss_gb=(res.get("scoring_peak_rss_mb") or float("nan")) / GB,
                     vs_funasr=vs,
                 )
             else:
@@ -141,18 +156,20 @@ def markdown(results: dict[str, Any]) -> str:
         f"Model: {results['model']['size']} ({results['model'].get('params_m', '?')} M params, "
         "seeded random weights, published config).",
         "",
-        "| case | audio s | wall s | x real time | peak RSS GB | vs funasr |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| case | audio s | wall s | x real time | peak RSS GB | vs funasr | RSS while scoring GB |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results["table"]:
         if "x_real_time" in r:
             vs = f"{r['vs_funasr']:.2f}x" if r.get("vs_funasr") is not None else "–"
             lines.append(
                 f"| {r['case']} | {r['audio_s']:.1f} | {r['wall_s']:.1f} | {r['x_real_time']:.2f} "
-                f"| {r['peak_rss_gb']:.2f} | {vs} |"
+                f"| {r['peak_rss_gb']:.2f} | {vs} | {r['scoring_rss_gb']:.2f} |"
             )
         else:
-            lines.append(f"| {r['case']} | – | – | – | – | {r['status']}: {r['reason']} |")
+            lines.append(
+                f"| {r['case']} | – | – | – | – | {r['status']}: {_cell(r['reason'])} | – |"
+            )
     dev = results.get("deviation", {})
     lines += ["", "## Deviation", ""]
     evf = dev.get("engine_vs_funasr") or {}
@@ -181,7 +198,7 @@ def markdown(results: dict[str, Any]) -> str:
         goal = ("≥ " if t["higher_is_better"] else "≤ ") + f"{t['target']:g}{t['unit']}"
         value = "–" if t["value"] is None else f"{t['value']:.3g}{t['unit']}"
         result = t["status"] if t["margin"] is None else f"{t['status']} ({t['margin']:+.0%})"
-        lines.append(f"| {t['name']} | {value} | {goal} | {result} | {t['note']} |")
+        lines.append(f"| {t['name']} | {value} | {goal} | {result} | {_cell(t['note'])} |")
     prof = results.get("profile") or {}
     clip = _get(prof, "engine", "clip") or _get(prof, "funasr", "clip")
     secs = _get(prof, "engine", "audio_s") or _get(prof, "funasr", "audio_s")

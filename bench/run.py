@@ -15,10 +15,12 @@ import datetime as dt
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -159,8 +161,13 @@ def _build_model(size: str, workdir: Path) -> Path:
     return cached_model_dir(workdir / "models", size=size, seed=0)
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds: the running case is killed, the report written
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     started = time.perf_counter()
     today = dt.date.today().isoformat()
     size = args.model_size or ("tiny" if args.quick else "large")
@@ -187,11 +194,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "deviation": {},
         "profile": {},
         "pipeline": {"status": "not run", "reason": "not among --cases"},
+        "model": {"size": size},
     }
     try:
         log(f"building the {size} random model (cached in {args.workdir / 'models'})")
         model_dir = _build_model(size, args.workdir)
-        results["model"] = {"size": size, "dir": str(model_dir)}
+        results["model"]["dir"] = str(model_dir)
         clips = inputs.speech_clips()
         if args.quick:  # the two shortest clips keep the smoke test short
             keep = sorted(clips, key=lambda k: len(clips[k]))[:2]
@@ -205,11 +213,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         base = {"model_dir": str(model_dir), "clips_path": str(clips_path)}
         timeout = 3600.0 if not args.quick else 300.0
         cases = Cases(work, args.threads, args.device, timeout)
-        _run_all(results, wanted, cases, base, clips, model_dir, work, args)
+
+        def checkpoint() -> None:
+            _finish(results, started)
+            _write(results, args.out, today, final=False)
+
+        _run_all(results, wanted, cases, base, clips, model_dir, work, args, checkpoint)
     finally:
-        results["duration_s"] = time.perf_counter() - started
-        results["table"] = report.table_rows(results)
-        results["targets"] = report.targets(results)
+        _finish(results, started)
         _write(results, args.out, today)
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -225,90 +236,91 @@ def _run_all(
     model_dir: Path,
     work: Path,
     args: argparse.Namespace,
+    checkpoint: Callable[[], None],
 ) -> None:
+    """Short cases first, the long recordings last (longest at the end): an interrupted run
+    still has every ratio, and `checkpoint` saves the report after each case."""
     out = {r: work / f"clips_{r}.npz" for r in ("engine", "funasr", "int8")}
-    clip_runs = {
-        "engine": cases.run(
-            "clips_engine",
-            {**base, "task": "throughput", "runner": "engine", "outputs_path": str(out["engine"])},
-        ),
-        "funasr": cases.run(
-            "clips_funasr",
-            {**base, "task": "throughput", "runner": "funasr", "outputs_path": str(out["funasr"])},
-        ),
+    _clips(results, cases, base, out)
+    checkpoint()
+    if "int8" in wanted:
+        _int8(results, cases, base, clips, out, args.device)
+        checkpoint()
+    if "profile" in wanted:
+        longest = max(clips, key=lambda k: len(clips[k]))
+        for runner in ("engine", "funasr"):
+            spec = {**base, "task": "profile", "runner": runner, "clip_names": [longest]}
+            results["profile"][runner] = {**cases.run(f"profile_{runner}", spec), "clip": longest}
+        log(report.profile_sentence(results["profile"].get("engine")))
+        checkpoint()
+    if "pipeline" in wanted:
+        results["pipeline"] = _pipeline(cases, base, clips, work, args)
+        pipe = results["pipeline"]
+        log(f"pipeline: {pipe.get('status')} ratio {pipe.get('ratio')} {pipe.get('reason', '')}")
+        checkpoint()
+    funasr_base = results["cases"]["clips"]["funasr"].get("rss_after_load_mb", 1300.0)
+    for case in sorted((c for c in wanted if _long_minutes(c)), key=_long_minutes):
+        _long_case(results, case, cases, base, model_dir, funasr_base, args)
+        checkpoint()
+
+
+def _clips(results: dict, cases: Cases, base: dict, out: dict[str, Path]) -> None:
+    runs = {
+        runner: cases.run(
+            f"clips_{runner}",
+            {**base, "task": "throughput", "runner": runner, "outputs_path": str(out[runner])},
+        )
+        for runner in ("engine", "funasr")
     }
-    results["cases"]["clips"] = clip_runs
-    for runner, res in clip_runs.items():
+    results["cases"]["clips"] = runs
+    for runner, res in runs.items():
         log(_describe(f"clips/{runner}", res))
-    results["model"]["params_m"] = clip_runs["engine"].get("params_m")
-    if all(r.get("status") == "ok" for r in clip_runs.values()):
+    results["model"]["params_m"] = runs["engine"].get("params_m")
+    if all(r.get("status") == "ok" for r in runs.values()):
         results["deviation"]["engine_vs_funasr"] = compare.score_and_feature_deviation(
             out["engine"], out["funasr"]
         )
 
-    if "int8" in wanted and args.device != "cpu":
+
+def _int8(results: dict, cases: Cases, base: dict, clips: dict, out: dict, device: str) -> None:
+    if device != "cpu":
         results["cases"]["int8"] = {"engine": {"status": "skipped", "reason": "int8 is CPU-only"}}
-    elif "int8" in wanted:
-        res = cases.run(
-            "int8_engine",
-            {
-                **base,
-                "task": "throughput",
-                "runner": "engine",
-                "quantize": "int8",
-                "outputs_path": str(out["int8"]),
-            },
+        return
+    spec = {**base, "task": "throughput", "runner": "engine", "quantize": "int8"}
+    res = cases.run("int8_engine", {**spec, "outputs_path": str(out["int8"])})
+    results["cases"]["int8"] = {"engine": res}
+    log(_describe("int8/engine", res))
+    if res.get("status") == "ok" and results["cases"]["clips"]["engine"].get("status") == "ok":
+        results["deviation"]["int8_vs_fp32"] = compare.quantization_deviation(
+            out["engine"], out["int8"], clips
         )
-        results["cases"]["int8"] = {"engine": res}
-        log(_describe("int8/engine", res))
-        if res.get("status") == "ok" and clip_runs["engine"].get("status") == "ok":
-            results["deviation"]["int8_vs_fp32"] = compare.quantization_deviation(
-                out["engine"], out["int8"], clips
-            )
 
-    funasr_base = clip_runs["funasr"].get("rss_after_load_mb", 1300.0)
-    for case in wanted:
-        minutes = _long_minutes(case)
-        if minutes is None:
-            continue
-        spec = {**base, "task": "throughput", "looped_minutes": minutes}
-        runs = {
-            "engine": cases.run(
-                f"{case}_engine", {**spec, "runner": "engine", "with_features": args.long_features}
-            )
-        }
-        n = int(round(minutes * 60 * SAMPLE_RATE))
-        guard = funasr_memory_estimate(n, model_dir, funasr_base)
-        limit = _memory_limit_gb()
-        if args.quick:  # the smoke test stays short; the full run measures funasr here
-            runs["funasr"] = {"status": "skipped", "reason": "--quick", **guard}
-        elif guard["estimate_gb"] <= limit:
-            runs["funasr"] = {**cases.run(f"{case}_funasr", {**spec, "runner": "funasr"}), **guard}
-        else:
-            runs["funasr"] = {
-                "status": "skipped",
-                "reason": f"would need ~{guard['estimate_gb']:.0f} GB (limit {limit:.0f} GB)",
-                **guard,
-            }
-        results["cases"][case] = runs
-        for runner, res in runs.items():
-            log(_describe(f"{case}/{runner}", res))
 
-    if "profile" in wanted:
-        longest = max(clips, key=lambda k: len(clips[k]))
-        for runner in ("engine", "funasr"):
-            results["profile"][runner] = cases.run(
-                f"profile_{runner}",
-                {**base, "task": "profile", "runner": runner, "clip_names": [longest]},
-            )
-            results["profile"][runner]["clip"] = longest
-        log(report.profile_sentence(results["profile"].get("engine")))
-
-    if "pipeline" in wanted:
-        results["pipeline"] = _pipeline(cases, base, clips, work, args)
-        log(
-            f"pipeline: {results['pipeline'].get('status')} ratio {results['pipeline'].get('ratio')}"
-        )
+def _long_case(
+    results: dict,
+    case: str,
+    cases: Cases,
+    base: dict,
+    model_dir: Path,
+    funasr_base: float,
+    args: argparse.Namespace,
+) -> None:
+    minutes = _long_minutes(case)
+    spec = {**base, "task": "throughput", "looped_minutes": minutes}
+    engine_spec = {**spec, "runner": "engine", "with_features": args.long_features}
+    runs = {"engine": cases.run(f"{case}_engine", engine_spec)}
+    guard = funasr_memory_estimate(int(round(minutes * 60 * SAMPLE_RATE)), model_dir, funasr_base)
+    limit = _memory_limit_gb()
+    if args.quick:  # the smoke test stays short; the full run measures funasr here
+        runs["funasr"] = {"status": "skipped", "reason": "--quick", **guard}
+    elif guard["estimate_gb"] <= limit:
+        runs["funasr"] = {**cases.run(f"{case}_funasr", {**spec, "runner": "funasr"}), **guard}
+    else:
+        why = f"would need ~{guard['estimate_gb']:.0f} GB (limit {limit:.0f} GB)"
+        runs["funasr"] = {"status": "skipped", "reason": why, **guard}
+    results["cases"][case] = runs
+    for runner, res in runs.items():
+        log(_describe(f"{case}/{runner}", res))
 
 
 def _memory_limit_gb() -> float:
@@ -373,15 +385,22 @@ def _pipeline(cases: Cases, base: dict, clips: dict, work: Path, args: argparse.
     }
 
 
-def _write(results: dict[str, Any], out: Path, day: str) -> None:
+def _finish(results: dict[str, Any], started: float) -> None:
+    results["duration_s"] = time.perf_counter() - started
+    results["table"] = report.table_rows(results)
+    results["targets"] = report.targets(results)
+
+
+def _write(results: dict[str, Any], out: Path, day: str, final: bool = True) -> None:
     out.mkdir(parents=True, exist_ok=True)
     stem = f"{day}-quick" if results.get("quick") else day
     json_path, md_path = out / f"{stem}.json", out / f"{stem}.md"
     json_path.write_text(json.dumps(results, indent=2, default=str))
     text = report.markdown(results)
     md_path.write_text(text)
-    print(text)
-    log(f"wrote {json_path} and {md_path}")
+    if final:
+        print(text)
+        log(f"wrote {json_path} and {md_path}")
 
 
 if __name__ == "__main__":

@@ -25,8 +25,9 @@ TINY_MODEL_ID = "tiny random model: scores carry no meaning"
 LARGE_RANDOM_MODEL_ID = "large random model (published architecture): scores carry no meaning"
 MARKER_KEY = "emotion_assets"  # our key inside configuration.json
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_REFERENCE_DIR = REPO_ROOT.parent / "shared" / "reference" / "emotion2vec_plus_large"
+# The published config (no weights) ships with the package, so the demo's tiny model and the
+# benchmark's full-size model can be built on any machine (reference/…/SOURCE.md).
+DEFAULT_REFERENCE_DIR = Path(__file__).resolve().parent / "reference" / "emotion2vec_plus_large"
 
 # Same strides/kernels as the published encoder (product of strides 320, receptive field 400).
 _TINY_FEATURE_ENCODER = "[(64, 10, 5)] + [(64, 3, 2)] * 4 + [(64, 2, 2)] + [(64, 2, 2)]"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -25,9 +26,10 @@ def instance_home(root: Path) -> Path:
 
 
 def materialize_cmd(day: str) -> list[str]:
+    """The documented command line (README, Operations) for one day."""
     return [
-        str(DAGSTER), "asset", "materialize", "-m", "emotion_assets.definitions",
-        "--select", "*", "--partition", day,
+        str(DAGSTER), "job", "execute", "-m", "emotion_assets.definitions",
+        "-j", "emotion_pipeline", "--tags", json.dumps({"dagster/partition": day}),
     ]
 
 
