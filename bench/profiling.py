@@ -35,20 +35,22 @@ def family(name: str, module: Any) -> str | None:
 class ModuleTimer:
     """Context manager: hooks the outermost module of each family, sums their wall times."""
 
-    def __init__(self, model: Any, functions: list[tuple[Any, str, str]] = ()) -> None:
+    def __init__(self, model: Any, functions: list[tuple[Any, str, str | None]] = ()) -> None:
         self.model = model
-        self.functions = list(functions)  # (owner, attribute, family) to time as a whole
+        self.functions = list(functions)  # (owner, attribute, family or None) to time whole
         self.seconds = dict.fromkeys(FAMILIES, 0.0)
         self.calls = dict.fromkeys(FAMILIES, 0)
         self.model_forward_s = 0.0
         self._handles: list[Any] = []
         self._restore: list[tuple[Any, str, Any]] = []
         self._starts: dict[int, float] = {}
-        self._inside = dict.fromkeys(FAMILIES, 0)  # >0 while a timed function of that family runs
+        # >0 while a timed function of that family (or "model": the forward) runs
+        self._inside = dict.fromkeys((*FAMILIES, "model"), 0)
 
     def _add(self, fam: str | None, elapsed: float) -> None:
         if fam is None:
-            self.model_forward_s += elapsed
+            if not self._inside["model"]:
+                self.model_forward_s += elapsed
         elif not self._inside[fam]:
             self.seconds[fam] += elapsed
             self.calls[fam] += 1
@@ -63,18 +65,20 @@ class ModuleTimer:
         self._handles.append(module.register_forward_pre_hook(pre))
         self._handles.append(module.register_forward_hook(post))
 
-    def wrap(self, owner: Any, attr: str, fam: str) -> None:
+    def wrap(self, owner: Any, attr: str, fam: str | None) -> None:
+        """Time owner.attr as a whole: as family `fam`, or (None) as the model's forward."""
         original = getattr(owner, attr)
+        key = fam or "model"
 
         @functools.wraps(original)
         def timed(*args: Any, **kwargs: Any) -> Any:
             start = time.perf_counter()
-            outer = self._inside[fam] == 0
-            self._inside[fam] += 1
+            outer = self._inside[key] == 0
+            self._inside[key] += 1
             try:
                 return original(*args, **kwargs)
             finally:
-                self._inside[fam] -= 1
+                self._inside[key] -= 1
                 if outer:
                     self._add(fam, time.perf_counter() - start)
 

@@ -105,11 +105,11 @@ class EngineRunner:
     def torch_module(self) -> Any:
         return find_torch_module(self.engine)
 
-    def timed_functions(self) -> list[tuple[Any, str, str]]:
+    def timed_functions(self) -> list[tuple[Any, str, str | None]]:
         """Engine functions that replace a module's forward (timed whole by the profile)."""
         from emotion_assets.engine import accel
 
-        names = [("local_features_gemm", "conv_feature_extractor")]
+        names = [("local_features_gemm", "conv_feature_extractor"), ("features_forward", None)]
         return [(accel, name, fam) for name, fam in names if hasattr(accel, name)]
 
 
@@ -137,8 +137,9 @@ class FunasrRunner:
     def torch_module(self) -> Any:
         return self.model.model
 
-    def timed_functions(self) -> list[tuple[Any, str, str]]:
-        return []
+    def timed_functions(self) -> list[tuple[Any, str, str | None]]:
+        # inference() calls self.extract_features directly: no module hook sees the forward.
+        return [(self.model.model, "extract_features", None)]
 
 
 def find_torch_module(obj: Any, depth: int = 0) -> Any:

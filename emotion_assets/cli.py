@@ -78,7 +78,10 @@ def analyze(args: argparse.Namespace) -> Path:
     wave, source_rate = _decode(path)
     log.info(
         "decoded %s: %.2f s, source sample rate %s Hz, converted to %d Hz mono float32",
-        path.name, len(wave) / SAMPLE_RATE, source_rate or "unknown", SAMPLE_RATE,
+        path.name,
+        len(wave) / SAMPLE_RATE,
+        source_rate or "unknown",
+        SAMPLE_RATE,
     )
     engine = _engine(args.model)
     scores = engine.score(wave, with_features=args.embedding)
@@ -100,7 +103,10 @@ def analyze(args: argparse.Namespace) -> Path:
     if args.granularity == "frame":
         result["frame_rate_hz"] = FRAME_RATE_HZ
         result["frame_scores"] = [
-            {"t": round(i / FRAME_RATE_HZ, 2), **{e: float(p) for e, p in zip(EMOTIONS, row, strict=True)}}
+            {
+                "t": round(i / FRAME_RATE_HZ, 2),
+                **{e: float(p) for e, p in zip(EMOTIONS, row, strict=True)},
+            }
             for i, row in enumerate(scores.probs.tolist())
         ]
     (out / "result.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
@@ -119,13 +125,18 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--granularity", choices=("utterance", "frame"), default="utterance")
     a.add_argument("--embedding", action="store_true", help="also write embedding.npy")
     a.add_argument("--out", default=".", help="folder for outputs_YYYYMMDD_HHMMSS/ (default .)")
-    a.add_argument("--model", default=None,
-                   help="ModelScope/Hugging Face id or local folder (default: $EMOTION_MODEL)")
+    a.add_argument(
+        "--model",
+        default=None,
+        help="ModelScope/Hugging Face id or local folder (default: $EMOTION_MODEL)",
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     args = build_parser().parse_args(argv)
     from emotion_assets.engine import ModelUnavailableError
 

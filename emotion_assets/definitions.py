@@ -60,7 +60,12 @@ def build_resources() -> dict:
 
 def build_definitions() -> Definitions:
     return Definitions(
-        assets=[ingest_recordings, emotion_model_outputs, utterance_emotion_scores, *ANALYTICS_ASSETS],
+        assets=[
+            ingest_recordings,
+            emotion_model_outputs,
+            utterance_emotion_scores,
+            *ANALYTICS_ASSETS,
+        ],
         asset_checks=ASSET_CHECKS,
         jobs=[emotion_pipeline],
         schedules=[daily_emotion_schedule],

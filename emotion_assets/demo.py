@@ -70,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     failed_checks = [name for name, passed in outcome["checks"] if not passed]
     print(f"\n== run {outcome['run_id']} succeeded in {outcome['wall_s']:.0f} s")
-    print(f"   checks: {len(outcome['checks'])} run, {len(failed_checks)} failed {failed_checks or ''}")
+    print(
+        f"   checks: {len(outcome['checks'])} run, {len(failed_checks)} failed {failed_checks or ''}"
+    )
     show_results(layout, args.date)
     return 0
 
@@ -84,10 +86,13 @@ def show_results(layout: DataLayout, day: str) -> None:
         for (model_id,) in models:
             if "tiny random model" in model_id:
                 print(
-                    "\n" + "!" * 78 + "\n!! EMOTION_MODEL is unset and no model hub is reachable: the demo used the\n"
+                    "\n"
+                    + "!" * 78
+                    + "\n!! EMOTION_MODEL is unset and no model hub is reachable: the demo used the\n"
                     "!! TINY RANDOM MODEL. Its scores carry no meaning. Point EMOTION_MODEL at a\n"
                     "!! downloaded emotion2vec_plus_large folder for real results (README, Model).\n"
-                    + "!" * 78
+                    + "!"
+                    * 78
                 )
         print(f"\n== DuckDB warehouse: {layout.warehouse}")
         tables = con.execute(
@@ -107,7 +112,7 @@ def show_results(layout: DataLayout, day: str) -> None:
     if reports.exists():
         print(f"== reports: {reports / 'index.html'}  (PNG curves, heat maps, interactive HTML)")
     print(
-        "\nQuery it yourself:  .venv/bin/python -m emotion_assets.warehouse \"SELECT ...\"\n"
+        '\nQuery it yourself:  .venv/bin/python -m emotion_assets.warehouse "SELECT ..."\n'
         "or in Python:       duckdb.connect('data/warehouse.duckdb', read_only=True)\n"
         "Browse it:          make ui   (http://127.0.0.1:3000)"
     )

@@ -12,7 +12,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def shared_audio_dir() -> Path:
-    return Path(os.environ.get("EMOTION_SHARED_AUDIO") or REPO.parent / "shared" / "audio").resolve()
+    return Path(
+        os.environ.get("EMOTION_SHARED_AUDIO") or REPO.parent / "shared" / "audio"
+    ).resolve()
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +34,9 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
-def copy_into_day(data_dir: Path, day: str, *files: Path, rename: dict[str, str] | None = None) -> Path:
+def copy_into_day(
+    data_dir: Path, day: str, *files: Path, rename: dict[str, str] | None = None
+) -> Path:
     """Copy recordings (and sidecars) into data/raw/<day>/, as a user would drop them."""
     folder = data_dir / "raw" / day
     folder.mkdir(parents=True, exist_ok=True)

@@ -42,8 +42,9 @@ def _mode_speaker() -> pl.Expr:
     return pl.col("speaker").drop_nulls().mode().sort().first()
 
 
-def find_bursts(smoothed: pl.DataFrame,
-                rules: dict[str, tuple[float, float]] | None = None) -> pl.DataFrame:
+def find_bursts(
+    smoothed: pl.DataFrame, rules: dict[str, tuple[float, float]] | None = None
+) -> pl.DataFrame:
     """Table `emotion_bursts` from smoothed_emotion_curves; rules: emotion -> (threshold, min s)."""
     rules = DEFAULT_BURST_RULES if rules is None else rules
     if smoothed.is_empty() or not rules:

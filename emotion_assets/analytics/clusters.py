@@ -24,8 +24,9 @@ CLUSTERS_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def cluster_embeddings(embeddings: pl.DataFrame, k: int = 4, *, random_state: int = 0,
-                       normalize: bool = True) -> pl.DataFrame:
+def cluster_embeddings(
+    embeddings: pl.DataFrame, k: int = 4, *, random_state: int = 0, normalize: bool = True
+) -> pl.DataFrame:
     """Table `emotion_clusters` from emotion_embeddings (one row per segment)."""
     if embeddings.is_empty():
         return empty(CLUSTERS_SCHEMA)

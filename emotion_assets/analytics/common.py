@@ -11,7 +11,14 @@ TRACK_KEYS = ("recording_id", "track")
 ID_COLUMNS: dict[str, pl.DataType] = {"recording_date": pl.Date, "recording_id": pl.String}
 SCORES32: dict[str, pl.DataType] = {e: pl.Float32 for e in EMOTIONS}
 MEANS: dict[str, pl.DataType] = {f"mean_{e}": pl.Float64 for e in EMOTIONS}
-EMOTIONAL = ("angry", "disgusted", "fearful", "happy", "sad", "surprised")  # not neutral/other/unknown
+EMOTIONAL = (
+    "angry",
+    "disgusted",
+    "fearful",
+    "happy",
+    "sad",
+    "surprised",
+)  # not neutral/other/unknown
 
 
 def empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -23,15 +30,19 @@ def conform(df: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
     return df.select(pl.col(name).cast(dtype) for name, dtype in schema.items())
 
 
-def argmax_label(columns: list[str] | tuple[str, ...], labels: tuple[str, ...] | None = None
-                 ) -> pl.Expr:
+def argmax_label(
+    columns: list[str] | tuple[str, ...], labels: tuple[str, ...] | None = None
+) -> pl.Expr:
     """The label of the largest of `columns` (first on ties); null when all are null."""
     labels = tuple(labels or columns)
     idx = pl.concat_list([pl.col(c).cast(pl.Float64) for c in columns]).list.arg_max()
     all_null = pl.all_horizontal(pl.col(c).is_null() for c in columns)
     return (
-        pl.when(all_null).then(None)
-        .otherwise(idx.replace_strict(list(range(len(labels))), list(labels), return_dtype=pl.String))
+        pl.when(all_null)
+        .then(None)
+        .otherwise(
+            idx.replace_strict(list(range(len(labels))), list(labels), return_dtype=pl.String)
+        )
     )
 
 

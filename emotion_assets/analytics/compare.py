@@ -39,25 +39,36 @@ def comparison_pairs(recordings: pl.DataFrame) -> pl.DataFrame:
     schema = {"recording_date": pl.Date, "recording_id": pl.String, "other_recording_id": pl.String}
     if recordings.is_empty():
         return pl.DataFrame(schema=schema)
-    usable = recordings.filter(pl.col("recording_id").is_not_null() & (pl.col("status") != "quarantined"))
+    usable = recordings.filter(
+        pl.col("recording_id").is_not_null() & (pl.col("status") != "quarantined")
+    )
     takes = usable.filter(pl.col("compare_with").is_not_null()).with_columns(
-        pl.struct("file_name", "compare_with").map_elements(
-            lambda r: posixpath.normpath(posixpath.join(posixpath.dirname(r["file_name"]),
-                                                        r["compare_with"])),
+        pl.struct("file_name", "compare_with")
+        .map_elements(
+            lambda r: posixpath.normpath(
+                posixpath.join(posixpath.dirname(r["file_name"]), r["compare_with"])
+            ),
             return_dtype=pl.String,
-        ).alias("_target")
+        )
+        .alias("_target")
     )  # map_elements runs once per recording with a sidecar, not per frame
-    others = usable.select("recording_date", pl.col("file_name").alias("_target"),
-                           pl.col("recording_id").alias("other_recording_id"))
+    others = usable.select(
+        "recording_date",
+        pl.col("file_name").alias("_target"),
+        pl.col("recording_id").alias("other_recording_id"),
+    )
     return (
         takes.join(others, on=["recording_date", "_target"], how="inner")
         .filter(pl.col("recording_id") != pl.col("other_recording_id"))
-        .select(list(schema)).unique().sort("recording_id", "other_recording_id")
+        .select(list(schema))
+        .unique()
+        .sort("recording_id", "other_recording_id")
     )
 
 
-def lagged_pearson(x: np.ndarray, y: np.ndarray, max_lag: int, min_frames: int = 2
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def lagged_pearson(
+    x: np.ndarray, y: np.ndarray, max_lag: int, min_frames: int = 2
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pearson r of (x[i + lag], y[i]) over pairs where both are finite, for lag in ±max_lag.
 
     Returns (lags, r, n_pairs); r is NaN where fewer than min_frames pairs or a flat side.
@@ -93,8 +104,13 @@ def _dense(curves: pl.DataFrame, emotion: str) -> np.ndarray:
     return out
 
 
-def compare_recordings(smoothed: pl.DataFrame, recordings: pl.DataFrame, *,
-                       max_lag_s: float = 2.0, min_frames: int = 25) -> pl.DataFrame:
+def compare_recordings(
+    smoothed: pl.DataFrame,
+    recordings: pl.DataFrame,
+    *,
+    max_lag_s: float = 2.0,
+    min_frames: int = 25,
+) -> pl.DataFrame:
     """Table `emotion_comparisons` from smoothed_emotion_curves and raw_recordings."""
     pairs = comparison_pairs(recordings)
     if pairs.is_empty() or smoothed.is_empty():
@@ -108,19 +124,28 @@ def compare_recordings(smoothed: pl.DataFrame, recordings: pl.DataFrame, *,
             if rid != take_id or original is None:
                 continue
             for emotion in EMOTIONS:
-                lags, r, n = lagged_pearson(_dense(take, emotion), _dense(original, emotion),
-                                            max_lag, min_frames)
+                lags, r, n = lagged_pearson(
+                    _dense(take, emotion), _dense(original, emotion), max_lag, min_frames
+                )
                 zero = int(np.flatnonzero(lags == 0)[0])
                 best = int(np.nanargmax(r)) if np.isfinite(r).any() else None
-                rows.append({
-                    "recording_date": day, "recording_id": take_id, "other_recording_id": other_id,
-                    "track": track, "emotion": emotion,
-                    "pearson_r": float(r[zero]) if np.isfinite(r[zero]) else None,
-                    "best_lag_s": None if best is None else round(float(lags[best]) * FRAME_S, 6),
-                    "best_lag_r": None if best is None else float(r[best]),
-                    "n_frames": int(n[zero]),
-                })
+                rows.append(
+                    {
+                        "recording_date": day,
+                        "recording_id": take_id,
+                        "other_recording_id": other_id,
+                        "track": track,
+                        "emotion": emotion,
+                        "pearson_r": float(r[zero]) if np.isfinite(r[zero]) else None,
+                        "best_lag_s": None
+                        if best is None
+                        else round(float(lags[best]) * FRAME_S, 6),
+                        "best_lag_r": None if best is None else float(r[best]),
+                        "n_frames": int(n[zero]),
+                    }
+                )
     if not rows:
         return empty(COMPARISON_SCHEMA)
     return conform(pl.DataFrame(rows, schema=COMPARISON_SCHEMA), COMPARISON_SCHEMA).sort(
-        "recording_id", "other_recording_id", "track", "emotion")
+        "recording_id", "other_recording_id", "track", "emotion"
+    )

@@ -61,8 +61,9 @@ def _window_sums(values: np.ndarray, width: int) -> np.ndarray:
     return cs[width:] - cs[:-width]
 
 
-def window_scores(scores: np.ndarray, speech: np.ndarray, width: int, min_speech: int
-                  ) -> dict[str, np.ndarray]:
+def window_scores(
+    scores: np.ndarray, speech: np.ndarray, width: int, min_speech: int
+) -> dict[str, np.ndarray]:
     """Per start position: intensity and variance scores (-inf where not eligible).
 
     scores: (n, 9) smoothed scores with non-speech rows ignored; speech: (n,) bool.
@@ -95,7 +96,7 @@ def pick_non_overlapping(score: np.ndarray, width: int, top_n: int) -> list[int]
         if not np.isfinite(score[best]):
             break
         picked.append(best)
-        score[max(0, best - width + 1): best + width] = -np.inf
+        score[max(0, best - width + 1) : best + width] = -np.inf
     return picked
 
 
@@ -128,9 +129,14 @@ def _remove_stale_clips(folder: Path, recording_id: str, track: int, keep: set[s
                 old.unlink(missing_ok=True)
 
 
-def find_highlights(smoothed: pl.DataFrame, normalized: pl.DataFrame | None, layout: DataLayout,
-                    settings: AnalyticsSettings | None = None, *, write_clips: bool = True
-                    ) -> pl.DataFrame:
+def find_highlights(
+    smoothed: pl.DataFrame,
+    normalized: pl.DataFrame | None,
+    layout: DataLayout,
+    settings: AnalyticsSettings | None = None,
+    *,
+    write_clips: bool = True,
+) -> pl.DataFrame:
     """Table `emotion_highlights` from smoothed_emotion_curves; writes the clips (see module doc)."""
     settings = settings or AnalyticsSettings()
     if smoothed.is_empty() or settings.highlight_top_n == 0:
@@ -158,15 +164,22 @@ def find_highlights(smoothed: pl.DataFrame, normalized: pl.DataFrame | None, lay
                 emotional_sums = ranked["_sums"][start, _EMOTIONAL_IDX]
                 window_speakers = speakers.slice(start, width).drop_nulls().mode().sort()
                 t_start = float(starts[start])
-                rows.append({
-                    "recording_date": day, "recording_id": rid, "track": track,
-                    "rank_by": rank_by, "rank": rank, "t_start": t_start,
-                    "t_end": t_start + width * FRAME_S, "duration_s": width * FRAME_S,
-                    "speaker": window_speakers[0] if len(window_speakers) else None,
-                    "dominant_emotion": EMOTIONAL[int(np.argmax(emotional_sums))],
-                    "score": float(ranked[rank_by][start]),
-                    "clip_path": None,
-                })
+                rows.append(
+                    {
+                        "recording_date": day,
+                        "recording_id": rid,
+                        "track": track,
+                        "rank_by": rank_by,
+                        "rank": rank,
+                        "t_start": t_start,
+                        "t_end": t_start + width * FRAME_S,
+                        "duration_s": width * FRAME_S,
+                        "speaker": window_speakers[0] if len(window_speakers) else None,
+                        "dominant_emotion": EMOTIONAL[int(np.argmax(emotional_sums))],
+                        "score": float(ranked[rank_by][start]),
+                        "clip_path": None,
+                    }
+                )
                 if write_clips:
                     rows[-1]["clip_path"] = _cut(layout, audio.get((rid, track)), rows[-1])
                     if rows[-1]["clip_path"]:
@@ -181,10 +194,14 @@ def find_highlights(smoothed: pl.DataFrame, normalized: pl.DataFrame | None, lay
 def _cut(layout: DataLayout, audio_path: str | None, row: dict) -> str | None:
     source = layout.resolve_inside(audio_path) if audio_path else None
     if source is None or not source.is_file():
-        log.warning("no normalized audio for %s track %s: highlight without clip",
-                    row["recording_id"], row["track"])
+        log.warning(
+            "no normalized audio for %s track %s: highlight without clip",
+            row["recording_id"],
+            row["track"],
+        )
         return None
     target = layout.clips_day(str(row["recording_date"])) / _clip_name(
-        row["recording_id"], row["track"], row["rank_by"], row["rank"])
+        row["recording_id"], row["track"], row["rank_by"], row["rank"]
+    )
     write_clip(source, target, row["t_start"], row["t_end"])
     return layout.relative(target)

@@ -45,7 +45,9 @@ def smooth_frames(frames: pl.DataFrame, window: int = 5) -> pl.DataFrame:
     )
     smoothed = runs.with_columns(
         pl.when(pl.col("is_speech"))
-        .then(pl.col(e).cast(pl.Float64).rolling_mean(window, min_samples=1, center=True).over("_run"))
+        .then(
+            pl.col(e).cast(pl.Float64).rolling_mean(window, min_samples=1, center=True).over("_run")
+        )
         .otherwise(None)
         .alias(e)
         for e in EMOTIONS

@@ -43,8 +43,9 @@ SUMMARY_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def with_smoothed_top(frames: pl.DataFrame, smoothed: pl.DataFrame | None, window: int
-                      ) -> pl.DataFrame:
+def with_smoothed_top(
+    frames: pl.DataFrame, smoothed: pl.DataFrame | None, window: int
+) -> pl.DataFrame:
     """Frames (raw scores) plus smoothed_top_emotion, sorted by recording, track, frame."""
     if smoothed is None:
         smoothed = smooth_frames(frames, window)
@@ -58,7 +59,9 @@ def entropy_bits(columns: list[str]) -> pl.Expr:
     """H = −Σ p log2 p over the columns, renormalised to sum 1; 0·log 0 = 0; null if all null."""
     total = pl.sum_horizontal(columns)
     terms = [
-        pl.when(pl.col(c) > 0).then(-(pl.col(c) / total) * (pl.col(c) / total).log(2)).otherwise(0.0)
+        pl.when(pl.col(c) > 0)
+        .then(-(pl.col(c) / total) * (pl.col(c) / total).log(2))
+        .otherwise(0.0)
         for c in columns
     ]
     return pl.when(total > 0).then(pl.sum_horizontal(terms)).otherwise(None)
@@ -72,14 +75,18 @@ def _aggregate(frames: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
         (speech.sum() * FRAME_S).alias("speech_s"),
         (pl.col("is_overlap").sum() * FRAME_S).alias("overlap_s"),
         *[pl.col(e).filter(speech).cast(pl.Float64).mean().alias(f"mean_{e}") for e in EMOTIONS],
-        *[pl.col(e).filter(speech).cast(pl.Float64).std(ddof=0).alias(f"std_{e}") for e in EMOTIONS],
+        *[
+            pl.col(e).filter(speech).cast(pl.Float64).std(ddof=0).alias(f"std_{e}")
+            for e in EMOTIONS
+        ],
         (top == "neutral").mean().alias("neutral_share"),
         (top != top.shift()).sum().alias("n_emotion_changes"),
     )
 
 
-def recording_summary(frames: pl.DataFrame, smoothed: pl.DataFrame | None = None,
-                      *, window: int = 5) -> pl.DataFrame:
+def recording_summary(
+    frames: pl.DataFrame, smoothed: pl.DataFrame | None = None, *, window: int = 5
+) -> pl.DataFrame:
     """Table `recording_summary`: scope 'track' rows (speaker null) then scope 'speaker' rows."""
     if frames.is_empty():
         return empty(SUMMARY_SCHEMA)
@@ -102,4 +109,6 @@ def recording_summary(frames: pl.DataFrame, smoothed: pl.DataFrame | None = None
     return conform(out, SUMMARY_SCHEMA)
 
 
-_BASE = {k: v for k, v in SUMMARY_SCHEMA.items() if k not in ("dominant_emotion", "emotion_entropy")}
+_BASE = {
+    k: v for k, v in SUMMARY_SCHEMA.items() if k not in ("dominant_emotion", "emotion_entropy")
+}

@@ -43,8 +43,13 @@ TEAM_HEALTH_SCHEMA: dict[str, pl.DataType] = {
     "health_score": pl.Float64,
 }
 
-_TURN_SCHEMA = {"recording_id": pl.String, "track": pl.Int32, "speaker": pl.String,
-                "t_start": pl.Float64, "t_end": pl.Float64}
+_TURN_SCHEMA = {
+    "recording_id": pl.String,
+    "track": pl.Int32,
+    "speaker": pl.String,
+    "t_start": pl.Float64,
+    "t_end": pl.Float64,
+}
 
 
 def speaker_teams(recordings: pl.DataFrame | None) -> pl.DataFrame:
@@ -53,8 +58,12 @@ def speaker_teams(recordings: pl.DataFrame | None) -> pl.DataFrame:
     One row per teams-map entry, plus one row with speaker null carrying the sidecar `team`
     as default_team for the recording (used when the map has no entry for a speaker).
     """
-    schema = {"recording_id": pl.String, "speaker": pl.String, "team": pl.String,
-              "sidecar_speaker": pl.String}
+    schema = {
+        "recording_id": pl.String,
+        "speaker": pl.String,
+        "team": pl.String,
+        "sidecar_speaker": pl.String,
+    }
     if recordings is None or recordings.is_empty():
         return pl.DataFrame(schema=schema)
     rows: list[dict] = []
@@ -65,9 +74,17 @@ def speaker_teams(recordings: pl.DataFrame | None) -> pl.DataFrame:
         except (json.JSONDecodeError, AttributeError):
             teams = None
         for who, their_team in (teams or {}).items() if isinstance(teams, dict) else []:
-            rows.append({"recording_id": rid, "speaker": str(who), "team": str(their_team),
-                         "sidecar_speaker": None})
-        rows.append({"recording_id": rid, "speaker": None, "team": team, "sidecar_speaker": speaker})
+            rows.append(
+                {
+                    "recording_id": rid,
+                    "speaker": str(who),
+                    "team": str(their_team),
+                    "sidecar_speaker": None,
+                }
+            )
+        rows.append(
+            {"recording_id": rid, "speaker": None, "team": team, "sidecar_speaker": speaker}
+        )
     return pl.DataFrame(rows, schema=schema)
 
 
@@ -77,8 +94,9 @@ def _overlap_by_speaker(frames: pl.DataFrame, turns: pl.DataFrame | None) -> pl.
         "recording_date", "recording_id", "track", (pl.col("t_start") + 0.0125).alias("centre")
     )
     if turns is None or turns.is_empty() or overlap.is_empty():
-        return pl.DataFrame(schema={"recording_date": pl.Date, "speaker": pl.String,
-                                    "overlap_s": pl.Float64})
+        return pl.DataFrame(
+            schema={"recording_date": pl.Date, "speaker": pl.String, "overlap_s": pl.Float64}
+        )
     turns = conform(turns, _TURN_SCHEMA)
     con = duckdb.connect()
     try:
@@ -106,17 +124,24 @@ def health_score_expr(s: AnalyticsSettings) -> pl.Expr:
     )
     ns = pl.col("neutral_share")
     neutral = s.health_neutral_points * (
-        (s.health_neutral_low - ns).clip(lower_bound=0) + (ns - s.health_neutral_high).clip(lower_bound=0)
+        (s.health_neutral_low - ns).clip(lower_bound=0)
+        + (ns - s.health_neutral_high).clip(lower_bound=0)
     )
     happy = s.health_happy_points * (
-        pl.col("happy_volatility") - s.health_happy_volatility_max).clip(lower_bound=0)
+        pl.col("happy_volatility") - s.health_happy_volatility_max
+    ).clip(lower_bound=0)
     score = (100.0 - anger - neutral - happy).clip(0.0, 100.0)
     return pl.when(pl.col("speech_s") > 0).then(score).otherwise(None)
 
 
-def team_health(frames: pl.DataFrame, smoothed: pl.DataFrame | None, bursts: pl.DataFrame | None,
-                recordings: pl.DataFrame | None, turns: pl.DataFrame | None = None,
-                settings: AnalyticsSettings | None = None) -> pl.DataFrame:
+def team_health(
+    frames: pl.DataFrame,
+    smoothed: pl.DataFrame | None,
+    bursts: pl.DataFrame | None,
+    recordings: pl.DataFrame | None,
+    turns: pl.DataFrame | None = None,
+    settings: AnalyticsSettings | None = None,
+) -> pl.DataFrame:
     """Table `team_health` (see module doc)."""
     settings = settings or AnalyticsSettings()
     if frames.is_empty():
@@ -130,16 +155,20 @@ def team_health(frames: pl.DataFrame, smoothed: pl.DataFrame | None, bursts: pl.
             pl.col("recording_id").unique().sort().alias("recording_ids"),
             pl.col("recording_id").n_unique().cast(pl.Int64).alias("n_recordings"),
             (speech.sum() * FRAME_S).alias("speech_s"),
-            (pl.col("smoothed_top_emotion").filter(speech) == "neutral").mean().alias("neutral_share"),
+            (pl.col("smoothed_top_emotion").filter(speech) == "neutral")
+            .mean()
+            .alias("neutral_share"),
             pl.col("happy").filter(speech).cast(pl.Float64).std(ddof=0).alias("happy_volatility"),
         )
     )
     anger = (
-        bursts.filter(pl.col("emotion") == "angry").group_by("recording_date", "speaker")
+        bursts.filter(pl.col("emotion") == "angry")
+        .group_by("recording_date", "speaker")
         .agg(pl.len().cast(pl.Int64).alias("anger_burst_count"))
         if bursts is not None and not bursts.is_empty()
-        else pl.DataFrame(schema={"recording_date": pl.Date, "speaker": pl.String,
-                                  "anger_burst_count": pl.Int64})
+        else pl.DataFrame(
+            schema={"recording_date": pl.Date, "speaker": pl.String, "anger_burst_count": pl.Int64}
+        )
     )
     out = (
         per_speaker.join(anger, on=["recording_date", "speaker"], how="left")
@@ -153,7 +182,8 @@ def team_health(frames: pl.DataFrame, smoothed: pl.DataFrame | None, bursts: pl.
         .with_columns(
             pl.when(pl.col("speech_s") > 0)
             .then(pl.col("anger_burst_count") / (pl.col("speech_s") / 3600.0))
-            .otherwise(None).alias("anger_bursts_per_hour")
+            .otherwise(None)
+            .alias("anger_bursts_per_hour")
         )
         .with_columns(health_score_expr(settings).alias("health_score"))
         .sort("recording_date", "speaker")
@@ -163,22 +193,28 @@ def team_health(frames: pl.DataFrame, smoothed: pl.DataFrame | None, bursts: pl.
 
 def _day_teams(table: pl.DataFrame, recordings: pl.DataFrame | None) -> pl.DataFrame:
     """(recording_date, speaker, team): each speaker's team per recording, most frequent per day."""
-    present = table.filter(pl.col("speaker").is_not_null()).select(
-        "recording_date", "recording_id", "speaker").unique()
+    present = (
+        table.filter(pl.col("speaker").is_not_null())
+        .select("recording_date", "recording_id", "speaker")
+        .unique()
+    )
     teams = speaker_teams(recordings)
     mapped = teams.filter(pl.col("speaker").is_not_null()).select(
-        "recording_id", "speaker", pl.col("team").alias("mapped_team"))
+        "recording_id", "speaker", pl.col("team").alias("mapped_team")
+    )
     defaults = teams.filter(pl.col("speaker").is_null()).select(
-        "recording_id", pl.col("team").alias("default_team"), "sidecar_speaker")
+        "recording_id", pl.col("team").alias("default_team"), "sidecar_speaker"
+    )
     resolved = (
         present.join(mapped, on=["recording_id", "speaker"], how="left")
         .join(defaults, on="recording_id", how="left")
         .with_columns(
             pl.coalesce(
                 "mapped_team",
-                pl.when(pl.col("sidecar_speaker").is_null()
-                        | (pl.col("sidecar_speaker") == pl.col("speaker")))
-                .then(pl.col("default_team")),
+                pl.when(
+                    pl.col("sidecar_speaker").is_null()
+                    | (pl.col("sidecar_speaker") == pl.col("speaker"))
+                ).then(pl.col("default_team")),
             ).alias("team")
         )
     )

@@ -42,7 +42,10 @@ def emotion_timeline(frames: pl.DataFrame, bucket_s: float = 60.0) -> pl.DataFra
         .agg(
             (speech.sum() * FRAME_S).alias("speech_s"),
             pl.col("_track_end").first(),
-            *[pl.col(e).filter(speech).cast(pl.Float64).mean().alias(f"mean_{e}") for e in EMOTIONS],
+            *[
+                pl.col(e).filter(speech).cast(pl.Float64).mean().alias(f"mean_{e}")
+                for e in EMOTIONS
+            ],
         )
         .with_columns(
             (pl.col("bucket_idx") * bucket_s).alias("t_start"),

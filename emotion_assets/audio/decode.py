@@ -68,12 +68,15 @@ def decode(
         )
     except ffmpeg.Error as exc:
         text = scrub((exc.stderr or b"").decode("utf-8", "replace"), Path(path))
-        raise DecodeError(f"ffmpeg could not decode {Path(path).name}", last_error_line(text)) from exc
+        raise DecodeError(
+            f"ffmpeg could not decode {Path(path).name}", last_error_line(text)
+        ) from exc
     stderr = scrub(err.decode("utf-8", "replace"), Path(path))
     n_channels = 1 if mode == "mono" else _output_channels(stderr)
     if not n_channels:
-        raise DecodeError(f"could not tell how many channels {Path(path).name} has",
-                          last_error_line(stderr))
+        raise DecodeError(
+            f"could not tell how many channels {Path(path).name} has", last_error_line(stderr)
+        )
     samples = np.frombuffer(raw, dtype="<f4")
     usable = len(samples) - len(samples) % n_channels  # a torn last frame is dropped
     # ffmpeg interleaves channels: frame after frame, so reshape (N, C) then transpose.

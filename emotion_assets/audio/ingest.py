@@ -42,33 +42,70 @@ _END_TOLERANCE_S = 0.05
 
 # --- schemas (docs/CONTRACTS.md) ---------------------------------------------------------------
 RAW_SCHEMA: dict[str, pl.DataType] = {
-    "recording_date": pl.Date, "recording_id": pl.String, "file_name": pl.String,
-    "source_path": pl.String, "container": pl.String, "codec": pl.String,
-    "duration_s": pl.Float64, "sample_rate": pl.Int64, "channels": pl.Int64, "bytes": pl.Int64,
-    "sha256": pl.String, "status": pl.String, "duplicate_of": pl.String, "reason": pl.String,
-    "speaker": pl.String, "team": pl.String, "compare_with": pl.String,
-    "metadata_json": pl.String, "has_rttm": pl.Boolean, "channel_map_json": pl.String,
+    "recording_date": pl.Date,
+    "recording_id": pl.String,
+    "file_name": pl.String,
+    "source_path": pl.String,
+    "container": pl.String,
+    "codec": pl.String,
+    "duration_s": pl.Float64,
+    "sample_rate": pl.Int64,
+    "channels": pl.Int64,
+    "bytes": pl.Int64,
+    "sha256": pl.String,
+    "status": pl.String,
+    "duplicate_of": pl.String,
+    "reason": pl.String,
+    "speaker": pl.String,
+    "team": pl.String,
+    "compare_with": pl.String,
+    "metadata_json": pl.String,
+    "has_rttm": pl.Boolean,
+    "channel_map_json": pl.String,
     "detail": pl.String,  # added: ffmpeg's words for a quarantined file (feeds quarantine.detail)
 }
 NORMALIZED_SCHEMA: dict[str, pl.DataType] = {
-    "recording_date": pl.Date, "recording_id": pl.String, "track": pl.Int32,
-    "channel_mode": pl.String, "speaker": pl.String, "audio_path": pl.String,
-    "sample_rate": pl.Int64, "n_samples": pl.Int64, "duration_s": pl.Float64,
-    "source_duration_s": pl.Float64, "peak": pl.Float64, "rms": pl.Float64,
+    "recording_date": pl.Date,
+    "recording_id": pl.String,
+    "track": pl.Int32,
+    "channel_mode": pl.String,
+    "speaker": pl.String,
+    "audio_path": pl.String,
+    "sample_rate": pl.Int64,
+    "n_samples": pl.Int64,
+    "duration_s": pl.Float64,
+    "source_duration_s": pl.Float64,
+    "peak": pl.Float64,
+    "rms": pl.Float64,
     "clipped_fraction": pl.Float64,
 }
 SEGMENTS_SCHEMA: dict[str, pl.DataType] = {
-    "recording_date": pl.Date, "recording_id": pl.String, "track": pl.Int32,
-    "segment_idx": pl.Int32, "t_start": pl.Float64, "t_end": pl.Float64, "duration_s": pl.Float64,
+    "recording_date": pl.Date,
+    "recording_id": pl.String,
+    "track": pl.Int32,
+    "segment_idx": pl.Int32,
+    "t_start": pl.Float64,
+    "t_end": pl.Float64,
+    "duration_s": pl.Float64,
 }
 TURNS_SCHEMA: dict[str, pl.DataType] = {
-    "recording_date": pl.Date, "recording_id": pl.String, "track": pl.Int32,
-    "turn_idx": pl.Int32, "speaker": pl.String, "t_start": pl.Float64, "t_end": pl.Float64,
-    "duration_s": pl.Float64, "source": pl.String,
+    "recording_date": pl.Date,
+    "recording_id": pl.String,
+    "track": pl.Int32,
+    "turn_idx": pl.Int32,
+    "speaker": pl.String,
+    "t_start": pl.Float64,
+    "t_end": pl.Float64,
+    "duration_s": pl.Float64,
+    "source": pl.String,
 }
 QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
-    "recording_date": pl.Date, "recording_id": pl.String, "file_name": pl.String,
-    "stage": pl.String, "reason": pl.String, "detail": pl.String,
+    "recording_date": pl.Date,
+    "recording_id": pl.String,
+    "file_name": pl.String,
+    "stage": pl.String,
+    "reason": pl.String,
+    "detail": pl.String,
 }
 
 
@@ -82,10 +119,22 @@ def _day(day: str) -> date:
     return date.fromisoformat(day)
 
 
-def _problem_row(day: date, recording_id: str | None, file_name: str, stage: str,
-                 reason: str, detail: str | None = None) -> dict:
-    return {"recording_date": day, "recording_id": recording_id, "file_name": file_name,
-            "stage": stage, "reason": reason, "detail": detail}
+def _problem_row(
+    day: date,
+    recording_id: str | None,
+    file_name: str,
+    stage: str,
+    reason: str,
+    detail: str | None = None,
+) -> dict:
+    return {
+        "recording_date": day,
+        "recording_id": recording_id,
+        "file_name": file_name,
+        "stage": stage,
+        "reason": reason,
+        "detail": detail,
+    }
 
 
 # --- raw_recordings --------------------------------------------------------------------------
@@ -93,9 +142,7 @@ def is_candidate_name(name: str) -> bool:
     """Hidden files, temp files and sidecars are not recordings."""
     lower = name.lower()
     return not (
-        name.startswith(".")
-        or lower.endswith(TEMP_SUFFIXES)
-        or lower.endswith(SIDECAR_SUFFIXES)
+        name.startswith(".") or lower.endswith(TEMP_SUFFIXES) or lower.endswith(SIDECAR_SUFFIXES)
     )
 
 
@@ -123,7 +170,10 @@ def _classify(layout: DataLayout, day_dir: Path, name: str) -> tuple[Path | None
     try:
         target = layout.resolve_inside(name, base=day_dir)
     except UnsafePathError:
-        return None, "The file is a link that points outside the data directory; it was not followed."
+        return (
+            None,
+            "The file is a link that points outside the data directory; it was not followed.",
+        )
     try:
         st = os.stat(target)
     except OSError:
@@ -156,8 +206,9 @@ def scan_partition(
     first_by_sha: dict[str, tuple[str, ProbeResult]] = {}
     for name in names:
         row = dict.fromkeys(RAW_SCHEMA)
-        row.update(recording_date=rec_date, file_name=name, has_rttm=False,
-                   source_path=f"raw/{day}/{name}")
+        row.update(
+            recording_date=rec_date, file_name=name, has_rttm=False, source_path=f"raw/{day}/{name}"
+        )
         target, why_not = _classify(layout, day_dir, name)
         if target is None:
             row.update(status="quarantined", reason=why_not)
@@ -167,8 +218,11 @@ def scan_partition(
         try:
             digest = sha256_file(target)
         except OSError as exc:
-            row.update(status="quarantined", reason="The file could not be read.",
-                       detail=f"{type(exc).__name__}: {exc}")
+            row.update(
+                status="quarantined",
+                reason="The file could not be read.",
+                detail=f"{type(exc).__name__}: {exc}",
+            )
             rows.append(row)
             continue
         if digest in first_by_sha:
@@ -177,21 +231,33 @@ def scan_partition(
             reason = f"Same content as {original}; only that copy is processed."
             log.info("%s/%s is a duplicate of %s", day, name, original)
         else:
-            probe = probe_file(target, ffmpeg_binary=ffmpeg_binary,
-                               max_duration_s=max_duration_s, sha256=digest)
+            probe = probe_file(
+                target, ffmpeg_binary=ffmpeg_binary, max_duration_s=max_duration_s, sha256=digest
+            )
             first_by_sha[digest] = (name, probe)
             status = "ok" if probe.ok else "quarantined"
             duplicate_of, reason = None, probe.problem
         row.update(
-            recording_id=probe.recording_id, container=probe.container, codec=probe.codec,
-            duration_s=probe.duration_s, sample_rate=probe.sample_rate, channels=probe.channels,
-            bytes=probe.bytes, sha256=probe.sha256, status=status, duplicate_of=duplicate_of,
-            reason=reason, detail=probe.detail if status == "quarantined" else None,
+            recording_id=probe.recording_id,
+            container=probe.container,
+            codec=probe.codec,
+            duration_s=probe.duration_s,
+            sample_rate=probe.sample_rate,
+            channels=probe.channels,
+            bytes=probe.bytes,
+            sha256=probe.sha256,
+            status=status,
+            duplicate_of=duplicate_of,
+            reason=reason,
+            detail=probe.detail if status == "quarantined" else None,
         )
         meta, _ = _metadata(layout, day_dir / name)  # sidecars sit beside the name, not a target
         row.update(
-            speaker=meta.speaker, team=meta.team_of(meta.speaker), compare_with=meta.compare_with,
-            metadata_json=meta.raw_json, channel_map_json=meta.channel_map_json,
+            speaker=meta.speaker,
+            team=meta.team_of(meta.speaker),
+            compare_with=meta.compare_with,
+            metadata_json=meta.raw_json,
+            channel_map_json=meta.channel_map_json,
             has_rttm=_sidecar(layout, day_dir / name, ".rttm") is not None,
         )
         log.info("%s/%s: %s%s", day, name, status, f" ({reason})" if reason else "")
@@ -233,17 +299,26 @@ def normalize_partition(
         split = bool(channel_map) and (r["channels"] or 1) >= 2
         try:
             source = layout.resolve_inside(r["source_path"])
-            x = decode(source, ffmpeg_binary=ffmpeg_binary,
-                       mode="channels" if split else "mono")
+            x = decode(source, ffmpeg_binary=ffmpeg_binary, mode="channels" if split else "mono")
         except (DecodeError, UnsafePathError) as exc:
-            problems.append(_problem_row(rec_date, rid, name, "decode",
-                                         "The audio could not be decoded to 16 kHz.",
-                                         getattr(exc, "detail", None) or str(exc)))
+            problems.append(
+                _problem_row(
+                    rec_date,
+                    rid,
+                    name,
+                    "decode",
+                    "The audio could not be decoded to 16 kHz.",
+                    getattr(exc, "detail", None) or str(exc),
+                )
+            )
             log.warning("%s/%s: decode failed: %s", day, name, exc)
             continue
         if x.shape[1] == 0:
-            problems.append(_problem_row(rec_date, rid, name, "decode",
-                                         "Decoding at 16 kHz produced no samples.", None))
+            problems.append(
+                _problem_row(
+                    rec_date, rid, name, "decode", "Decoding at 16 kHz produced no samples.", None
+                )
+            )
             continue
         for track in range(x.shape[0]):
             if split:
@@ -253,14 +328,29 @@ def normalize_partition(
             path = write_wav_f32(wav_path(layout, day, rid, track), x[track], SAMPLE_RATE)
             keep.add(path.name)
             n = int(x.shape[1])
-            rows.append({
-                "recording_date": rec_date, "recording_id": rid, "track": track,
-                "channel_mode": mode, "speaker": speaker, "audio_path": layout.relative(path),
-                "sample_rate": SAMPLE_RATE, "n_samples": n, "duration_s": n / SAMPLE_RATE,
-                "source_duration_s": r["duration_s"], **level_stats(x[track]),
-            })
-        log.info("%s/%s: %d track(s) %s, %.2f s", day, name, x.shape[0],
-                 "per channel" if split else "mono", x.shape[1] / SAMPLE_RATE)
+            rows.append(
+                {
+                    "recording_date": rec_date,
+                    "recording_id": rid,
+                    "track": track,
+                    "channel_mode": mode,
+                    "speaker": speaker,
+                    "audio_path": layout.relative(path),
+                    "sample_rate": SAMPLE_RATE,
+                    "n_samples": n,
+                    "duration_s": n / SAMPLE_RATE,
+                    "source_duration_s": r["duration_s"],
+                    **level_stats(x[track]),
+                }
+            )
+        log.info(
+            "%s/%s: %d track(s) %s, %.2f s",
+            day,
+            name,
+            x.shape[0],
+            "per channel" if split else "mono",
+            x.shape[1] / SAMPLE_RATE,
+        )
     remove_stale(out_dir, keep)
     return _frame(rows, NORMALIZED_SCHEMA), _frame(problems, QUARANTINE_SCHEMA)
 
@@ -295,8 +385,12 @@ def segment_partition(
 
     Settings: `params` (default VadParams()), each overridden by an explicit keyword.
     """
-    given = {"threshold": threshold, "min_speech_ms": min_speech_ms,
-             "min_silence_ms": min_silence_ms, "speech_pad_ms": speech_pad_ms}
+    given = {
+        "threshold": threshold,
+        "min_speech_ms": min_speech_ms,
+        "min_silence_ms": min_silence_ms,
+        "speech_pad_ms": speech_pad_ms,
+    }
     params = replace(params or VadParams(), **{k: v for k, v in given.items() if v is not None})
     rows: list[dict] = []
     for r in normalized.sort("recording_id", "track").iter_rows(named=True):
@@ -304,25 +398,52 @@ def segment_partition(
         if rate != SAMPLE_RATE:
             raise ValueError(f"{r['audio_path']} is {rate} Hz, expected {SAMPLE_RATE}")
         regions = speech_regions(
-            wave, threshold=params.threshold, min_speech_ms=params.min_speech_ms,
-            min_silence_ms=params.min_silence_ms, speech_pad_ms=params.speech_pad_ms,
+            wave,
+            threshold=params.threshold,
+            min_speech_ms=params.min_speech_ms,
+            min_silence_ms=params.min_silence_ms,
+            speech_pad_ms=params.speech_pad_ms,
         )
         for idx, (t0, t1) in enumerate(regions):
-            rows.append({"recording_date": r["recording_date"], "recording_id": r["recording_id"],
-                         "track": r["track"], "segment_idx": idx, "t_start": t0, "t_end": t1,
-                         "duration_s": t1 - t0})
-        log.info("%s t%d: %d speech segment(s), %.1f s of %.1f s", r["recording_id"], r["track"],
-                 len(regions), sum(b - a for a, b in regions), r["duration_s"])
+            rows.append(
+                {
+                    "recording_date": r["recording_date"],
+                    "recording_id": r["recording_id"],
+                    "track": r["track"],
+                    "segment_idx": idx,
+                    "t_start": t0,
+                    "t_end": t1,
+                    "duration_s": t1 - t0,
+                }
+            )
+        log.info(
+            "%s t%d: %d speech segment(s), %.1f s of %.1f s",
+            r["recording_id"],
+            r["track"],
+            len(regions),
+            sum(b - a for a, b in regions),
+            r["duration_s"],
+        )
     return _frame(rows, SEGMENTS_SCHEMA)
 
 
 # --- speaker_turns ---------------------------------------------------------------------------
 def _turn_rows(rec_date: date, rid: str, track: int, turns: list[Turn], source: str) -> list[dict]:
     ordered = sorted(turns, key=lambda t: (t.t_start, t.t_end, t.speaker))
-    return [{"recording_date": rec_date, "recording_id": rid, "track": track, "turn_idx": i,
-             "speaker": t.speaker, "t_start": t.t_start, "t_end": t.t_end,
-             "duration_s": t.t_end - t.t_start, "source": source}
-            for i, t in enumerate(ordered)]
+    return [
+        {
+            "recording_date": rec_date,
+            "recording_id": rid,
+            "track": track,
+            "turn_idx": i,
+            "speaker": t.speaker,
+            "t_start": t.t_start,
+            "t_end": t.t_end,
+            "duration_s": t.t_end - t.t_start,
+            "source": source,
+        }
+        for i, t in enumerate(ordered)
+    ]
 
 
 def turns_partition(
@@ -343,18 +464,28 @@ def turns_partition(
     day_dir = layout.raw_day(day)
     rows: list[dict] = []
     problems: list[dict] = []
-    tracks_of = {rid: list(g.sort("track").iter_rows(named=True))
-                 for (rid,), g in normalized.group_by("recording_id")} if normalized.height else {}
-    speech = ({(rid, tr): g for (rid, tr), g in segments.group_by("recording_id", "track")}
-              if segments is not None and segments.height else {})
+    tracks_of = (
+        {
+            rid: list(g.sort("track").iter_rows(named=True))
+            for (rid,), g in normalized.group_by("recording_id")
+        }
+        if normalized.height
+        else {}
+    )
+    speech = (
+        {(rid, tr): g for (rid, tr), g in segments.group_by("recording_id", "track")}
+        if segments is not None and segments.height
+        else {}
+    )
 
     for r in raw.filter(pl.col("status") == "ok").sort("file_name").iter_rows(named=True):
         rid, name = r["recording_id"], r["file_name"]
         recording = day_dir / name
 
         def problem(file_name: str, reason: str, rid: str = rid) -> None:
-            problems.append(_problem_row(rec_date, rid, file_name, "sidecar", reason,
-                                         f"raw/{day}/{file_name}"))
+            problems.append(
+                _problem_row(rec_date, rid, file_name, "sidecar", reason, f"raw/{day}/{file_name}")
+            )
 
         meta, meta_problems = _metadata(layout, recording)
         json_name = Path(name).stem + ".json"
@@ -370,46 +501,74 @@ def turns_partition(
         n_channels = r["channels"] or 1
         if meta.channels:
             if n_channels < 2:
-                problem(json_name, f"{json_name} maps channels to speakers but {name} has one "
-                                   "channel; the map was ignored.")
+                problem(
+                    json_name,
+                    f"{json_name} maps channels to speakers but {name} has one "
+                    "channel; the map was ignored.",
+                )
             for ch in sorted(c for c in meta.channels if c >= n_channels >= 2):
-                problem(json_name, f"{json_name} names channel {ch} but {name} has only "
-                                   f"{n_channels} channels (0-{n_channels - 1}); ignored.")
+                problem(
+                    json_name,
+                    f"{json_name} names channel {ch} but {name} has only "
+                    f"{n_channels} channels (0-{n_channels - 1}); ignored.",
+                )
 
         for t in tracks_of.get(rid, []):
             track, duration = t["track"], t["duration_s"]
             if t["channel_mode"] == "channel":
                 if rttm_path is not None and track == 0:
-                    problem(rttm_name, f"{name} is split by its channel map, which decides who "
-                                       "speaks; the RTTM was not used.")
+                    problem(
+                        rttm_name,
+                        f"{name} is split by its channel map, which decides who "
+                        "speaks; the RTTM was not used.",
+                    )
                 if t["speaker"] is None:
                     continue
                 seg = speech.get((rid, track))
-                span = ((seg["t_start"].min(), seg["t_end"].max()) if seg is not None
-                        else (0.0, duration))
-                rows += _turn_rows(rec_date, rid, track, [Turn(t["speaker"], *span)],
-                                   "channel_map")
+                span = (
+                    (seg["t_start"].min(), seg["t_end"].max())
+                    if seg is not None
+                    else (0.0, duration)
+                )
+                rows += _turn_rows(rec_date, rid, track, [Turn(t["speaker"], *span)], "channel_map")
             elif rttm_turns:
-                inside = [Turn(u.speaker, u.t_start, min(u.t_end, duration))
-                          for u in rttm_turns if u.t_start < duration]
+                inside = [
+                    Turn(u.speaker, u.t_start, min(u.t_end, duration))
+                    for u in rttm_turns
+                    if u.t_start < duration
+                ]
                 late = sum(u.t_end > duration + _END_TOLERANCE_S for u in rttm_turns)
                 if late and track == 0:
-                    problem(rttm_name, f"{late} RTTM turn(s) reach past the end of {name} "
-                                       f"({duration:.2f} s); they were cut at the end.")
+                    problem(
+                        rttm_name,
+                        f"{late} RTTM turn(s) reach past the end of {name} "
+                        f"({duration:.2f} s); they were cut at the end.",
+                    )
                 rows += _turn_rows(rec_date, rid, track, inside, "rttm")
             elif meta.speaker:
-                rows += _turn_rows(rec_date, rid, track, [Turn(meta.speaker, 0.0, duration)],
-                                   "sidecar")
+                rows += _turn_rows(
+                    rec_date, rid, track, [Turn(meta.speaker, 0.0, duration)], "sidecar"
+                )
 
     # Sidecars without a recording beside them are reported too (typo in a name, say).
     if day_dir.is_dir():
         stems = {Path(n).stem for n in os.listdir(day_dir) if is_candidate_name(n)}
         for n in sorted(os.listdir(day_dir)):
-            if (not n.startswith(".") and n.lower().endswith(SIDECAR_SUFFIXES)
-                    and Path(n).stem not in stems):
-                problems.append(_problem_row(rec_date, None, n, "sidecar",
-                                             f"{n} has no recording with the same name beside it.",
-                                             f"raw/{day}/{n}"))
+            if (
+                not n.startswith(".")
+                and n.lower().endswith(SIDECAR_SUFFIXES)
+                and Path(n).stem not in stems
+            ):
+                problems.append(
+                    _problem_row(
+                        rec_date,
+                        None,
+                        n,
+                        "sidecar",
+                        f"{n} has no recording with the same name beside it.",
+                        f"raw/{day}/{n}",
+                    )
+                )
     return _frame(rows, TURNS_SCHEMA), _frame(problems, QUARANTINE_SCHEMA)
 
 
@@ -418,11 +577,16 @@ def quarantine_table(raw: pl.DataFrame, *problem_frames: pl.DataFrame) -> pl.Dat
     """Quarantined raw files (stage 'probe') plus the problems of the later stages."""
     probe_rows = (
         raw.filter(pl.col("status") == "quarantined")
-        .with_columns(stage=pl.lit("probe"),
-                      detail=pl.col("detail") if "detail" in raw.columns else pl.lit(None))
+        .with_columns(
+            stage=pl.lit("probe"),
+            detail=pl.col("detail") if "detail" in raw.columns else pl.lit(None),
+        )
         .select(list(QUARANTINE_SCHEMA))
         .cast(QUARANTINE_SCHEMA)
     )
-    frames = [probe_rows] + [f.select(list(QUARANTINE_SCHEMA)).cast(QUARANTINE_SCHEMA)
-                             for f in problem_frames if f is not None]
+    frames = [probe_rows] + [
+        f.select(list(QUARANTINE_SCHEMA)).cast(QUARANTINE_SCHEMA)
+        for f in problem_frames
+        if f is not None
+    ]
     return pl.concat(frames, how="vertical").sort("file_name", "stage", maintain_order=True)

@@ -29,11 +29,35 @@ _AUDIO = re.compile(r"^\s*Stream #0:\d+\S*: Audio: (?P<spec>.*)$", re.M)
 _DURATION = re.compile(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
 _RATE = re.compile(r"(\d+) Hz")
 _LAYOUTS = {
-    "mono": 1, "stereo": 2, "downmix": 2, "2.1": 3, "3.0": 3, "3.0(back)": 3, "quad": 4,
-    "quad(side)": 4, "3.1": 4, "4.0": 4, "4.1": 5, "5.0": 5, "5.0(side)": 5, "5.1": 6,
-    "5.1(side)": 6, "6.0": 6, "6.0(front)": 6, "hexagonal": 6, "6.1": 7, "6.1(back)": 7,
-    "6.1(front)": 7, "7.0": 7, "7.0(front)": 7, "7.1": 8, "7.1(wide)": 8, "7.1(wide-side)": 8,
-    "octagonal": 8, "hexadecagonal": 16, "22.2": 24,
+    "mono": 1,
+    "stereo": 2,
+    "downmix": 2,
+    "2.1": 3,
+    "3.0": 3,
+    "3.0(back)": 3,
+    "quad": 4,
+    "quad(side)": 4,
+    "3.1": 4,
+    "4.0": 4,
+    "4.1": 5,
+    "5.0": 5,
+    "5.0(side)": 5,
+    "5.1": 6,
+    "5.1(side)": 6,
+    "6.0": 6,
+    "6.0(front)": 6,
+    "hexagonal": 6,
+    "6.1": 7,
+    "6.1(back)": 7,
+    "6.1(front)": 7,
+    "7.0": 7,
+    "7.0(front)": 7,
+    "7.1": 8,
+    "7.1(wide)": 8,
+    "7.1(wide-side)": 8,
+    "octagonal": 8,
+    "hexadecagonal": 16,
+    "22.2": 24,
 }
 
 
@@ -153,18 +177,40 @@ def probe_file(
         size = path.stat().st_size
         digest = sha256 or sha256_file(path)
     except OSError as exc:
-        return ProbeResult(None, None, None, None, None, 0, "", "",
-                           "The file could not be read.", f"{type(exc).__name__}: {exc}")
+        return ProbeResult(
+            None,
+            None,
+            None,
+            None,
+            None,
+            0,
+            "",
+            "",
+            "The file could not be read.",
+            f"{type(exc).__name__}: {exc}",
+        )
     base = {"bytes": size, "sha256": digest, "recording_id": digest[:16]}
     if size == 0:
-        return ProbeResult(None, None, None, None, None, **base,
-                           problem="The file is empty (0 bytes).", detail=None)
+        return ProbeResult(
+            None,
+            None,
+            None,
+            None,
+            None,
+            **base,
+            problem="The file is empty (0 bytes).",
+            detail=None,
+        )
 
     # Stop decoding a little after the maximum: enough to know it is too long, no more.
     n, stderr, rc = count_samples(path, ffmpeg_binary=ffmpeg_binary, limit_s=max_duration_s + 1)
     banner = parse_banner(stderr)
-    facts = {"container": banner.container, "codec": banner.codec,
-             "sample_rate": banner.sample_rate, "channels": banner.channels}
+    facts = {
+        "container": banner.container,
+        "codec": banner.codec,
+        "sample_rate": banner.sample_rate,
+        "channels": banner.channels,
+    }
 
     def fail(problem: str, detail: str | None, duration: float | None = None) -> ProbeResult:
         log.info("probe %s: %s", path.name, problem)
@@ -180,20 +226,33 @@ def probe_file(
         return fail("The audio stream has no sample rate ffmpeg can report.", None)
     duration = n / banner.sample_rate
     if n == 0:
-        return fail("The recording contains no audio samples (zero length).",
-                    "decoded 0 samples", 0.0)
+        return fail(
+            "The recording contains no audio samples (zero length).", "decoded 0 samples", 0.0
+        )
     if duration < MIN_DURATION_S:
         return fail(
             f"The recording is too short ({duration * 1000:.1f} ms); the emotion model needs at "
-            f"least {MIN_DURATION_S * 1000:.0f} ms.", f"decoded {n} samples", duration)
+            f"least {MIN_DURATION_S * 1000:.0f} ms.",
+            f"decoded {n} samples",
+            duration,
+        )
     if duration > max_duration_s:
         claimed = banner.claimed_duration_s
         return fail(
             f"The recording is longer than the configured maximum of {_fmt(max_duration_s)} "
             "(EMOTION_MAX_DURATION_S).",
             f"decoding stopped at {_fmt(duration)}"
-            + (f"; the header claims {_fmt(claimed)}" if claimed else ""), duration)
+            + (f"; the header claims {_fmt(claimed)}" if claimed else ""),
+            duration,
+        )
     detail = last_error_line(stderr) if rc != 0 else None  # decoded, but ffmpeg complained
-    log.info("probe %s: %s/%s %s Hz x%s, %.3f s", path.name, banner.container, banner.codec,
-             banner.sample_rate, banner.channels, duration)
+    log.info(
+        "probe %s: %s/%s %s Hz x%s, %.3f s",
+        path.name,
+        banner.container,
+        banner.codec,
+        banner.sample_rate,
+        banner.channels,
+        duration,
+    )
     return ProbeResult(**facts, duration_s=duration, **base, problem=None, detail=detail)

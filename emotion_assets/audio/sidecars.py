@@ -52,7 +52,10 @@ def _read_text(path: Path, kind: str) -> tuple[str | None, str | None]:
     try:
         size = path.stat().st_size
         if size > MAX_SIDECAR_BYTES:
-            return None, f"The {kind} sidecar {path.name} is too large ({size} bytes) and was ignored."
+            return (
+                None,
+                f"The {kind} sidecar {path.name} is too large ({size} bytes) and was ignored.",
+            )
         return path.read_text(encoding="utf-8-sig"), None  # -sig: tolerate a byte-order mark
     except UnicodeDecodeError:
         return None, f"The {kind} sidecar {path.name} is not UTF-8 text and was ignored."
@@ -76,7 +79,9 @@ def read_rttm(path: str | Path) -> tuple[list[Turn], list[str]]:
         fields = line.split()
         if not fields or fields[0].startswith(";;") or fields[0].upper() != "SPEAKER":
             if fields and not fields[0].startswith(";;") and not fields[0].isupper():
-                problems.append(f"{path.name} line {no}: not an RTTM record ({line.strip()[:60]!r}).")
+                problems.append(
+                    f"{path.name} line {no}: not an RTTM record ({line.strip()[:60]!r})."
+                )
             continue
         if len(fields) < 8:
             problems.append(
@@ -169,7 +174,7 @@ def read_metadata(path: str | Path) -> tuple[RecordingMetadata, list[str]]:
             channels[int(key)] = speaker
         else:
             problems.append(
-                f"{path.name}: channel {key!r} is not a channel number (\"0\", \"1\", ...); "
+                f'{path.name}: channel {key!r} is not a channel number ("0", "1", ...); '
                 "it was ignored."
             )
 
@@ -181,7 +186,9 @@ def read_metadata(path: str | Path) -> tuple[RecordingMetadata, list[str]]:
         )
         compare_with = None
     elif compare_with is not None and not (path.parent / compare_with).is_file():
-        problems.append(f"{path.name}: compare_with names {compare_with!r}, which is not in the folder.")
+        problems.append(
+            f"{path.name}: compare_with names {compare_with!r}, which is not in the folder."
+        )
 
     meta = RecordingMetadata(
         speaker=text_field("speaker"),

@@ -1,6 +1,5 @@
 """Small helpers shared by the asset modules (metadata and per-day loops)."""
 
-
 from collections.abc import Callable
 
 import polars as pl
@@ -11,9 +10,7 @@ from dagster import AssetExecutionContext, RetryPolicy
 retry_policy = RetryPolicy(max_retries=2, delay=5)
 
 
-def per_day(
-    context: AssetExecutionContext, fn: Callable[[str], pl.DataFrame]
-) -> pl.DataFrame:
+def per_day(context: AssetExecutionContext, fn: Callable[[str], pl.DataFrame]) -> pl.DataFrame:
     """Run `fn` for each partition key of this run (one day, or a range) and stack the results."""
     frames = []
     for day in context.partition_keys:

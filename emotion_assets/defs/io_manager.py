@@ -42,7 +42,9 @@ class LakeIOManager(ConfigurableIOManager):
                 "dagster/column_schema": TableSchema(
                     columns=[TableColumn(name, str(dtype)) for name, dtype in obj.schema.items()]
                 ),
-                "lake_files": MetadataValue.text("\n".join(self._layout.relative(p) for p in paths)),
+                "lake_files": MetadataValue.text(
+                    "\n".join(self._layout.relative(p) for p in paths)
+                ),
                 "duckdb_view": MetadataValue.text(f"{table} in {self._layout.warehouse}"),
             }
         )

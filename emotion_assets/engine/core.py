@@ -266,7 +266,10 @@ def _load(cfg: EngineConfig) -> EmotionEngine:
     engine = EmotionEngine(auto_model, model_dir, cfg, cfg.model)
     log.info(
         "emotion model %s loaded from %s on %s (%d threads)",
-        engine.model_id, model_dir, engine.device, torch.get_num_threads(),
+        engine.model_id,
+        model_dir,
+        engine.device,
+        torch.get_num_threads(),
     )
     return engine
 

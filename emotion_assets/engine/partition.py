@@ -65,7 +65,12 @@ def score_partition(
         turn_list = list(
             zip(turn_rows["speaker"], turn_rows["t_start"], turn_rows["t_end"], strict=True)
         )
-        common = {"recording_id": rid, "recording_date": date, "track": tr, "model_id": engine.model_id}
+        common = {
+            "recording_id": rid,
+            "recording_date": date,
+            "track": tr,
+            "model_id": engine.model_id,
+        }
         frames = tables.frame_table(scores, speech_segments=seg, turns=turn_list, **common)
         frames_out.append(frames)
         embeddings_out.append(

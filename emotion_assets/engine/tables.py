@@ -52,7 +52,9 @@ def frame_speakers(
     masks = np.stack([_covered(centres, by_speaker[name]) for name in names])
     count = masks.sum(axis=0)
     first = masks.argmax(axis=0)
-    speakers = [names[i] if c == 1 else None for i, c in zip(first.tolist(), count.tolist(), strict=True)]
+    speakers = [
+        names[i] if c == 1 else None for i, c in zip(first.tolist(), count.tolist(), strict=True)
+    ]
     return speakers, count >= 2
 
 
@@ -91,9 +93,7 @@ def frame_table(
     }
     for j, name in enumerate(EMOTIONS):
         data[name] = pl.Series(probs[:, j], dtype=pl.Float32)
-    data["top_emotion"] = pl.Series(
-        labels[probs.argmax(axis=1)] if n else [], dtype=pl.String
-    )
+    data["top_emotion"] = pl.Series(labels[probs.argmax(axis=1)] if n else [], dtype=pl.String)
     centres = frame_centres(n)
     data["is_speech"] = pl.Series(
         _covered(centres, _segment_bounds(speech_segments)), dtype=pl.Boolean
@@ -122,8 +122,10 @@ def _majority_speaker(frames: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
 
 
 def _summarise(frames: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
-    logp = [pl.col(e).cast(pl.Float64).clip(lower_bound=1e-30).log().mean().alias(f"_lp_{e}")
-            for e in EMOTIONS]
+    logp = [
+        pl.col(e).cast(pl.Float64).clip(lower_bound=1e-30).log().mean().alias(f"_lp_{e}")
+        for e in EMOTIONS
+    ]
     out = frames.group_by(keys).agg(
         pl.col("t_start").min().alias("_t0"),
         pl.col("t_end").max().alias("_t1"),
@@ -137,14 +139,26 @@ def _summarise(frames: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
         pl.concat_list([pl.col(e) for e in EMOTIONS]).list.arg_max().alias("_top"),
         pl.max_horizontal([pl.col(e) for e in EMOTIONS]).alias("confidence"),
     ).with_columns(
-        pl.col("_top").replace_strict(list(range(len(EMOTIONS))), list(EMOTIONS),
-                                      return_dtype=pl.String).alias("top_emotion")
+        pl.col("_top")
+        .replace_strict(list(range(len(EMOTIONS))), list(EMOTIONS), return_dtype=pl.String)
+        .alias("top_emotion")
     )
 
 
 _UTTERANCE_COLUMNS = [
-    "recording_date", "recording_id", "track", "scope", "segment_idx", "speaker",
-    "t_start", "t_end", "n_frames", *EMOTIONS, "top_emotion", "confidence", "model_id",
+    "recording_date",
+    "recording_id",
+    "track",
+    "scope",
+    "segment_idx",
+    "speaker",
+    "t_start",
+    "t_end",
+    "n_frames",
+    *EMOTIONS,
+    "top_emotion",
+    "confidence",
+    "model_id",
 ]
 
 
@@ -166,17 +180,27 @@ def utterance_table(frames: pl.DataFrame, segments: pl.DataFrame) -> pl.DataFram
     )
     parts = [track_rows.select(_UTTERANCE_COLUMNS)]
     if not segments.is_empty():
-        segs = segments.select(
-            *_KEYS,
-            pl.col("segment_idx").cast(pl.Int32),
-            pl.col("t_start").alias("seg_start"),
-            pl.col("t_end").alias("seg_end"),
-        ).with_columns(pl.col("track").cast(pl.Int32)).sort("seg_start")
+        segs = (
+            segments.select(
+                *_KEYS,
+                pl.col("segment_idx").cast(pl.Int32),
+                pl.col("t_start").alias("seg_start"),
+                pl.col("t_end").alias("seg_end"),
+            )
+            .with_columns(pl.col("track").cast(pl.Int32))
+            .sort("seg_start")
+        )
         tagged = (
             frames.with_columns((pl.col("t_start") + FRAME_CENTRE_S).alias("_centre"))
             .sort("_centre")
-            .join_asof(segs, left_on="_centre", right_on="seg_start", by=_KEYS, check_sortedness=False,
-                       strategy="backward")
+            .join_asof(
+                segs,
+                left_on="_centre",
+                right_on="seg_start",
+                by=_KEYS,
+                check_sortedness=False,
+                strategy="backward",
+            )
             .filter(pl.col("_centre") < pl.col("seg_end"))
         )
         if not tagged.is_empty():
@@ -188,15 +212,24 @@ def utterance_table(frames: pl.DataFrame, segments: pl.DataFrame) -> pl.DataFram
             )
             parts.append(seg_rows.select(_UTTERANCE_COLUMNS))
     out = pl.concat(parts).cast(_utterance_schema())
-    return out.sort(["recording_date", "recording_id", "track", "scope", "segment_idx"],
-                    descending=[False, False, False, True, False], nulls_last=False)
+    return out.sort(
+        ["recording_date", "recording_id", "track", "scope", "segment_idx"],
+        descending=[False, False, False, True, False],
+        nulls_last=False,
+    )
 
 
 def _utterance_schema() -> dict:
     schema = {
-        "recording_date": pl.Date, "recording_id": pl.String, "track": pl.Int32,
-        "scope": pl.String, "segment_idx": pl.Int32, "speaker": pl.String,
-        "t_start": pl.Float64, "t_end": pl.Float64, "n_frames": pl.Int64,
+        "recording_date": pl.Date,
+        "recording_id": pl.String,
+        "track": pl.Int32,
+        "scope": pl.String,
+        "segment_idx": pl.Int32,
+        "speaker": pl.String,
+        "t_start": pl.Float64,
+        "t_end": pl.Float64,
+        "n_frames": pl.Int64,
     }
     schema.update({e: pl.Float64 for e in EMOTIONS})
     schema.update({"top_emotion": pl.String, "confidence": pl.Float64, "model_id": pl.String})
@@ -223,8 +256,9 @@ def embedding_table(
     else:
         seg_idx = list(range(len(bounds)))
     speakers, _ = frame_speakers(features.shape[0], turns)
-    rows: dict[str, list] = {k: [] for k in
-                             ("segment_idx", "speaker", "t_start", "t_end", "embedding")}
+    rows: dict[str, list] = {
+        k: [] for k in ("segment_idx", "speaker", "t_start", "t_end", "embedding")
+    }
     for idx, (start, end) in zip(seg_idx, bounds, strict=True):
         lo, hi = np.searchsorted(centres, [start, end], side="left")
         if hi <= lo:
@@ -238,17 +272,19 @@ def embedding_table(
         rows["embedding"].append(features[lo:hi].mean(axis=0))
     n = len(rows["segment_idx"])
     emb = np.stack(rows["embedding"]) if n else np.zeros((0, d), dtype=np.float32)
-    return pl.DataFrame({
-        "recording_date": pl.Series([recording_date] * n, dtype=pl.Date),
-        "recording_id": pl.Series([recording_id] * n, dtype=pl.String),
-        "track": pl.Series([track] * n, dtype=pl.Int32),
-        "segment_idx": pl.Series(rows["segment_idx"], dtype=pl.Int32),
-        "speaker": pl.Series(rows["speaker"], dtype=pl.String),
-        "t_start": pl.Series(rows["t_start"], dtype=pl.Float64),
-        "t_end": pl.Series(rows["t_end"], dtype=pl.Float64),
-        "embedding": pl.Series(emb.astype(np.float32), dtype=pl.Array(pl.Float32, d)),
-        "model_id": pl.Series([model_id] * n, dtype=pl.String),
-    })
+    return pl.DataFrame(
+        {
+            "recording_date": pl.Series([recording_date] * n, dtype=pl.Date),
+            "recording_id": pl.Series([recording_id] * n, dtype=pl.String),
+            "track": pl.Series([track] * n, dtype=pl.Int32),
+            "segment_idx": pl.Series(rows["segment_idx"], dtype=pl.Int32),
+            "speaker": pl.Series(rows["speaker"], dtype=pl.String),
+            "t_start": pl.Series(rows["t_start"], dtype=pl.Float64),
+            "t_end": pl.Series(rows["t_end"], dtype=pl.Float64),
+            "embedding": pl.Series(emb.astype(np.float32), dtype=pl.Array(pl.Float32, d)),
+            "model_id": pl.Series([model_id] * n, dtype=pl.String),
+        }
+    )
 
 
 def save_frame_embeddings(path: Path, features: np.ndarray) -> Path:

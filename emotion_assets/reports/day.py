@@ -48,7 +48,9 @@ def render_day(
     track_rows = summary.filter(pl.col("scope") == "track")
     whole = utterances.filter(pl.col("scope") == "track")
     rows = []
-    for key in frames.select("recording_id", "track").unique().sort("recording_id", "track").iter_rows():
+    for key in (
+        frames.select("recording_id", "track").unique().sort("recording_id", "track").iter_rows()
+    ):
         rid, track = key
         track_frames = _one(frames, rid, track)
         summary_row = next(iter(_one(track_rows, rid, track).to_dicts()), {})

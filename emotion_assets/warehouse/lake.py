@@ -73,5 +73,7 @@ def list_tables(lake: Path) -> list[str]:
     return sorted(
         entry.name
         for entry in lake.iterdir()
-        if entry.is_dir() and not entry.name.startswith(("_", ".")) and any(entry.glob(f"*/{FILE_NAME}"))
+        if entry.is_dir()
+        and not entry.name.startswith(("_", "."))
+        and any(entry.glob(f"*/{FILE_NAME}"))
     )

@@ -40,8 +40,7 @@ def _quote_literal(text: str) -> str:
 def _scan(lake: Path, table: str) -> str:
     pattern = (Path(lake).resolve() / table / "*" / FILE_NAME).as_posix()
     return (
-        f"read_parquet({_quote_literal(pattern)}, hive_partitioning = true, "
-        "union_by_name = true)"
+        f"read_parquet({_quote_literal(pattern)}, hive_partitioning = true, union_by_name = true)"
     )
 
 
@@ -59,7 +58,9 @@ def view_sql(lake: Path, table: str) -> str:
                     f"SELECT max(len({_quote_ident(name)})) FROM {scan}"
                 ).fetchone()[0]
                 if size:
-                    replace.append(f"{_quote_ident(name)}::FLOAT[{int(size)}] AS {_quote_ident(name)}")
+                    replace.append(
+                        f"{_quote_ident(name)}::FLOAT[{int(size)}] AS {_quote_ident(name)}"
+                    )
     finally:
         probe.close()
     select = f"* REPLACE ({', '.join(replace)})" if replace else "*"
@@ -109,7 +110,8 @@ def ensure_views(lake: Path, warehouse: Path, *, timeout_s: float = 60.0) -> lis
             if not _apply(warehouse, [desired[t] for t in changed], timeout_s=timeout_s):
                 return []
             write_atomically(
-                lake / STATE_FILE, lambda tmp: tmp.write_text(json.dumps(new, indent=1, sort_keys=True))
+                lake / STATE_FILE,
+                lambda tmp: tmp.write_text(json.dumps(new, indent=1, sort_keys=True)),
             )
             log.info("warehouse: refreshed views %s in %s", changed, warehouse)
             return changed
@@ -153,6 +155,8 @@ def connect_readonly(warehouse: Path) -> duckdb.DuckDBPyConnection:
 def drop_missing_views(warehouse: Path, keep: list[str]) -> None:
     """Remove views whose table has vanished from the lake (used by --refresh)."""
     with contextlib.closing(duckdb.connect(str(warehouse))) as con:
-        for (name,) in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall():
+        for (name,) in con.execute(
+            "SELECT view_name FROM duckdb_views() WHERE NOT internal"
+        ).fetchall():
             if name not in keep:
                 con.execute(f"DROP VIEW {_quote_ident(name)}")

@@ -40,20 +40,22 @@ def build_frames(
     idx = np.arange(first_frame, first_frame + n, dtype=np.int32)
     t = idx * 0.02
     scores32 = values.astype(np.float32)
-    return pl.DataFrame({
-        "recording_date": pl.Series([day] * n, dtype=pl.Date),
-        "recording_id": [recording_id] * n,
-        "track": pl.Series([track] * n, dtype=pl.Int32),
-        "speaker": pl.Series(speakers, dtype=pl.String),
-        "is_overlap": overlap_mask,
-        "frame_idx": idx,
-        "t_start": t,
-        "t_end": t + 0.025,
-        **{e: pl.Series(scores32[:, i], dtype=pl.Float32) for i, e in enumerate(EMOTIONS)},
-        "top_emotion": np.array(EMOTIONS)[scores32.argmax(axis=1)],
-        "is_speech": speech_mask,
-        "model_id": ["iic/emotion2vec_plus_large"] * n,
-    })
+    return pl.DataFrame(
+        {
+            "recording_date": pl.Series([day] * n, dtype=pl.Date),
+            "recording_id": [recording_id] * n,
+            "track": pl.Series([track] * n, dtype=pl.Int32),
+            "speaker": pl.Series(speakers, dtype=pl.String),
+            "is_overlap": overlap_mask,
+            "frame_idx": idx,
+            "t_start": t,
+            "t_end": t + 0.025,
+            **{e: pl.Series(scores32[:, i], dtype=pl.Float32) for i, e in enumerate(EMOTIONS)},
+            "top_emotion": np.array(EMOTIONS)[scores32.argmax(axis=1)],
+            "is_speech": speech_mask,
+            "model_id": ["iic/emotion2vec_plus_large"] * n,
+        }
+    )
 
 
 def steps(*parts: tuple[int, float]) -> np.ndarray:
@@ -64,13 +66,39 @@ def steps(*parts: tuple[int, float]) -> np.ndarray:
 def raw_recordings(rows: list[dict]) -> pl.DataFrame:
     """raw_recordings rows with defaults for the columns a test does not care about."""
     base = {
-        "recording_date": DAY, "recording_id": RID, "file_name": "a.wav", "source_path": "",
-        "container": "wav", "codec": "pcm_s16le", "duration_s": 1.0, "sample_rate": 16000,
-        "channels": 1, "bytes": 1, "sha256": "", "status": "ok", "duplicate_of": None,
-        "reason": None, "speaker": None, "team": None, "compare_with": None,
-        "metadata_json": None, "has_rttm": False, "channel_map_json": None,
+        "recording_date": DAY,
+        "recording_id": RID,
+        "file_name": "a.wav",
+        "source_path": "",
+        "container": "wav",
+        "codec": "pcm_s16le",
+        "duration_s": 1.0,
+        "sample_rate": 16000,
+        "channels": 1,
+        "bytes": 1,
+        "sha256": "",
+        "status": "ok",
+        "duplicate_of": None,
+        "reason": None,
+        "speaker": None,
+        "team": None,
+        "compare_with": None,
+        "metadata_json": None,
+        "has_rttm": False,
+        "channel_map_json": None,
     }
-    schema = {k: (pl.Date if k == "recording_date" else pl.Int64 if k in
-                  ("sample_rate", "channels", "bytes") else pl.Float64 if k == "duration_s"
-                  else pl.Boolean if k == "has_rttm" else pl.String) for k in base}
+    schema = {
+        k: (
+            pl.Date
+            if k == "recording_date"
+            else pl.Int64
+            if k in ("sample_rate", "channels", "bytes")
+            else pl.Float64
+            if k == "duration_s"
+            else pl.Boolean
+            if k == "has_rttm"
+            else pl.String
+        )
+        for k in base
+    }
     return pl.DataFrame([{**base, **r} for r in rows], schema=schema)

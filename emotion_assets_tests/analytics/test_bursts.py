@@ -22,7 +22,11 @@ def test_a_burst_exactly_at_the_minimum_duration_counts():
     assert row["duration_s"] == pytest.approx(3.0)
     assert row["t_start"] == pytest.approx(2.0) and row["t_end"] == pytest.approx(5.0)
     assert row["peak"] == pytest.approx(0.8) and row["mean_score"] == pytest.approx(0.8)
-    assert (row["emotion"], row["rule_threshold"], row["rule_min_duration_s"]) == ("angry", 0.7, 3.0)
+    assert (row["emotion"], row["rule_threshold"], row["rule_min_duration_s"]) == (
+        "angry",
+        0.7,
+        3.0,
+    )
 
 
 def test_one_frame_shorter_does_not_count():
@@ -40,7 +44,10 @@ def test_non_speech_and_missing_frames_break_a_burst():
     angry = steps((160, 0.9))
     speech = [True] * 80 + [False] + [True] * 79
     assert find_bursts(curves(angry, speech=speech), RULE).is_empty()
-    first, second = build_frames(80, {"angry": 0.9}), build_frames(80, {"angry": 0.9}, first_frame=81)
+    first, second = (
+        build_frames(80, {"angry": 0.9}),
+        build_frames(80, {"angry": 0.9}, first_frame=81),
+    )
     gapped = smooth_frames(pl.concat([first, second]), window=1)
     assert find_bursts(gapped, RULE).is_empty()
     assert find_bursts(gapped, {"angry": (0.7, 1.6)}).height == 2

@@ -14,17 +14,19 @@ DIM = 16
 
 def embeddings_table(vectors: np.ndarray) -> pl.DataFrame:
     n = len(vectors)
-    return pl.DataFrame({
-        "recording_date": [dt.date(2024, 3, 5)] * n,
-        "recording_id": ["r" * 16] * n,
-        "track": pl.Series([0] * n, dtype=pl.Int32),
-        "segment_idx": pl.Series(range(n), dtype=pl.Int32),
-        "speaker": [None] * n,
-        "t_start": np.arange(n, dtype=float),
-        "t_end": np.arange(n, dtype=float) + 1,
-        "embedding": pl.Series(vectors.astype(np.float32)).cast(pl.Array(pl.Float32, DIM)),
-        "model_id": ["m"] * n,
-    })
+    return pl.DataFrame(
+        {
+            "recording_date": [dt.date(2024, 3, 5)] * n,
+            "recording_id": ["r" * 16] * n,
+            "track": pl.Series([0] * n, dtype=pl.Int32),
+            "segment_idx": pl.Series(range(n), dtype=pl.Int32),
+            "speaker": [None] * n,
+            "t_start": np.arange(n, dtype=float),
+            "t_end": np.arange(n, dtype=float) + 1,
+            "embedding": pl.Series(vectors.astype(np.float32)).cast(pl.Array(pl.Float32, DIM)),
+            "model_id": ["m"] * n,
+        }
+    )
 
 
 def separable(sizes: list[int], seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -71,7 +73,8 @@ def test_find_moments_like_this_one_recipe_runs_in_duckdb(tmp_path):
     con = duckdb.connect()
     con.execute(view_sql(lake, "emotion_embeddings"))  # the warehouse's view: FLOAT[D]
     # The recipe in docs/analytics.md, with the reference moment = segment 0.
-    rows = con.execute("""
+    rows = con.execute(
+        """
         SELECT e.recording_id, e.segment_idx,
                array_cosine_similarity(e.embedding, (
                    SELECT embedding FROM emotion_embeddings
@@ -79,6 +82,8 @@ def test_find_moments_like_this_one_recipe_runs_in_duckdb(tmp_path):
         FROM emotion_embeddings e
         ORDER BY similarity DESC
         LIMIT 5
-    """, ["r" * 16]).fetchall()
+    """,
+        ["r" * 16],
+    ).fetchall()
     assert [r[1] for r in rows][0] == 0
     assert {r[1] for r in rows} == set(np.flatnonzero(groups == 0).tolist())

@@ -18,18 +18,23 @@ ORIGINAL, TAKE = "a" * 16, "b" * 16
 
 def curve(n: int, peak_at: int) -> np.ndarray:
     t = np.arange(n)
-    return 0.1 + 0.6 * np.exp(-0.5 * ((t - peak_at) / 25.0) ** 2) + 0.1 * np.exp(
-        -0.5 * ((t - peak_at - 300) / 40.0) ** 2)
+    return (
+        0.1
+        + 0.6 * np.exp(-0.5 * ((t - peak_at) / 25.0) ** 2)
+        + 0.1 * np.exp(-0.5 * ((t - peak_at - 300) / 40.0) ** 2)
+    )
 
 
 def pair_tables(shift: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     n = 1000
     original = build_frames(n, {"angry": curve(n, 400)}, recording_id=ORIGINAL)
     take = build_frames(n, {"angry": curve(n, 400 + shift)}, recording_id=TAKE)
-    recordings = raw_recordings([
-        {"recording_id": ORIGINAL, "file_name": "scene1/original.wav"},
-        {"recording_id": TAKE, "file_name": "scene1/take2.wav", "compare_with": "original.wav"},
-    ])
+    recordings = raw_recordings(
+        [
+            {"recording_id": ORIGINAL, "file_name": "scene1/original.wav"},
+            {"recording_id": TAKE, "file_name": "scene1/take2.wav", "compare_with": "original.wav"},
+        ]
+    )
     return smooth_frames(pl.concat([original, take])), recordings
 
 
@@ -70,10 +75,12 @@ def test_lag_search_is_limited_to_the_window():
 
 
 def test_pairs_need_the_named_file_in_the_same_folder():
-    recordings = raw_recordings([
-        {"recording_id": ORIGINAL, "file_name": "other/original.wav"},
-        {"recording_id": TAKE, "file_name": "scene1/take2.wav", "compare_with": "original.wav"},
-    ])
+    recordings = raw_recordings(
+        [
+            {"recording_id": ORIGINAL, "file_name": "other/original.wav"},
+            {"recording_id": TAKE, "file_name": "scene1/take2.wav", "compare_with": "original.wav"},
+        ]
+    )
     assert comparison_pairs(recordings).is_empty()
     frames = smooth_frames(build_frames(10))
     assert compare_recordings(frames, recordings).is_empty()

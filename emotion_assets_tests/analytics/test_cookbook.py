@@ -40,21 +40,32 @@ def warehouse(tmp_path_factory) -> duckdb.DuckDBPyConnection:
     angry = steps((1000, 0.05), (300, 0.9), (4700, 0.05))
     happy = 0.2 + 0.1 * np.sin(np.arange(n) / 200)
     original = build_frames(n, {"angry": angry, "happy": happy})
-    take = build_frames(n, {"angry": np.roll(angry, 15), "happy": np.roll(happy, 15)},
-                        recording_id=TAKE)
+    take = build_frames(
+        n, {"angry": np.roll(angry, 15), "happy": np.roll(happy, 15)}, recording_id=TAKE
+    )
     frames = pl.concat([original, take])
-    recordings = raw_recordings([
-        {"recording_id": RID, "file_name": "original.wav", "team": "dubbing"},
-        {"recording_id": TAKE, "file_name": "take.wav", "compare_with": "original.wav"},
-    ])
+    recordings = raw_recordings(
+        [
+            {"recording_id": RID, "file_name": "original.wav", "team": "dubbing"},
+            {"recording_id": TAKE, "file_name": "take.wav", "compare_with": "original.wav"},
+        ]
+    )
     rng = np.random.default_rng(0)
-    embeddings = pl.DataFrame({
-        "recording_date": [DAY] * 6, "recording_id": [RID] * 6,
-        "track": pl.Series([0] * 6, dtype=pl.Int32), "segment_idx": pl.Series(range(6), dtype=pl.Int32),
-        "speaker": ["alice"] * 6, "t_start": np.arange(6.0), "t_end": np.arange(6.0) + 1,
-        "embedding": pl.Series(rng.normal(size=(6, 8)).astype(np.float32)).cast(pl.Array(pl.Float32, 8)),
-        "model_id": ["m"] * 6,
-    })
+    embeddings = pl.DataFrame(
+        {
+            "recording_date": [DAY] * 6,
+            "recording_id": [RID] * 6,
+            "track": pl.Series([0] * 6, dtype=pl.Int32),
+            "segment_idx": pl.Series(range(6), dtype=pl.Int32),
+            "speaker": ["alice"] * 6,
+            "t_start": np.arange(6.0),
+            "t_end": np.arange(6.0) + 1,
+            "embedding": pl.Series(rng.normal(size=(6, 8)).astype(np.float32)).cast(
+                pl.Array(pl.Float32, 8)
+            ),
+            "model_id": ["m"] * 6,
+        }
+    )
     smoothed = smooth_frames(frames)
     bursts = find_bursts(smoothed)
     tables = {

@@ -40,8 +40,9 @@ def layout_with_audio(tmp_path: Path) -> tuple[DataLayout, pl.DataFrame, np.ndar
     (layout.root / rel).parent.mkdir(parents=True)
     sf.write(str(layout.root / rel), audio16, 16000, subtype="PCM_16")
     stored, _ = sf.read(str(layout.root / rel), dtype="float64")
-    normalized = pl.DataFrame({"recording_id": [RID], "track": pl.Series([0], dtype=pl.Int32),
-                               "audio_path": [rel]})
+    normalized = pl.DataFrame(
+        {"recording_id": [RID], "track": pl.Series([0], dtype=pl.Int32), "audio_path": [rel]}
+    )
     return layout, normalized, stored
 
 
@@ -77,7 +78,9 @@ def test_top_n_and_min_speech_share_limit_the_picks(tmp_path):
     sparse = smooth_frames(build_frames(N, {"angry": angry}, speech=speech), window=1)
     assert find_highlights(sparse, None, DataLayout(tmp_path), write_clips=False).is_empty()
     lenient = AnalyticsSettings(highlight_min_speech_share=0.4)
-    assert find_highlights(sparse, None, DataLayout(tmp_path), lenient, write_clips=False).height > 0
+    assert (
+        find_highlights(sparse, None, DataLayout(tmp_path), lenient, write_clips=False).height > 0
+    )
 
 
 def test_clips_are_cut_from_the_normalized_audio(layout_with_audio):
@@ -89,10 +92,17 @@ def test_clips_are_cut_from_the_normalized_audio(layout_with_audio):
     stale.write_bytes(b"old")
     other.write_bytes(b"someone else's")
     out = find_highlights(curves(), normalized, layout)
-    first = out.filter((pl.col("rank_by") == "intensity") & (pl.col("rank") == 1)).row(0, named=True)
+    first = out.filter((pl.col("rank_by") == "intensity") & (pl.col("rank") == 1)).row(
+        0, named=True
+    )
     assert first["clip_path"] == f"clips/{DAY}/{RID}_t0_intensity_1.wav"
     info = sf.info(str(layout.root / first["clip_path"]))
-    assert (info.samplerate, info.channels, info.subtype, info.frames) == (16000, 1, "PCM_16", 48000)
+    assert (info.samplerate, info.channels, info.subtype, info.frames) == (
+        16000,
+        1,
+        "PCM_16",
+        48000,
+    )
     clip, _ = sf.read(str(layout.root / first["clip_path"]), dtype="float64")
     np.testing.assert_allclose(clip, stored[64000:112000], atol=1 / 32768)
     assert out["clip_path"].null_count() == 0
@@ -101,8 +111,13 @@ def test_clips_are_cut_from_the_normalized_audio(layout_with_audio):
 
 
 def test_missing_audio_leaves_clip_path_null(tmp_path):
-    normalized = pl.DataFrame({"recording_id": [RID], "track": pl.Series([0], dtype=pl.Int32),
-                               "audio_path": [f"processed/{DAY}/missing.wav"]})
+    normalized = pl.DataFrame(
+        {
+            "recording_id": [RID],
+            "track": pl.Series([0], dtype=pl.Int32),
+            "audio_path": [f"processed/{DAY}/missing.wav"],
+        }
+    )
     out = find_highlights(curves(), normalized, DataLayout(tmp_path))
     assert out.height > 0 and out["clip_path"].null_count() == out.height
     assert dict(out.schema) == HIGHLIGHTS_SCHEMA

@@ -14,14 +14,16 @@ def test_defaults_follow_the_seed():
 
 
 def test_from_env_reads_every_kind_of_field():
-    s = AnalyticsSettings.from_env({
-        "EMOTION_BURST_RULES": "angry:0.7:3, sad:0.6:5",
-        "EMOTION_SMOOTHING_WINDOW": "7",
-        "EMOTION_TIMELINE_BUCKET_S": "30",
-        "EMOTION_HIGHLIGHT_RANKINGS": "variance",
-        "EMOTION_CLUSTER_NORMALIZE": "false",
-        "EMOTION_CLUSTER_K": "",  # empty keeps the default
-    })
+    s = AnalyticsSettings.from_env(
+        {
+            "EMOTION_BURST_RULES": "angry:0.7:3, sad:0.6:5",
+            "EMOTION_SMOOTHING_WINDOW": "7",
+            "EMOTION_TIMELINE_BUCKET_S": "30",
+            "EMOTION_HIGHLIGHT_RANKINGS": "variance",
+            "EMOTION_CLUSTER_NORMALIZE": "false",
+            "EMOTION_CLUSTER_K": "",  # empty keeps the default
+        }
+    )
     assert s.burst_rules == {"angry": (0.7, 3.0), "sad": (0.6, 5.0)}
     assert s.smoothing_window == 7 and s.timeline_bucket_s == 30.0
     assert s.highlight_rankings == ("variance",)

@@ -44,7 +44,9 @@ def test_tracks_and_recordings_do_not_bleed_into_each_other():
     b = build_frames(6, {"sad": 0.0}, recording_id="b" * 16)
     c = build_frames(6, {"sad": 0.0}, recording_id="a" * 16, track=1)
     out = smooth_frames(pl.concat([b, c, a]), window=5)
-    by_key = out.group_by("recording_id", "track").agg(pl.col("sad").max()).sort("recording_id", "track")
+    by_key = (
+        out.group_by("recording_id", "track").agg(pl.col("sad").max()).sort("recording_id", "track")
+    )
     assert by_key["sad"].to_list() == pytest.approx([0.9, 0.0, 0.0])
 
 

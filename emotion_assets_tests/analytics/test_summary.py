@@ -56,14 +56,23 @@ def test_speaker_rows_split_the_track_and_skip_overlap():
     speakers = ["alice"] * 50 + ["bob"] * 50
     overlap = [False] * 90 + [True] * 10
     angry = steps((50, 0.8), (50, 0.1))
-    table = recording_summary(build_frames(100, {"angry": angry}, speaker=speakers, overlap=overlap))
+    table = recording_summary(
+        build_frames(100, {"angry": angry}, speaker=speakers, overlap=overlap)
+    )
     assert table["scope"].to_list() == ["track", "speaker", "speaker"]
     track = track_row(table)
     assert track["speaker"] is None and track["overlap_s"] == pytest.approx(0.2)
-    rows = {r["speaker"]: r for r in table.filter(pl.col("scope") == "speaker").iter_rows(named=True)}
+    rows = {
+        r["speaker"]: r for r in table.filter(pl.col("scope") == "speaker").iter_rows(named=True)
+    }
     assert rows["alice"]["mean_angry"] == pytest.approx(0.8)
-    assert rows["bob"]["speech_s"] == pytest.approx(0.8)  # 40 frames: overlap frames belong to nobody
-    assert rows["alice"]["dominant_emotion"] == "angry" and rows["bob"]["dominant_emotion"] == "neutral"
+    assert rows["bob"]["speech_s"] == pytest.approx(
+        0.8
+    )  # 40 frames: overlap frames belong to nobody
+    assert (
+        rows["alice"]["dominant_emotion"] == "angry"
+        and rows["bob"]["dominant_emotion"] == "neutral"
+    )
 
 
 def test_silent_track_has_null_emotions_and_schema_holds():

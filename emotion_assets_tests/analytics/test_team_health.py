@@ -20,26 +20,47 @@ def day_tables() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     # A: alice frames 0–499 (angry 0.9 on 100–299), bob 500–999, both at once on 480–519.
     speakers_a = ["alice"] * 500 + ["bob"] * 500
     overlap_a = [False] * 480 + [True] * 40 + [False] * 480
-    rec_a = build_frames(1000, {"angry": steps((100, 0.0), (200, 0.9), (700, 0.0))},
-                         recording_id=A, speaker=speakers_a, overlap=overlap_a)
+    rec_a = build_frames(
+        1000,
+        {"angry": steps((100, 0.0), (200, 0.9), (700, 0.0))},
+        recording_id=A,
+        speaker=speakers_a,
+        overlap=overlap_a,
+    )
     # B: alice alone, happy flickering 0 / 0.4 (neutral stays on top).
     rec_b = build_frames(500, {"happy": np.tile([0.0, 0.4], 250)}, recording_id=B, speaker="alice")
     rec_c = build_frames(100, recording_id=C, speaker=["carol"] * 50 + ["erin"] * 50)
     rec_d = build_frames(50, recording_id=D, speaker="frank")
     frames = pl.concat([rec_a, rec_b, rec_c, rec_d])
-    recordings = raw_recordings([
-        {"recording_id": A, "file_name": "a.wav", "team": "ops", "has_rttm": True,
-         "metadata_json": json.dumps({"team": "ops", "teams": {"alice": "support", "bob": "sales"}})},
-        {"recording_id": B, "file_name": "b.wav", "speaker": "alice", "team": "support"},
-        {"recording_id": C, "file_name": "c.wav", "speaker": "carol", "team": "ops"},
-        {"recording_id": D, "file_name": "d.wav", "team": "ops"},
-    ])
-    turns = pl.DataFrame({
-        "recording_date": [DAY, DAY], "recording_id": [A, A],
-        "track": pl.Series([0, 0], dtype=pl.Int32), "turn_idx": pl.Series([0, 1], dtype=pl.Int32),
-        "speaker": ["alice", "bob"], "t_start": [0.0, 9.6], "t_end": [10.4, 20.0],
-        "duration_s": [10.4, 10.4], "source": ["rttm", "rttm"],
-    })
+    recordings = raw_recordings(
+        [
+            {
+                "recording_id": A,
+                "file_name": "a.wav",
+                "team": "ops",
+                "has_rttm": True,
+                "metadata_json": json.dumps(
+                    {"team": "ops", "teams": {"alice": "support", "bob": "sales"}}
+                ),
+            },
+            {"recording_id": B, "file_name": "b.wav", "speaker": "alice", "team": "support"},
+            {"recording_id": C, "file_name": "c.wav", "speaker": "carol", "team": "ops"},
+            {"recording_id": D, "file_name": "d.wav", "team": "ops"},
+        ]
+    )
+    turns = pl.DataFrame(
+        {
+            "recording_date": [DAY, DAY],
+            "recording_id": [A, A],
+            "track": pl.Series([0, 0], dtype=pl.Int32),
+            "turn_idx": pl.Series([0, 1], dtype=pl.Int32),
+            "speaker": ["alice", "bob"],
+            "t_start": [0.0, 9.6],
+            "t_end": [10.4, 20.0],
+            "duration_s": [10.4, 10.4],
+            "source": ["rttm", "rttm"],
+        }
+    )
     return frames, recordings, turns
 
 

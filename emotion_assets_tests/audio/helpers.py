@@ -23,8 +23,12 @@ def shared(rel: str) -> Path:
 
 def shared_files(*folders: str) -> list[Path]:
     """Every recording (not sidecar) in the given shared folders."""
-    files = [p for f in folders for p in sorted((SHARED_AUDIO / f).glob("*"))
-             if p.suffix not in (".rttm", ".json")]
+    files = [
+        p
+        for f in folders
+        for p in sorted((SHARED_AUDIO / f).glob("*"))
+        if p.suffix not in (".rttm", ".json")
+    ]
     if not files:
         pytest.skip(f"shared audio not found under {SHARED_AUDIO}")
     return files

@@ -57,29 +57,37 @@ def day_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     outside = tmp_path_factory.mktemp("outside") / "secret.wav"
     outside.write_bytes(shared("formats/test4.wav").read_bytes())
     mp3 = shared("formats/test1.mp3").read_bytes()
-    day_dir = make_day(root, {
-        "two_speakers.wav": shared("speech/two_speakers.wav"),
-        "two_speakers.rttm": shared("speech/two_speakers.rttm"),
-        "call.mp3": shared("formats/test1.mp3"),
-        "call.json": json.dumps({"channels": {"0": "agent", "1": "customer"}, "team": "blue"}),
-        "read.ogg": shared("speech/librispeech_198-209-0000.ogg"),
-        "read.json": json.dumps({"speaker": "heather", "teams": {"heather": "narrators"},
-                                 "compare_with": "../../../etc/passwd"}),
-        "copy of read.ogg": shared("speech/librispeech_198-209-0000.ogg"),
-        "whale.ogg": shared("nonspeech/humpback_whale.ogg"),
-        "whale.json": "{this is not json",
-        "whale.rttm": "SPEAKER whale 1 1.0 2.0 <NA> <NA> w <NA> <NA>\nSPEAKER whale 1 x\n",
-        "party.mp3": shared("formats/party.mp3"),
-        ODD_NAME: shared("formats/test4.wav"),
-        "noise.wav": np.random.default_rng(7).bytes(30_000),
-        "half.mp3": mp3[: len(mp3) // 2],
-        "zero.wav": b"",
-        "empty_samples.wav": shared("formats/test1_empty.wav"),
-        "mislabelled.aac": shared("formats/wrong_extension.aac"),
-        ".hidden.wav": shared("formats/test4.wav"),
-        "incoming.wav.part": shared("formats/test4.wav"),
-        "lonely.rttm": "SPEAKER lonely 1 0 1 <NA> <NA> a <NA> <NA>\n",
-    })
+    day_dir = make_day(
+        root,
+        {
+            "two_speakers.wav": shared("speech/two_speakers.wav"),
+            "two_speakers.rttm": shared("speech/two_speakers.rttm"),
+            "call.mp3": shared("formats/test1.mp3"),
+            "call.json": json.dumps({"channels": {"0": "agent", "1": "customer"}, "team": "blue"}),
+            "read.ogg": shared("speech/librispeech_198-209-0000.ogg"),
+            "read.json": json.dumps(
+                {
+                    "speaker": "heather",
+                    "teams": {"heather": "narrators"},
+                    "compare_with": "../../../etc/passwd",
+                }
+            ),
+            "copy of read.ogg": shared("speech/librispeech_198-209-0000.ogg"),
+            "whale.ogg": shared("nonspeech/humpback_whale.ogg"),
+            "whale.json": "{this is not json",
+            "whale.rttm": "SPEAKER whale 1 1.0 2.0 <NA> <NA> w <NA> <NA>\nSPEAKER whale 1 x\n",
+            "party.mp3": shared("formats/party.mp3"),
+            ODD_NAME: shared("formats/test4.wav"),
+            "noise.wav": np.random.default_rng(7).bytes(30_000),
+            "half.mp3": mp3[: len(mp3) // 2],
+            "zero.wav": b"",
+            "empty_samples.wav": shared("formats/test1_empty.wav"),
+            "mislabelled.aac": shared("formats/wrong_extension.aac"),
+            ".hidden.wav": shared("formats/test4.wav"),
+            "incoming.wav.part": shared("formats/test4.wav"),
+            "lonely.rttm": "SPEAKER lonely 1 0 1 <NA> <NA> a <NA> <NA>\n",
+        },
+    )
     (day_dir / "x.wav").mkdir()
     (day_dir / "escape.wav").symlink_to(outside)
     (day_dir / "party.json").symlink_to(outside.with_name("secret.json"))  # sidecar leaving
@@ -98,12 +106,22 @@ def day_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     raw = ingest.scan_partition(layout, DAY, ffmpeg_binary=FF, max_duration_s=600)
     normalized, decode_problems = ingest.normalize_partition(layout, DAY, raw, ffmpeg_binary=FF)
     segments = ingest.segment_partition(layout, normalized)
-    turns, sidecar_problems = ingest.turns_partition(layout, DAY, raw, normalized,
-                                                     segments=segments)
+    turns, sidecar_problems = ingest.turns_partition(
+        layout, DAY, raw, normalized, segments=segments
+    )
     quarantine = ingest.quarantine_table(raw, decode_problems, sidecar_problems)
-    return {"root": root, "layout": layout, "before": before, "after": fingerprint(root / "raw"),
-            "raw": raw, "normalized": normalized, "segments": segments, "turns": turns,
-            "quarantine": quarantine, "processed": processed}
+    return {
+        "root": root,
+        "layout": layout,
+        "before": before,
+        "after": fingerprint(root / "raw"),
+        "raw": raw,
+        "normalized": normalized,
+        "segments": segments,
+        "turns": turns,
+        "quarantine": quarantine,
+        "processed": processed,
+    }
 
 
 def _row(raw: pl.DataFrame, name: str) -> dict:
@@ -117,9 +135,13 @@ def test_raw_files_are_untouched(day_run: dict) -> None:
 
 
 def test_tables_follow_the_contract(day_run: dict) -> None:
-    for table, key in [("raw_recordings", "raw"), ("normalized_audio", "normalized"),
-                       ("speech_segments", "segments"), ("speaker_turns", "turns"),
-                       ("quarantine", "quarantine")]:
+    for table, key in [
+        ("raw_recordings", "raw"),
+        ("normalized_audio", "normalized"),
+        ("speech_segments", "segments"),
+        ("speaker_turns", "turns"),
+        ("quarantine", "quarantine"),
+    ]:
         assert_contract(day_run[key], table)
 
 
@@ -131,13 +153,16 @@ def test_candidates_and_order(day_run: dict) -> None:
     assert {ODD_NAME, "x.wav", "escape.wav", "inner.ogg", "zero.wav"} <= set(names)
 
 
-@pytest.mark.parametrize("name,words", [
-    ("noise.wav", "not an audio file"),
-    ("zero.wav", "empty"),
-    ("empty_samples.wav", "no audio samples"),
-    ("x.wav", "folder"),
-    ("escape.wav", "outside the data directory"),
-])
+@pytest.mark.parametrize(
+    "name,words",
+    [
+        ("noise.wav", "not an audio file"),
+        ("zero.wav", "empty"),
+        ("empty_samples.wav", "no audio samples"),
+        ("x.wav", "folder"),
+        ("escape.wav", "outside the data directory"),
+    ],
+)
 def test_hostile_files_are_quarantined_with_a_reason(day_run: dict, name: str, words: str) -> None:
     row = _row(day_run["raw"], name)
     assert row["status"] == "quarantined" and words in row["reason"]
@@ -147,8 +172,17 @@ def test_hostile_files_are_quarantined_with_a_reason(day_run: dict, name: str, w
 
 def test_usable_files_are_ok(day_run: dict) -> None:
     raw = day_run["raw"]
-    for name in ("two_speakers.wav", "call.mp3", "read.ogg", "whale.ogg", ODD_NAME, "half.mp3",
-                 "mislabelled.aac", "inner.ogg", "party.mp3"):
+    for name in (
+        "two_speakers.wav",
+        "call.mp3",
+        "read.ogg",
+        "whale.ogg",
+        ODD_NAME,
+        "half.mp3",
+        "mislabelled.aac",
+        "inner.ogg",
+        "party.mp3",
+    ):
         assert _row(raw, name)["status"] in ("ok", "duplicate"), name
     odd = _row(raw, ODD_NAME)
     assert odd["status"] == "ok" and abs(odd["duration_s"] - 8.0) < 0.01
@@ -263,7 +297,8 @@ def test_sidecar_problems_are_quarantined(day_run: dict) -> None:
     assert any("line 2" in r for r in by_file["whale.rttm"])
     assert any("no recording" in r for r in by_file["lonely.rttm"])
     whale_turns = day_run["turns"].filter(
-        pl.col("recording_id") == _row(day_run["raw"], "whale.ogg")["recording_id"])
+        pl.col("recording_id") == _row(day_run["raw"], "whale.ogg")["recording_id"]
+    )
     assert whale_turns["t_start"].to_list() == [1.0]  # the good RTTM line still counts
 
 
@@ -291,9 +326,14 @@ def test_bad_partition_names_are_refused(tmp_path: Path) -> None:
 
 
 def test_sole_speaker_and_whole_track_turn(tmp_path: Path) -> None:
-    make_day(tmp_path, {"solo.mp3": shared("formats/party.mp3"),
-                        "solo.json": json.dumps({"speaker": "pat"}),
-                        "call.wav": shared("formats/test-dc_offset.wav")})
+    make_day(
+        tmp_path,
+        {
+            "solo.mp3": shared("formats/party.mp3"),
+            "solo.json": json.dumps({"speaker": "pat"}),
+            "call.wav": shared("formats/test-dc_offset.wav"),
+        },
+    )
     layout = DataLayout(tmp_path)
     raw = ingest.scan_partition(layout, DAY)  # no binary given: the default one
     norm, _ = ingest.normalize_partition(layout, DAY, raw)
@@ -302,8 +342,9 @@ def test_sole_speaker_and_whole_track_turn(tmp_path: Path) -> None:
     row = turns.filter(pl.col("recording_id") == solo).to_dicts()
     assert len(row) == 1 and row[0]["speaker"] == "pat" and row[0]["source"] == "sidecar"
     assert row[0]["t_start"] == 0.0
-    assert row[0]["t_end"] == pytest.approx(norm.filter(pl.col("recording_id") == solo)
-                                            ["duration_s"][0])
+    assert row[0]["t_end"] == pytest.approx(
+        norm.filter(pl.col("recording_id") == solo)["duration_s"][0]
+    )
     stereo = norm.filter(pl.col("recording_id") == _row(raw, "call.wav")["recording_id"])
     assert stereo["channel_mode"].to_list() == ["downmix"] and stereo["track"].to_list() == [0]
     assert problems.height == 0
@@ -312,4 +353,5 @@ def test_sole_speaker_and_whole_track_turn(tmp_path: Path) -> None:
     raw2 = ingest.scan_partition(layout, DAY, ffmpeg_binary=FF)
     norm2, _ = ingest.normalize_partition(layout, DAY, raw2, ffmpeg_binary=FF)
     assert sorted(p.name for p in (tmp_path / "processed" / DAY).iterdir()) == [
-        Path(p).name for p in norm2["audio_path"]]
+        Path(p).name for p in norm2["audio_path"]
+    ]

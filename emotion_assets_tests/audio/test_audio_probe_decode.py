@@ -38,9 +38,16 @@ def test_every_shared_file_probes_and_decodes(path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "rel", ["formats/test4.wav", "formats/test-dc_offset.wav", "formats/test1-8bit.wav",
-            "formats/test-192khz-32bit.flac", "speech/two_speakers.wav",
-            "speech/librispeech_198-209-0000.ogg", "nonspeech/robin_whistle.ogg"],
+    "rel",
+    [
+        "formats/test4.wav",
+        "formats/test-dc_offset.wav",
+        "formats/test1-8bit.wav",
+        "formats/test-192khz-32bit.flac",
+        "speech/two_speakers.wav",
+        "speech/librispeech_198-209-0000.ogg",
+        "nonspeech/robin_whistle.ogg",
+    ],
 )
 def test_probe_agrees_with_libsndfile(rel: str) -> None:
     """Rate, channels and sample count cross-checked against an independent reader."""
@@ -157,8 +164,11 @@ def test_level_stats() -> None:
     assert stats["peak"] == pytest.approx(1.0)
     assert stats["rms"] == pytest.approx(np.sqrt((0.25 + 1 + 0.9995**2 + 0.0625) / 5), rel=1e-6)
     assert stats["clipped_fraction"] == pytest.approx(2 / 5)
-    assert level_stats(np.zeros((1, 0), np.float32)) == {"peak": 0.0, "rms": 0.0,
-                                                         "clipped_fraction": 0.0}
+    assert level_stats(np.zeros((1, 0), np.float32)) == {
+        "peak": 0.0,
+        "rms": 0.0,
+        "clipped_fraction": 0.0,
+    }
 
 
 def test_write_wav_f32_round_trip(tmp_path: Path) -> None:
@@ -181,12 +191,15 @@ def test_ffmpeg_binary_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Path(ffmpeg_binary()).is_file()
 
 
-@pytest.mark.parametrize("name", [
-    "it's a $(test) ünïcode ;rm.wav",
-    "http:odd.wav",
-    "-y.wav",
-    "a\n  Stream #0:0: Audio: flac, 96000 Hz, 5.1, s32\nb.wav",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "it's a $(test) ünïcode ;rm.wav",
+        "http:odd.wav",
+        "-y.wav",
+        "a\n  Stream #0:0: Audio: flac, 96000 Hz, 5.1, s32\nb.wav",
+    ],
+)
 def test_odd_names_are_just_names(tmp_path: Path, name: str) -> None:
     """Names are never read as options, protocols or banner lines."""
     path = tmp_path / name

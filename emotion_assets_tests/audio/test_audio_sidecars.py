@@ -35,8 +35,10 @@ def test_malformed_rttm_lines_are_skipped_and_reported(tmp_path: Path) -> None:
         "SPEAKER x 1 4.0 0.5 <NA> <NA> bob <NA> <NA>\n"
     )
     turns, problems = read_rttm(path)
-    assert [(t.speaker, t.t_start, t.t_end) for t in turns] == [("alice", 0.5, 1.5),
-                                                                 ("bob", 4.0, 4.5)]
+    assert [(t.speaker, t.t_start, t.t_end) for t in turns] == [
+        ("alice", 0.5, 1.5),
+        ("bob", 4.0, 4.5),
+    ]
     assert len(problems) == 4
     for line_no, problem in zip((3, 4, 5, 6), problems, strict=True):
         assert f"line {line_no}" in problem
@@ -52,10 +54,18 @@ def test_unreadable_rttm_bytes(tmp_path: Path) -> None:
 def test_metadata_fields(tmp_path: Path) -> None:
     (tmp_path / "other.wav").write_bytes(b"x")
     path = tmp_path / "call.json"
-    path.write_text(json.dumps({
-        "speaker": "ann", "teams": {"ann": "red", "bo": "blue"}, "team": "green",
-        "channels": {"0": "ann", "1": "bo"}, "compare_with": "other.wav", "site": "Oslo",
-    }))
+    path.write_text(
+        json.dumps(
+            {
+                "speaker": "ann",
+                "teams": {"ann": "red", "bo": "blue"},
+                "team": "green",
+                "channels": {"0": "ann", "1": "bo"},
+                "compare_with": "other.wav",
+                "site": "Oslo",
+            }
+        )
+    )
     meta, problems = read_metadata(path)
     assert problems == []
     assert meta.speaker == "ann" and meta.team_of("ann") == "red" and meta.team_of("x") == "green"
@@ -87,8 +97,11 @@ def test_compare_with_must_be_a_bare_name(tmp_path: Path, value: str) -> None:
 
 def test_wrong_types_are_dropped_with_a_problem(tmp_path: Path) -> None:
     path = tmp_path / "a.json"
-    path.write_text(json.dumps({"speaker": 7, "team": "red", "channels": {"left": "x", "1": "y"},
-                                "teams": ["red"]}))
+    path.write_text(
+        json.dumps(
+            {"speaker": 7, "team": "red", "channels": {"left": "x", "1": "y"}, "teams": ["red"]}
+        )
+    )
     meta, problems = read_metadata(path)
     assert meta.speaker is None and meta.team == "red" and meta.teams == {}
     assert meta.channels == {1: "y"}

@@ -31,8 +31,14 @@ def tiny_engine(tiny_dir: Path):
 def funasr_tiny(tiny_dir: Path):
     from funasr import AutoModel
 
-    return AutoModel(model=str(tiny_dir), disable_update=True, device="cpu", ncpu=1,
-                     disable_pbar=True, log_level="WARNING")
+    return AutoModel(
+        model=str(tiny_dir),
+        disable_update=True,
+        device="cpu",
+        ncpu=1,
+        disable_pbar=True,
+        log_level="WARNING",
+    )
 
 
 @pytest.fixture(scope="session")

@@ -17,12 +17,26 @@ def test_analyze_frame_granularity(tiny_dir, shared_audio, tmp_path, monkeypatch
     monkeypatch.setenv("EMOTION_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("EMOTION_THREADS", "1")
     src = shared_audio / "speech" / "librispeech_3436-172162-0000.ogg"
-    rc = main(["analyze", str(src), "--granularity", "frame", "--embedding",
-               "--out", str(tmp_path / "out"), "--model", str(tiny_dir)])
+    rc = main(
+        [
+            "analyze",
+            str(src),
+            "--granularity",
+            "frame",
+            "--embedding",
+            "--out",
+            str(tmp_path / "out"),
+            "--model",
+            str(tiny_dir),
+        ]
+    )
     assert rc == 0
     (folder,) = (tmp_path / "out").glob("outputs_*")
     assert sorted(p.name for p in folder.iterdir()) == [
-        "embedding.npy", "processed_audio.wav", "result.json"]
+        "embedding.npy",
+        "processed_audio.wav",
+        "result.json",
+    ]
     info = sf.info(folder / "processed_audio.wav")
     assert (info.samplerate, info.channels) == (16_000, 1)
     data = json.loads((folder / "result.json").read_text())

@@ -64,8 +64,9 @@ def test_frame_scores_are_consistent(tiny_engine, speech):
     w, b = proj.weight.detach().numpy(), proj.bias.detach().numpy()
     direct = out.features.mean(axis=0).astype(np.float64) @ w.T.astype(np.float64) + b
     np.testing.assert_allclose(out.logits.mean(axis=0), direct, atol=1e-4)
-    np.testing.assert_allclose(utterance_scores_from_probs(out.probs),
-                               utterance_scores(out.logits), atol=1e-5)
+    np.testing.assert_allclose(
+        utterance_scores_from_probs(out.probs), utterance_scores(out.logits), atol=1e-5
+    )
 
 
 def test_tiny_model_is_not_degenerate(tiny_engine, speech):

@@ -28,11 +28,14 @@ def _assert_helpful(exc: ModelUnavailableError) -> None:
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("model,hub,env", [
-    ("iic/emotion2vec_plus_large", "ms", "MODELSCOPE_ENDPOINT"),
-    ("iic/emotion2vec_plus_base", "ms", "MODELSCOPE_ENDPOINT"),
-    ("emotion2vec/emotion2vec_plus_large", "hf", "HF_ENDPOINT"),
-])
+@pytest.mark.parametrize(
+    "model,hub,env",
+    [
+        ("iic/emotion2vec_plus_large", "ms", "MODELSCOPE_ENDPOINT"),
+        ("iic/emotion2vec_plus_base", "ms", "MODELSCOPE_ENDPOINT"),
+        ("emotion2vec/emotion2vec_plus_large", "hf", "HF_ENDPOINT"),
+    ],
+)
 def test_unreachable_hub_raises_a_helpful_error(model, hub, env, tmp_path, monkeypatch):
     monkeypatch.setenv(env, "https://hub.invalid")  # unreachable even on a connected machine
     with pytest.raises(ModelUnavailableError) as info:
@@ -69,7 +72,11 @@ def test_builder_writes_a_loadable_seeded_folder(tmp_path):
     b = build_model_dir(tmp_path / "b", "tiny", seed=3)
     c = build_model_dir(tmp_path / "c", "tiny", seed=4)
     assert sorted(p.name for p in a.iterdir()) == [
-        "config.yaml", "configuration.json", "model.pt", "tokens.txt"]
+        "config.yaml",
+        "configuration.json",
+        "model.pt",
+        "tokens.txt",
+    ]
     marker = json.loads((a / "configuration.json").read_text())["emotion_assets"]
     assert marker["random_weights"] and marker["size"] == "tiny"
     sa, sb, sc = (torch.load(d / "model.pt") for d in (a, b, c))

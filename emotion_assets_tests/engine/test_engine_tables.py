@@ -29,26 +29,46 @@ def _scores(n: int = 100, d: int = 8) -> FrameScores:
 
 
 def _frames(scores: FrameScores) -> pl.DataFrame:
-    return frame_table(scores, recording_id="0123456789abcdef", recording_date=DAY, track=0,
-                       model_id="m", speech_segments=SPEECH, turns=TURNS)
+    return frame_table(
+        scores,
+        recording_id="0123456789abcdef",
+        recording_date=DAY,
+        track=0,
+        model_id="m",
+        speech_segments=SPEECH,
+        turns=TURNS,
+    )
 
 
 def _segments() -> pl.DataFrame:
-    return pl.DataFrame({
-        "recording_date": [DAY, DAY], "recording_id": ["0123456789abcdef"] * 2,
-        "track": pl.Series([0, 0], dtype=pl.Int32), "segment_idx": pl.Series([0, 1], dtype=pl.Int32),
-        "t_start": [s for s, _ in SPEECH], "t_end": [e for _, e in SPEECH],
-        "duration_s": [e - s for s, e in SPEECH],
-    })
+    return pl.DataFrame(
+        {
+            "recording_date": [DAY, DAY],
+            "recording_id": ["0123456789abcdef"] * 2,
+            "track": pl.Series([0, 0], dtype=pl.Int32),
+            "segment_idx": pl.Series([0, 1], dtype=pl.Int32),
+            "t_start": [s for s, _ in SPEECH],
+            "t_end": [e for _, e in SPEECH],
+            "duration_s": [e - s for s, e in SPEECH],
+        }
+    )
 
 
 def test_frame_table_contract():
     df = _frames(_scores())
     expected = {
-        "recording_date": pl.Date, "recording_id": pl.String, "track": pl.Int32,
-        "speaker": pl.String, "is_overlap": pl.Boolean, "frame_idx": pl.Int32,
-        "t_start": pl.Float64, "t_end": pl.Float64, **{e: pl.Float32 for e in EMOTIONS},
-        "top_emotion": pl.String, "is_speech": pl.Boolean, "model_id": pl.String,
+        "recording_date": pl.Date,
+        "recording_id": pl.String,
+        "track": pl.Int32,
+        "speaker": pl.String,
+        "is_overlap": pl.Boolean,
+        "frame_idx": pl.Int32,
+        "t_start": pl.Float64,
+        "t_end": pl.Float64,
+        **{e: pl.Float32 for e in EMOTIONS},
+        "top_emotion": pl.String,
+        "is_speech": pl.Boolean,
+        "model_id": pl.String,
     }
     assert dict(df.schema) == expected and list(df.columns) == list(expected)
     assert df.height == 100
@@ -68,8 +88,15 @@ def test_speaker_attribution_by_frame_centre():
     assert by_idx[50]["speaker"] == "bob" and not by_idx[50]["is_overlap"]  # 1.0125
     assert by_idx[99]["speaker"] == "bob"  # 1.9925 < 2.0
     assert df.filter(pl.col("is_overlap"))["frame_idx"].to_list() == list(range(40, 50))
-    alone = frame_table(_scores(120), recording_id="x", recording_date=DAY, track=0,
-                        model_id="m", speech_segments=[], turns=TURNS)
+    alone = frame_table(
+        _scores(120),
+        recording_id="x",
+        recording_date=DAY,
+        track=0,
+        model_id="m",
+        speech_segments=[],
+        turns=TURNS,
+    )
     assert alone.filter(pl.col("frame_idx") >= 100)["speaker"].null_count() == 20  # after 2 s
 
 
@@ -83,18 +110,34 @@ def test_is_speech_by_frame_centre():
 def test_utterance_table():
     scores = _scores()
     out = utterance_table(_frames(scores), _segments())
-    assert out.columns == ["recording_date", "recording_id", "track", "scope", "segment_idx",
-                           "speaker", "t_start", "t_end", "n_frames", *EMOTIONS,
-                           "top_emotion", "confidence", "model_id"]
+    assert out.columns == [
+        "recording_date",
+        "recording_id",
+        "track",
+        "scope",
+        "segment_idx",
+        "speaker",
+        "t_start",
+        "t_end",
+        "n_frames",
+        *EMOTIONS,
+        "top_emotion",
+        "confidence",
+        "model_id",
+    ]
     assert out.schema["segment_idx"] == pl.Int32 and out.schema["angry"] == pl.Float64
     track = out.filter(pl.col("scope") == "track").row(0, named=True)
     assert track["segment_idx"] is None and track["n_frames"] == 100
-    np.testing.assert_allclose([track[e] for e in EMOTIONS], utterance_scores(scores.logits),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        [track[e] for e in EMOTIONS], utterance_scores(scores.logits), atol=1e-5
+    )
     segs = out.filter(pl.col("scope") == "segment").sort("segment_idx")
     assert segs["n_frames"].to_list() == [20, 45]
-    np.testing.assert_allclose([segs.row(1, named=True)[e] for e in EMOTIONS],
-                               utterance_scores(scores.logits[50:95]), atol=1e-5)
+    np.testing.assert_allclose(
+        [segs.row(1, named=True)[e] for e in EMOTIONS],
+        utterance_scores(scores.logits[50:95]),
+        atol=1e-5,
+    )
     assert segs["speaker"].to_list() == ["alice", "bob"]
     for row in out.iter_rows(named=True):
         values = [row[e] for e in EMOTIONS]
@@ -105,13 +148,30 @@ def test_utterance_table():
 
 def test_embedding_table_and_frame_embeddings(tmp_path):
     scores = _scores()
-    df = embedding_table(scores.features, segments=_segments(), recording_id="r",
-                         recording_date=DAY, track=0, model_id="m", turns=TURNS)
+    df = embedding_table(
+        scores.features,
+        segments=_segments(),
+        recording_id="r",
+        recording_date=DAY,
+        track=0,
+        model_id="m",
+        turns=TURNS,
+    )
     assert df.schema["embedding"] == pl.Array(pl.Float32, 8)
-    assert df.columns == ["recording_date", "recording_id", "track", "segment_idx", "speaker",
-                          "t_start", "t_end", "embedding", "model_id"]
-    np.testing.assert_allclose(df["embedding"][1].to_numpy(),
-                               scores.features[50:95].mean(axis=0), rtol=1e-5)
+    assert df.columns == [
+        "recording_date",
+        "recording_id",
+        "track",
+        "segment_idx",
+        "speaker",
+        "t_start",
+        "t_end",
+        "embedding",
+        "model_id",
+    ]
+    np.testing.assert_allclose(
+        df["embedding"][1].to_numpy(), scores.features[50:95].mean(axis=0), rtol=1e-5
+    )
     path = save_frame_embeddings(tmp_path / "emb" / "x.npy", scores.features)
     np.testing.assert_array_equal(np.load(path), scores.features)
     assert [p.name for p in path.parent.iterdir()] == ["x.npy"]

@@ -9,9 +9,18 @@ from emotion_assets.engine import EngineConfig, load_engine
 from emotion_assets.engine.windows import plan_windows
 
 
-@pytest.mark.parametrize("total,length,context", [(1, 10, 2), (10, 10, 2), (11, 10, 2),
-                                                  (1000, 1500, 200), (4567, 1500, 200),
-                                                  (180_000, 1500, 200), (777, 50, 24)])
+@pytest.mark.parametrize(
+    "total,length,context",
+    [
+        (1, 10, 2),
+        (10, 10, 2),
+        (11, 10, 2),
+        (1000, 1500, 200),
+        (4567, 1500, 200),
+        (180_000, 1500, 200),
+        (777, 50, 24),
+    ],
+)
 def test_windows_cover_every_frame_once_with_context(total, length, context):
     windows = plan_windows(total, length, context)
     kept = np.zeros(total, dtype=int)
@@ -40,8 +49,9 @@ def test_stitched_scores_stay_close_to_a_single_pass(tiny_dir, speech):
     assert 60 <= len(wave) / 16_000 <= 160
     wave = wave[: 90 * 16_000]
     single = load_engine(EngineConfig(model=str(tiny_dir), threads=1, window_s=95.0))
-    stitched = load_engine(EngineConfig(model=str(tiny_dir), threads=1, window_s=30.0,
-                                        context_s=4.0))
+    stitched = load_engine(
+        EngineConfig(model=str(tiny_dir), threads=1, window_s=30.0, context_s=4.0)
+    )
     a, b = single.score(wave, with_features=False), stitched.score(wave, with_features=False)
     diff = np.abs(a.probs - b.probs)
     assert diff.max() < 0.05

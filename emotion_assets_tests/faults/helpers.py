@@ -28,8 +28,15 @@ def instance_home(root: Path) -> Path:
 def materialize_cmd(day: str) -> list[str]:
     """The documented command line (README, Operations) for one day."""
     return [
-        str(DAGSTER), "job", "execute", "-m", "emotion_assets.definitions",
-        "-j", "emotion_pipeline", "--tags", json.dumps({"dagster/partition": day}),
+        str(DAGSTER),
+        "job",
+        "execute",
+        "-m",
+        "emotion_assets.definitions",
+        "-j",
+        "emotion_pipeline",
+        "--tags",
+        json.dumps({"dagster/partition": day}),
     ]
 
 
@@ -48,8 +55,12 @@ def pipeline_env(root: Path, model_dir: Path) -> dict[str, str]:
 def start_materialize(root: Path, model_dir: Path, day: str, log: Path) -> subprocess.Popen:
     handle = open(log, "wb")  # noqa: SIM115 - closed by the caller via the process's lifetime
     return subprocess.Popen(
-        materialize_cmd(day), cwd=REPO, env=pipeline_env(root, model_dir),
-        stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
+        materialize_cmd(day),
+        cwd=REPO,
+        env=pipeline_env(root, model_dir),
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 
@@ -72,6 +83,8 @@ def read_view(root: Path, sql: str, params: list | None = None) -> pl.DataFrame:
 def view_counts(root: Path, day: str) -> dict[str, int]:
     names = read_view(root, "SELECT view_name FROM duckdb_views() WHERE NOT internal")["view_name"]
     return {
-        n: read_view(root, f'SELECT count(*) AS n FROM "{n}" WHERE recording_date = ?', [day])["n"][0]
+        n: read_view(root, f'SELECT count(*) AS n FROM "{n}" WHERE recording_date = ?', [day])["n"][
+            0
+        ]
         for n in names
     }

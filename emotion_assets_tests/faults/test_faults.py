@@ -100,7 +100,9 @@ def test_seven_partition_backfill_in_parallel_while_an_analyst_reads(
     while pending or running:
         while pending and len(running) < 3:
             day = pending.pop(0)
-            running.append((day, start_materialize(root, tiny_model_dir, day, tmp_path / f"{day}.log")))
+            running.append(
+                (day, start_materialize(root, tiny_model_dir, day, tmp_path / f"{day}.log"))
+            )
         time.sleep(0.5)
         for day, proc in list(running):
             if proc.poll() is not None:
@@ -138,9 +140,15 @@ def test_hostile_inputs_are_processed_or_quarantined_and_raw_bytes_stay(
     outside = tmp_path / "outside.ogg"
     shutil.copyfile(speech, outside)
     (raw / "escape.ogg").symlink_to(outside)
-    shutil.copyfile(shared_audio / "speech" / "librispeech_3436-172162-0000.ogg", raw / "bad_rttm.ogg")
-    (raw / "bad_rttm.rttm").write_text("SPEAKER bad_rttm 1 0.5 1.0 <NA> <NA> alice <NA> <NA>\nthis is not rttm\nSPEAKER x 1 abc\n")
-    shutil.copyfile(shared_audio / "speech" / "librispeech_5703-47212-0000.ogg", raw / "bad_json.ogg")
+    shutil.copyfile(
+        shared_audio / "speech" / "librispeech_3436-172162-0000.ogg", raw / "bad_rttm.ogg"
+    )
+    (raw / "bad_rttm.rttm").write_text(
+        "SPEAKER bad_rttm 1 0.5 1.0 <NA> <NA> alice <NA> <NA>\nthis is not rttm\nSPEAKER x 1 abc\n"
+    )
+    shutil.copyfile(
+        shared_audio / "speech" / "librispeech_5703-47212-0000.ogg", raw / "bad_json.ogg"
+    )
     (raw / "bad_json.json").write_text("{not json")
     before = digest(raw)
 
@@ -150,12 +158,21 @@ def test_hostile_inputs_are_processed_or_quarantined_and_raw_bytes_stay(
     assert not (pipeline_env.parent / "pwned").exists() and not Path("pwned").exists()
     quarantine = read_view(pipeline_env, "SELECT * FROM quarantine")
     reasons = dict(zip(quarantine["file_name"], quarantine["reason"], strict=False))
-    for name in ("random_bytes.wav", "zero_bytes.wav", "x.wav", "escape.ogg", "test1_empty.wav",
-                 "bad_rttm.rttm", "bad_json.json"):
+    for name in (
+        "random_bytes.wav",
+        "zero_bytes.wav",
+        "x.wav",
+        "escape.ogg",
+        "test1_empty.wav",
+        "bad_rttm.rttm",
+        "bad_json.json",
+    ):
         assert reasons.get(name), f"{name} is not quarantined with a reason: {reasons}"
     raw_rows = read_view(pipeline_env, "SELECT file_name, status FROM raw_recordings")
     status = dict(zip(raw_rows["file_name"], raw_rows["status"], strict=False))
-    assert status[weird] == "ok" and status["bad_rttm.ogg"] == "ok" and status["bad_json.ogg"] == "ok"
+    assert (
+        status[weird] == "ok" and status["bad_rttm.ogg"] == "ok" and status["bad_json.ogg"] == "ok"
+    )
     assert status.get("truncated.mp3") in ("ok", "quarantined")  # a cut MP3 still has frames
     assert "truncated.mp3" in reasons or status["truncated.mp3"] == "ok"
     turns = read_view(pipeline_env, "SELECT * FROM speaker_turns")
@@ -174,13 +191,21 @@ def test_a_recording_replaced_under_the_same_name_is_reprocessed(
     old_id = read_view(pipeline_env, "SELECT recording_id FROM raw_recordings")["recording_id"][0]
     shutil.copyfile(shared_audio / "speech" / "librispeech_3436-172162-0000.ogg", target)
     assert run_partition(pipeline_env, DAY, instance=instance)["success"]
-    for table in ("raw_recordings", "normalized_audio", "frame_emotion_scores",
-                  "utterance_emotion_scores", "recording_summary"):
-        ids = set(read_view(pipeline_env, f'SELECT DISTINCT recording_id FROM "{table}"')["recording_id"])
+    for table in (
+        "raw_recordings",
+        "normalized_audio",
+        "frame_emotion_scores",
+        "utterance_emotion_scores",
+        "recording_summary",
+    ):
+        ids = set(
+            read_view(pipeline_env, f'SELECT DISTINCT recording_id FROM "{table}"')["recording_id"]
+        )
         assert old_id not in ids and len(ids) == 1, table
     frames = read_view(pipeline_env, "SELECT max(t_start) AS t FROM frame_emotion_scores")
     assert frames["t"][0] > 15.0  # the new file is 16.7 s long, the old one 13.9 s
     wavs = list((pipeline_env / "processed" / DAY).glob("*.wav"))
-    assert [w.name.split("_t")[0] for w in wavs] == [read_view(
-        pipeline_env, "SELECT recording_id FROM raw_recordings")["recording_id"][0]]
+    assert [w.name.split("_t")[0] for w in wavs] == [
+        read_view(pipeline_env, "SELECT recording_id FROM raw_recordings")["recording_id"][0]
+    ]
     assert pl.Series([w.name for w in wavs]).str.contains(old_id).sum() == 0

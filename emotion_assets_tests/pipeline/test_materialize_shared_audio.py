@@ -53,7 +53,12 @@ def materialized(tmp_path_factory, shared_audio: Path, tiny_model_dir: Path):
 def _row_counts(root: Path) -> dict[str, int]:
     con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
     try:
-        names = [r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()]
+        names = [
+            r[0]
+            for r in con.execute(
+                "SELECT view_name FROM duckdb_views() WHERE NOT internal"
+            ).fetchall()
+        ]
         return {n: con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names}
     finally:
         con.close()
@@ -161,7 +166,17 @@ def test_the_whale_song_has_little_speech_and_read_speech_a_lot(materialized) ->
 
 def test_frame_scores_are_distributions_with_the_documented_timing(materialized) -> None:
     frames = _table(materialized["root"], "frame_emotion_scores")
-    labels = ["angry", "disgusted", "fearful", "happy", "neutral", "other", "sad", "surprised", "unknown"]
+    labels = [
+        "angry",
+        "disgusted",
+        "fearful",
+        "happy",
+        "neutral",
+        "other",
+        "sad",
+        "surprised",
+        "unknown",
+    ]
     sums = frames.select(pl.sum_horizontal(labels).alias("s"))["s"]
     assert (sums - 1).abs().max() < 1e-4
     assert (frames["t_start"] - frames["frame_idx"] * 0.02).abs().max() < 1e-6

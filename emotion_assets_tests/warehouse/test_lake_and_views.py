@@ -13,7 +13,12 @@ import duckdb
 import polars as pl
 import pytest
 
-from emotion_assets.warehouse import connect_readonly, ensure_views, read_partitions, write_partitions
+from emotion_assets.warehouse import (
+    connect_readonly,
+    ensure_views,
+    read_partitions,
+    write_partitions,
+)
 from emotion_assets.warehouse.lake import partition_file
 
 

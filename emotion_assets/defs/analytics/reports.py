@@ -52,10 +52,14 @@ def emotion_reports(
     parts = []
     for row in table.head(MAX_EMBEDDED).iter_rows(named=True):
         png = (layout.root / row["curves_png"]).read_bytes()
-        parts.append(f"### {row['file_name']} · track {row['track']}\n\n{markdown_image(png, row['file_name'] or '')}")
+        parts.append(
+            f"### {row['file_name']} · track {row['track']}\n\n{markdown_image(png, row['file_name'] or '')}"
+        )
     if table.height > MAX_EMBEDDED:
         parts.append(f"…and {table.height - MAX_EMBEDDED} more in the index pages below.")
-    indexes = sorted({str(layout.reports_day(day) / "index.html") for day in context.partition_keys})
+    indexes = sorted(
+        {str(layout.reports_day(day) / "index.html") for day in context.partition_keys}
+    )
     context.add_output_metadata(
         {
             "curves": MetadataValue.md("\n\n".join(parts) or "no recordings"),

@@ -1,6 +1,5 @@
 """frame_emotion_scores and emotion_embeddings (the model step), then utterance scores."""
 
-
 import polars as pl
 from dagster import (
     AssetExecutionContext,

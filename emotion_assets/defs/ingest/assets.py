@@ -4,7 +4,6 @@ One step for the whole ingest of a day: each file is probed and decoded once, an
 found on the way lands in `quarantine` in the same run, so the partition always completes.
 """
 
-
 import polars as pl
 from dagster import AssetExecutionContext, AssetOut, MaterializeResult, Output, multi_asset
 
@@ -40,7 +39,10 @@ def ingest_recordings(
     for day in context.partition_keys:
         context.log.info(f"ingest {day}: scanning {layout.raw_day(day)}")
         raw = ingest.scan_partition(
-            layout, day, ffmpeg_binary=audio.ffmpeg_binary or None, max_duration_s=audio.max_duration_s
+            layout,
+            day,
+            ffmpeg_binary=audio.ffmpeg_binary or None,
+            max_duration_s=audio.max_duration_s,
         )
         context.log.info(
             f"ingest {day}: {raw.height} files, "
@@ -67,7 +69,9 @@ def ingest_recordings(
         if quarantine.height:
             context.log.warning(
                 f"ingest {day}: {quarantine.height} input(s) quarantined: "
-                + "; ".join(f"{r['file_name']}: {r['reason']}" for r in quarantine.iter_rows(named=True))
+                + "; ".join(
+                    f"{r['file_name']}: {r['reason']}" for r in quarantine.iter_rows(named=True)
+                )
             )
     for name, frames in tables.items():
         df = pl.concat(frames, how="diagonal_relaxed")

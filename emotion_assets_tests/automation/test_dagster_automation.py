@@ -1,0 +1,59 @@
+"""The schedule, the sensor and the Definitions as Dagster sees them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from dagster import DagsterInstance, build_schedule_context, build_sensor_context
+
+from emotion_assets.defs.automation.schedules import daily_emotion_schedule
+from emotion_assets.defs.automation.sensors import raw_folder_sensor
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_the_daily_schedule_requests_the_previous_day() -> None:
+    context = build_schedule_context(
+        scheduled_execution_time=dt.datetime(2024, 6, 4, 1, 30, tzinfo=dt.timezone.utc)
+    )
+    request = daily_emotion_schedule(context)
+    assert request.partition_key == "2024-06-03"
+
+
+def test_the_sensor_waits_for_files_to_settle_then_requests_their_day(
+    data_dir: Path,
+) -> None:
+    day = data_dir / "raw" / "2024-06-03"
+    day.mkdir()
+    (day / "a.wav").write_bytes(b"RIFF....")
+    instance = DagsterInstance.ephemeral()
+    first = raw_folder_sensor(build_sensor_context(instance=instance))
+    assert first.run_requests == []
+    second = raw_folder_sensor(build_sensor_context(instance=instance, cursor=first.cursor))
+    assert [r.partition_key for r in second.run_requests] == ["2024-06-03"]
+    third = raw_folder_sensor(build_sensor_context(instance=instance, cursor=second.cursor))
+    assert third.run_requests == []
+
+
+def test_dagster_definitions_validate_passes(tmp_path: Path) -> None:
+    env = dict(os.environ, EMOTION_DATA_DIR=str(tmp_path / "data"), DAGSTER_HOME=str(tmp_path))
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("dagster")),
+            "definitions",
+            "validate",
+            "-w",
+            "workspace.yaml",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "All code locations passed validation" in result.stdout + result.stderr
