@@ -21,9 +21,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@rm -f $(VENV)/.installed-* && touch $@
 
-$(DAGSTER_HOME)/dagster.yaml: deploy/dagster.yaml
+$(DAGSTER_HOME)/dagster.yaml: deploy/dagster.yaml $(STAMP)
 	@mkdir -p $(DAGSTER_HOME)
 	cp deploy/dagster.yaml $@
+	$(BIN)/dagster instance migrate >/dev/null  # create the SQLite storage before runs race to
 
 setup: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 

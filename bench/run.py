@@ -343,8 +343,10 @@ def _pipeline(cases: Cases, base: dict, clips: dict, work: Path, args: argparse.
     speech = inputs.shared_audio_dir() / "speech"
     files = []
     for path in sorted(speech.iterdir()):
-        if path.stem in clips:
-            files.append(Path(shutil.copy2(path, raw / path.name)))
+        if path.stem in clips:  # sidecars (two_speakers.rttm) go along, as a user would drop them
+            copied = Path(shutil.copy2(path, raw / path.name))
+            if path.suffix.lower() in inputs.SPEECH_SUFFIXES:
+                files.append(copied)
     minutes = 0.5 if args.quick else 5.0
     long_path = raw / f"looped_{minutes:g}min.wav"
     sf.write(long_path, inputs.looped(clips, minutes), SAMPLE_RATE, subtype="PCM_16")

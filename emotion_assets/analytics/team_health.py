@@ -102,16 +102,19 @@ def _overlap_by_speaker(frames: pl.DataFrame, turns: pl.DataFrame | None) -> pl.
     try:
         con.register("overlap_frames", overlap)
         con.register("turns", turns)
-        return con.sql(f"""
+        return con.sql(
+            """
             WITH hits AS (  -- DISTINCT: a frame in two turns of one speaker counts once
                 SELECT DISTINCT o.recording_date, o.recording_id, o.track, o.centre, t.speaker
                 FROM overlap_frames o JOIN turns t
                   ON o.recording_id = t.recording_id AND o.track = t.track
                  AND o.centre >= t.t_start AND o.centre < t.t_end
             )
-            SELECT recording_date, speaker, count(*) * {FRAME_S} AS overlap_s
+            SELECT recording_date, speaker, count(*) * ? AS overlap_s
             FROM hits GROUP BY ALL
-        """).pl()
+            """,
+            params=[FRAME_S],
+        ).pl()
     finally:
         con.close()
 

@@ -1,16 +1,16 @@
 """DuckDB views over the lake, kept in data/warehouse.duckdb for analysts.
 
 DuckDB lets one process write a database file OR many read it. Pipeline steps therefore never
-write the file on their hot path: views glob the lake, so new partitions show up without touching
-the file, and the file is opened for writing only when a view's definition changes (a new table,
-a new column, a new embedding size). That rare write is serialised by a lock file and retried
+write the file on their hot path: views glob the lake and DuckDB re-binds `SELECT *` at query
+time, so new partitions and new columns show up without touching the file. It is opened for
+writing only when a view's text changes (a new table, a new embedding size, a moved data dir).
+The lake's path is the only literal in the view text (DDL takes no parameters): it is quoted. That rare write is serialised by a lock file and retried
 while analysts hold read-only connections; if it can't get in, the old views keep working and the
 next run tries again.
 """
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import hashlib
 import json
@@ -151,12 +151,3 @@ def connect_readonly(warehouse: Path) -> duckdb.DuckDBPyConnection:
     """The analyst's connection: read-only, so pipeline runs and other readers are not blocked."""
     return duckdb.connect(str(warehouse), read_only=True)
 
-
-def drop_missing_views(warehouse: Path, keep: list[str]) -> None:
-    """Remove views whose table has vanished from the lake (used by --refresh)."""
-    with contextlib.closing(duckdb.connect(str(warehouse))) as con:
-        for (name,) in con.execute(
-            "SELECT view_name FROM duckdb_views() WHERE NOT internal"
-        ).fetchall():
-            if name not in keep:
-                con.execute(f"DROP VIEW {_quote_ident(name)}")

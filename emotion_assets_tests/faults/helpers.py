@@ -20,8 +20,17 @@ DAGSTER = Path(sys.executable).with_name("dagster")
 def instance_home(root: Path) -> Path:
     """A DAGSTER_HOME inside the data dir with the project's instance config (pool limits)."""
     home = root / "dagster_home"
+    if (home / "dagster.yaml").exists():
+        return home
     home.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
+    # Create the SQLite storage once, as `make setup` does: runs started together must not race
+    # to create it.
+    from dagster import DagsterInstance
+    from dagster._core.instance.ref import InstanceRef
+
+    with DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+        instance.get_runs_count()
     return home
 
 

@@ -193,3 +193,28 @@ def test_every_table_carries_recording_date_and_id(materialized) -> None:
         columns = _table(materialized["root"], name).columns
         assert "recording_date" in columns and "recording_id" in columns, name
         assert all(c == c.lower() and " " not in c for c in columns), name
+
+
+def test_two_speakers_appear_in_team_health_and_get_pictures_and_a_report(materialized) -> None:
+    root = materialized["root"]
+    raw = _table(root, "raw_recordings")
+    rid = raw.filter(pl.col("file_name") == "two_speakers.wav")["recording_id"][0]
+    health = _table(root, "team_health")
+    both = health.filter(pl.col("speaker").is_in(["speaker90", "speaker91"]))
+    assert both.height == 2
+    assert all(0 <= s <= 100 for s in both["health_score"])
+    assert all(s > 3.0 for s in both["speech_s"])  # each speaks for many seconds in the RTTM
+    reports = _table(root, "emotion_reports").filter(pl.col("recording_id") == rid)
+    assert reports.height == 1
+    row = reports.row(0, named=True)
+    from matplotlib.image import imread
+
+    for column in ("curves_png", "heatmap_png"):
+        picture = imread(root / row[column])
+        assert picture.shape[1] >= 800  # readable width
+        assert len({tuple(px) for px in picture.reshape(-1, picture.shape[2])[::97]}) > 50
+    html = (root / row["report_html"]).read_text(encoding="utf-8")
+    assert "plotly" in html and all(e in html for e in ("angry", "neutral", "surprised"))
+    assert 'src="http' not in html  # works offline
+    index = (root / "reports" / DAY / "index.html").read_text(encoding="utf-8")
+    assert row["report_html"].split("/")[-1] in index
