@@ -44,3 +44,19 @@ def copy_into_day(
         name = (rename or {}).get(src.name, src.name)
         shutil.copyfile(src, folder / name)
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny emotion2vec model (random weights, same architecture family), built once."""
+    from emotion_assets.engine.model_builder import build_model_dir
+
+    return build_model_dir(tmp_path_factory.mktemp("tiny_model"), size="tiny", seed=0)
+
+
+@pytest.fixture
+def pipeline_env(data_dir: Path, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """EMOTION_DATA_DIR = a fresh dir, EMOTION_MODEL = the tiny model; returns the data dir."""
+    monkeypatch.setenv("EMOTION_MODEL", str(tiny_model_dir))
+    monkeypatch.setenv("EMOTION_THREADS", "1")
+    return data_dir

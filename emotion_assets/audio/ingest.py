@@ -28,6 +28,7 @@ from emotion_assets.audio.sidecars import (
     read_rttm,
 )
 from emotion_assets.audio.vad import VadParams, speech_regions
+from emotion_assets.contracts import CONTRACT_SCHEMAS
 from emotion_assets.labels import SAMPLE_RATE
 from emotion_assets.layout import DataLayout, UnsafePathError
 
@@ -40,73 +41,12 @@ _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # RTTM turns may overshoot the end by a rounding step before we call it a problem.
 _END_TOLERANCE_S = 0.05
 
-# --- schemas (docs/CONTRACTS.md) ---------------------------------------------------------------
-RAW_SCHEMA: dict[str, pl.DataType] = {
-    "recording_date": pl.Date,
-    "recording_id": pl.String,
-    "file_name": pl.String,
-    "source_path": pl.String,
-    "container": pl.String,
-    "codec": pl.String,
-    "duration_s": pl.Float64,
-    "sample_rate": pl.Int64,
-    "channels": pl.Int64,
-    "bytes": pl.Int64,
-    "sha256": pl.String,
-    "status": pl.String,
-    "duplicate_of": pl.String,
-    "reason": pl.String,
-    "speaker": pl.String,
-    "team": pl.String,
-    "compare_with": pl.String,
-    "metadata_json": pl.String,
-    "has_rttm": pl.Boolean,
-    "channel_map_json": pl.String,
-    "detail": pl.String,  # added: ffmpeg's words for a quarantined file (feeds quarantine.detail)
-}
-NORMALIZED_SCHEMA: dict[str, pl.DataType] = {
-    "recording_date": pl.Date,
-    "recording_id": pl.String,
-    "track": pl.Int32,
-    "channel_mode": pl.String,
-    "speaker": pl.String,
-    "audio_path": pl.String,
-    "sample_rate": pl.Int64,
-    "n_samples": pl.Int64,
-    "duration_s": pl.Float64,
-    "source_duration_s": pl.Float64,
-    "peak": pl.Float64,
-    "rms": pl.Float64,
-    "clipped_fraction": pl.Float64,
-}
-SEGMENTS_SCHEMA: dict[str, pl.DataType] = {
-    "recording_date": pl.Date,
-    "recording_id": pl.String,
-    "track": pl.Int32,
-    "segment_idx": pl.Int32,
-    "t_start": pl.Float64,
-    "t_end": pl.Float64,
-    "duration_s": pl.Float64,
-}
-TURNS_SCHEMA: dict[str, pl.DataType] = {
-    "recording_date": pl.Date,
-    "recording_id": pl.String,
-    "track": pl.Int32,
-    "turn_idx": pl.Int32,
-    "speaker": pl.String,
-    "t_start": pl.Float64,
-    "t_end": pl.Float64,
-    "duration_s": pl.Float64,
-    "source": pl.String,
-}
-QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
-    "recording_date": pl.Date,
-    "recording_id": pl.String,
-    "file_name": pl.String,
-    "stage": pl.String,
-    "reason": pl.String,
-    "detail": pl.String,
-}
+# --- schemas (docs/CONTRACTS.md, spelled out in emotion_assets/contracts.py) ---------------------
+RAW_SCHEMA = CONTRACT_SCHEMAS["raw_recordings"]
+NORMALIZED_SCHEMA = CONTRACT_SCHEMAS["normalized_audio"]
+SEGMENTS_SCHEMA = CONTRACT_SCHEMAS["speech_segments"]
+TURNS_SCHEMA = CONTRACT_SCHEMAS["speaker_turns"]
+QUARANTINE_SCHEMA = CONTRACT_SCHEMAS["quarantine"]
 
 
 def _frame(rows: list[dict], schema: dict[str, pl.DataType]) -> pl.DataFrame:

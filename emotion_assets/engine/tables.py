@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from emotion_assets.contracts import CONTRACT_SCHEMAS
 from emotion_assets.engine.core import FrameScores
 from emotion_assets.labels import EMOTIONS
 
@@ -145,21 +146,7 @@ def _summarise(frames: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     )
 
 
-_UTTERANCE_COLUMNS = [
-    "recording_date",
-    "recording_id",
-    "track",
-    "scope",
-    "segment_idx",
-    "speaker",
-    "t_start",
-    "t_end",
-    "n_frames",
-    *EMOTIONS,
-    "top_emotion",
-    "confidence",
-    "model_id",
-]
+_UTTERANCE_COLUMNS = list(CONTRACT_SCHEMAS["utterance_emotion_scores"])
 
 
 def utterance_table(frames: pl.DataFrame, segments: pl.DataFrame) -> pl.DataFrame:
@@ -220,20 +207,7 @@ def utterance_table(frames: pl.DataFrame, segments: pl.DataFrame) -> pl.DataFram
 
 
 def _utterance_schema() -> dict:
-    schema = {
-        "recording_date": pl.Date,
-        "recording_id": pl.String,
-        "track": pl.Int32,
-        "scope": pl.String,
-        "segment_idx": pl.Int32,
-        "speaker": pl.String,
-        "t_start": pl.Float64,
-        "t_end": pl.Float64,
-        "n_frames": pl.Int64,
-    }
-    schema.update({e: pl.Float64 for e in EMOTIONS})
-    schema.update({"top_emotion": pl.String, "confidence": pl.Float64, "model_id": pl.String})
-    return schema
+    return dict(CONTRACT_SCHEMAS["utterance_emotion_scores"])
 
 
 def embedding_table(

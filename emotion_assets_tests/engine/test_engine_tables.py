@@ -7,6 +7,7 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
+from emotion_assets.contracts import CONTRACT_SCHEMAS
 from emotion_assets.engine import FrameScores, softmax, utterance_scores
 from emotion_assets.engine.tables import (
     embedding_table,
@@ -110,21 +111,7 @@ def test_is_speech_by_frame_centre():
 def test_utterance_table():
     scores = _scores()
     out = utterance_table(_frames(scores), _segments())
-    assert out.columns == [
-        "recording_date",
-        "recording_id",
-        "track",
-        "scope",
-        "segment_idx",
-        "speaker",
-        "t_start",
-        "t_end",
-        "n_frames",
-        *EMOTIONS,
-        "top_emotion",
-        "confidence",
-        "model_id",
-    ]
+    assert out.schema == pl.Schema(CONTRACT_SCHEMAS["utterance_emotion_scores"])  # the contract
     assert out.schema["segment_idx"] == pl.Int32 and out.schema["angry"] == pl.Float64
     track = out.filter(pl.col("scope") == "track").row(0, named=True)
     assert track["segment_idx"] is None and track["n_frames"] == 100

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from emotion_assets.quality.gx_adapter import gx, gx_context, run_suite
-from emotion_assets.quality.schemas import TABLE_SCHEMAS
+from emotion_assets.quality.schemas import CONTRACT_TABLES
 from emotion_assets.quality.suites import SUITES, suite_for
 from emotion_assets.quality.synthetic import set_value
 
@@ -16,7 +16,7 @@ FRAMES = "frame_emotion_scores"
 
 
 def test_every_table_has_a_suite_that_passes_good_data(lake):
-    assert set(SUITES) == set(TABLE_SCHEMAS)
+    assert set(SUITES) == set(CONTRACT_TABLES)
     for table, df in lake.items():
         outcome = run_suite(df, table, suite_for(table))
         assert outcome.passed, (table, outcome.metadata)
