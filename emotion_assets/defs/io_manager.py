@@ -51,7 +51,11 @@ class LakeIOManager(ConfigurableIOManager):
 
     def load_input(self, context: InputContext) -> pl.DataFrame:
         table = _table_name(context)
-        days = context.asset_partition_keys
+        days = list(context.asset_partition_keys)
+        if context.has_partition_key and context.partition_key in days:
+            # An asset check is not partitioned, so Dagster offers it every partition of the
+            # table; it must validate the run's day only.
+            days = [context.partition_key]
         df = read_partitions(self._layout.lake, table, days)
         if df is None:
             raise FileNotFoundError(
