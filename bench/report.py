@@ -226,5 +226,7 @@ def markdown(results: dict[str, Any]) -> str:
         )
     else:
         lines.append(f"- {pipe.get('status', 'not measured')}: {pipe.get('reason', '')}")
+    if results.get("interrupted"):
+        lines += ["", f"**Interrupted** ({results['interrupted']}): later cases did not run."]
     lines += ["", f"Total benchmark time: {results['duration_s'] / 60:.1f} min.", ""]
     return "\n".join(lines)

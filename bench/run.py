@@ -219,6 +219,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             _write(results, args.out, today, final=False)
 
         _run_all(results, wanted, cases, base, clips, model_dir, work, args, checkpoint)
+    except BaseException as exc:  # Ctrl-C / SIGTERM / a crash: the report says so
+        results["interrupted"] = f"{type(exc).__name__}: {exc}"
+        raise
     finally:
         _finish(results, started)
         _write(results, args.out, today)
