@@ -11,6 +11,7 @@ restores funasr's code. Tests check both against the unpatched model.
 from __future__ import annotations
 
 import types
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -61,44 +62,102 @@ def unpatch_attention(model: torch.nn.Module) -> None:
 
 
 class AlibiCache:
-    """The scaled, extra-token-padded ALiBi bias for one window length at a time."""
+    """The scaled, extra-token-padded ALiBi bias, built once and sliced for shorter windows.
 
-    def __init__(self) -> None:
-        self._key: tuple | None = None
+    funasr's bias is relative (slope_h * -|i - j|), so the bias of n frames is exactly the top-left
+    (E + n) x (E + n) block of the bias of any longer length: building it once for `max_frames`
+    (the engine's window) saves ~0.8 s per new clip length on the large model (16 x 1510^2
+    floats written several times); scaled_dot_product_attention reads the strided slice as is.
+    """
+
+    def __init__(self, max_frames: int | None = None) -> None:
+        self.max_frames = max_frames
+        self._key: str | None = None
+        self._frames = 0
         self._bias: torch.Tensor | None = None
 
     def get(self, encoder, n_frames: int, device: torch.device) -> torch.Tensor | None:
         if encoder.get_alibi_bias is None:
             return None
-        key = (n_frames, str(device))
-        if key != self._key:
-            self._bias = None  # free the previous length first: memory stays flat
-            cfg = encoder.modality_cfg
-            scratch: dict = {}  # funasr's bias function caches into this dict, not the model's
-            from funasr.models.emotion2vec.base import get_alibi_bias
+        if str(device) != self._key or n_frames > self._frames:
+            self._bias = None  # free the previous bias first: memory stays flat
+            frames = max(n_frames, self.max_frames or 0)
+            self._bias = self._build(encoder, frames, device)
+            self._key, self._frames = str(device), frames
+        e = self._bias.size(-1) - self._frames
+        return self._bias[..., : e + n_frames, : e + n_frames]
 
-            bias = get_alibi_bias(
-                scratch, 1, n_frames, cfg.num_alibi_heads, torch.float32, device
-            ).clone()
-            scale = encoder.alibi_scale
-            if scale is not None:
-                scale = scale.clamp_min(0)
-                if scale.size(0) != 1:
-                    raise NotImplementedError("per-layer ALiBi scales are not supported")
-                bias = bias * scale.squeeze(0).type_as(bias)
-            if encoder.extra_tokens is not None:
-                e = encoder.extra_tokens.size(1)
-                bias = F.pad(bias, (e, 0, e, 0))
-            self._key, self._bias = key, bias.contiguous()
-        return self._bias
+    @staticmethod
+    def _build(encoder, n_frames: int, device: torch.device) -> torch.Tensor:
+        cfg = encoder.modality_cfg
+        scratch: dict = {}  # funasr's bias function caches into this dict, not the model's
+        from funasr.models.emotion2vec.base import get_alibi_bias
+
+        bias = get_alibi_bias(scratch, 1, n_frames, cfg.num_alibi_heads, torch.float32, device)
+        scale = encoder.alibi_scale
+        if scale is not None:
+            scale = scale.clamp_min(0)
+            if scale.size(0) != 1:
+                raise NotImplementedError("per-layer ALiBi scales are not supported")
+            bias = bias * scale.squeeze(0).type_as(bias)
+        if encoder.extra_tokens is not None:
+            e = encoder.extra_tokens.size(1)
+            bias = F.pad(bias, (e, 0, e, 0))
+        return bias.contiguous()
 
 
-def _gemm_conv_plan(enc) -> list | None:
-    """Per conv layer (weight as a GEMM matrix, kernel, stride, LayerNorm, activation), or None.
+@dataclass
+class ConvGemm:
+    """One conv layer of the feature extractor as GEMMs over time-major (T, C) activations.
 
-    Only funasr's "layer_norm" extractor (conv -> dropout -> LayerNorm over channels -> GELU,
-    no conv bias) is rewritten; anything else keeps funasr's own module.
+    The (k, C)-ordered column of output frame t is rows [s t, s t + k) of x: its first s rows are
+    row t of x viewed as (T / s, s C) (free) and the remaining k - s rows a strided view with row
+    step s C, so a k > s conv is two GEMMs on views of x and no unfold copy is made.
     """
+
+    weight: torch.Tensor  # (out, k C), (k, C) order
+    kernel: int
+    stride: int
+    norm: torch.nn.LayerNorm
+    act: torch.nn.Module
+    qpacked: object | None = None  # int8: packed weights of a dynamic quantized Linear
+
+    def __post_init__(self) -> None:
+        c = self.weight.size(1) // self.kernel
+        self.head_t = self.weight[:, : self.stride * c].t()  # (s C, out) views for torch.mm
+        self.tail_t = self.weight[:, self.stride * c :].t() if self.kernel > self.stride else None
+
+    def columns(self, x: torch.Tensor) -> torch.Tensor:
+        """(T, C) -> (T_out, k C) unfolded columns (a copy only if k > stride)."""
+        k, s = self.kernel, self.stride
+        t_out = (x.size(0) - k) // s + 1
+        if k == s:
+            return x[: t_out * s].reshape(t_out, k * x.size(1))
+        return x.unfold(0, k, s).transpose(1, 2).reshape(t_out, -1)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """(T, C) contiguous float32 -> (T_out, out) after conv, LayerNorm and activation."""
+        k, s, c = self.kernel, self.stride, x.size(1)
+        t_out = (x.size(0) - k) // s + 1
+        if self.qpacked is not None:
+            # full 8-bit activations: nn.quantized.dynamic.Linear passes reduce_range=True
+            # (7 bits) on fbgemm; on the tiny model 8 bits cut the frame score deviation
+            # from 0.27 to 0.18 and keep >= 97 % of top emotions at the same speed.
+            y = torch.ops.quantized.linear_dynamic(self.columns(x), self.qpacked, False)
+        elif self.weight.size(1) <= 64:  # first layer (10 taps, 1 channel): the copy is small
+            y = torch.mm(self.columns(x), self.weight.t())
+        else:
+            y = torch.mm(x[: t_out * s].view(t_out, s * c), self.head_t)
+            if self.tail_t is not None:
+                tail = x.as_strided((t_out, (k - s) * c), (s * c, 1), x.storage_offset() + s * c)
+                y.addmm_(tail, self.tail_t)
+        n = self.norm
+        return self.act(F.layer_norm(y, n.normalized_shape, n.weight, n.bias, n.eps))
+
+
+def _gemm_conv_plan(enc) -> list[ConvGemm] | None:
+    """funasr's "layer_norm" extractor (conv -> dropout -> LayerNorm over channels -> GELU,
+    no conv bias) as ConvGemm layers, cached on the encoder; None for any other extractor."""
     plan = getattr(enc, "_emotion_assets_gemm_conv", None)
     if plan is not None:
         return plan or None
@@ -110,32 +169,55 @@ def _gemm_conv_plan(enc) -> list | None:
             plan = []
             break
         out_c, in_c, k = conv.weight.shape
-        stride = conv.stride[0]
-        if k == stride:  # non-overlapping: frames are a free reshape in (k, C) order
-            w = conv.weight.detach().permute(0, 2, 1).reshape(out_c, k * in_c).contiguous()
-        else:  # unfold gives (C, k) order
-            w = conv.weight.detach().reshape(out_c, in_c * k).contiguous()
-        plan.append((w, k, stride, norm, layer[3]))
+        if k > 2 * conv.stride[0]:  # the tail must fit in one stride
+            plan = []
+            break
+        w = conv.weight.detach().permute(0, 2, 1).reshape(out_c, k * in_c).contiguous()
+        plan.append(ConvGemm(w, k, conv.stride[0], norm, layer[3]))
     enc._emotion_assets_gemm_conv = plan
     return plan or None
 
 
+def quantize_conv_features(model: torch.nn.Module, min_k: int = 64) -> int:
+    """int8 dynamic quantization (per-channel weights) of the feature-extractor GEMMs with
+    >= min_k inputs per output; the first layer (10 taps of one channel) stays float32.
+    Returns how many layers were quantized."""
+    from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
+    from torch.ao.quantization import per_channel_dynamic_qconfig
+
+    plan = _gemm_conv_plan(model.modality_encoders["AUDIO"]) or []
+    done = 0
+    for layer in plan:
+        if layer.weight.size(1) < min_k:
+            continue
+        lin = torch.nn.Linear(layer.weight.size(1), layer.weight.size(0), bias=False)
+        lin.weight.data = layer.weight
+        lin.qconfig = per_channel_dynamic_qconfig
+        layer.qpacked = DynamicLinear.from_float(lin)._packed_params._packed_params
+        done += 1
+    return done
+
+
 def local_features_gemm(enc, source: torch.Tensor) -> torch.Tensor:
-    """enc.local_features(source) computed time-major: each conv is one GEMM, no transposes."""
+    """enc.local_features(source) computed time-major: each conv is GEMMs, no transposes.
+
+    CPU float32 only; elsewhere (CUDA, autocast) funasr's module runs.
+    """
     plan = _gemm_conv_plan(enc)
-    if plan is None:
+    if (
+        plan is None
+        or source.device.type != "cpu"
+        or source.dtype != torch.float32
+        or torch.is_autocast_enabled("cpu")
+    ):
         return enc.local_features(source)
-    x = source.unsqueeze(-1)  # (B, N, C=1)
-    b = x.size(0)
-    for w, k, stride, norm, act in plan:
-        t_out = (x.size(1) - k) // stride + 1
-        if k == stride:
-            cols = x[:, : t_out * stride].reshape(b, t_out, k * x.size(2))
-        else:
-            cols = x.unfold(1, k, stride).reshape(b, t_out, -1)
-        x = F.linear(cols, w.to(x.dtype))
-        x = act(F.layer_norm(x.float(), norm.normalized_shape, norm.weight, norm.bias, norm.eps))
-        x = x.type_as(cols)
+    outs = []
+    for wave in source:  # batch items one by one: 2-D GEMMs on views
+        x = wave.unsqueeze(-1)  # (N, C=1)
+        for layer in plan:
+            x = layer(x)
+        outs.append(x)
+    x = torch.stack(outs) if len(outs) > 1 else outs[0].unsqueeze(0)
     return enc.project_features[1:](x)  # [0] is TransposeLast: x is already (B, T, C)
 
 

@@ -56,7 +56,7 @@ class EngineConfig:
     context_s: float = 4.0  # audio kept on both sides of every frame when stitching
     batch_size: int = 1  # windows per forward pass (equal lengths only: no padding)
     threads: int | None = None  # torch intra-op threads; None = torch's default
-    quantize: str = "none"  # "none" | "int8" (CPU dynamic quantization of Linear layers)
+    quantize: str = "none"  # "none" | "int8" (CPU dynamic int8: Linear layers + conv GEMMs)
     cache_dir: Path | None = None  # hub downloads land here (the wiring passes data/models)
     # accel.py: scaled_dot_product_attention and the conv feature encoder as GEMMs
     fast_attention: bool = True
@@ -188,11 +188,13 @@ class EmotionEngine:
             if self.device != "cpu":
                 raise ValueError("quantize='int8' is a CPU option")
             self.model = _quantize_int8(self.model)
+            if cfg.fast_attention:  # the GEMM conv extractor (accel.py) quantized as well
+                accel.quantize_conv_features(self.model)
             self.model_id += " [int8]"
         if cfg.fast_attention:
             accel.patch_attention(self.model)
-        self._alibi = accel.AlibiCache()
         self._window = window_frames(cfg.window_s)
+        self._alibi = accel.AlibiCache(max_frames=self._window)
         self._context = int(round(cfg.context_s * SAMPLE_RATE / 320))
 
     # --- scoring --------------------------------------------------------------------

@@ -150,4 +150,3 @@ def _apply(warehouse: Path, statements: list[str], *, timeout_s: float) -> bool:
 def connect_readonly(warehouse: Path) -> duckdb.DuckDBPyConnection:
     """The analyst's connection: read-only, so pipeline runs and other readers are not blocked."""
     return duckdb.connect(str(warehouse), read_only=True)
-
