@@ -57,20 +57,7 @@ def _segments() -> pl.DataFrame:
 
 def test_frame_table_contract():
     df = _frames(_scores())
-    expected = {
-        "recording_date": pl.Date,
-        "recording_id": pl.String,
-        "track": pl.Int32,
-        "speaker": pl.String,
-        "is_overlap": pl.Boolean,
-        "frame_idx": pl.Int32,
-        "t_start": pl.Float64,
-        "t_end": pl.Float64,
-        **{e: pl.Float32 for e in EMOTIONS},
-        "top_emotion": pl.String,
-        "is_speech": pl.Boolean,
-        "model_id": pl.String,
-    }
+    expected = CONTRACT_SCHEMAS["frame_emotion_scores"]  # docs/CONTRACTS.md, spelled out once
     assert dict(df.schema) == expected and list(df.columns) == list(expected)
     assert df.height == 100
     np.testing.assert_allclose(df["t_start"].to_numpy(), 0.02 * np.arange(100))

@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 from dagster import DagsterInstance
 
+from emotion_assets.labels import EMOTIONS
 from emotion_assets.pipeline_runner import run_partition
 
 DAY = "2024-06-03"
@@ -166,18 +167,7 @@ def test_the_whale_song_has_little_speech_and_read_speech_a_lot(materialized) ->
 
 def test_frame_scores_are_distributions_with_the_documented_timing(materialized) -> None:
     frames = _table(materialized["root"], "frame_emotion_scores")
-    labels = [
-        "angry",
-        "disgusted",
-        "fearful",
-        "happy",
-        "neutral",
-        "other",
-        "sad",
-        "surprised",
-        "unknown",
-    ]
-    sums = frames.select(pl.sum_horizontal(labels).alias("s"))["s"]
+    sums = frames.select(pl.sum_horizontal(EMOTIONS).alias("s"))["s"]
     assert (sums - 1).abs().max() < 1e-4
     assert (frames["t_start"] - frames["frame_idx"] * 0.02).abs().max() < 1e-6
     normalized = _table(materialized["root"], "normalized_audio")
