@@ -24,10 +24,11 @@ EXAMPLE_QUERIES = (
     ),
     (
         "Emotion, second by second, in the two-speaker recording",
-        "SELECT floor(t_start) AS second, speaker, top_emotion, round(max(angry), 3) AS max_angry\n"
+        "SELECT floor(f.t_start) AS second, f.speaker, mode(f.top_emotion) AS top_emotion,\n"
+        "       round(avg(f.angry), 3) AS mean_angry\n"
         "FROM frame_emotion_scores f JOIN raw_recordings r USING (recording_date, recording_id)\n"
-        "WHERE r.file_name = 'two_speakers.wav' AND is_speech\n"
-        "GROUP BY ALL ORDER BY second LIMIT 10",
+        "WHERE r.file_name = 'two_speakers.wav' AND f.is_speech\n"
+        "GROUP BY ALL ORDER BY second, f.speaker LIMIT 10",
     ),
 )
 

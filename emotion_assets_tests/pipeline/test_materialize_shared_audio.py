@@ -208,3 +208,15 @@ def test_two_speakers_appear_in_team_health_and_get_pictures_and_a_report(materi
     assert 'src="http' not in html  # works offline
     index = (root / "reports" / DAY / "index.html").read_text(encoding="utf-8")
     assert row["report_html"].split("/")[-1] in index
+
+
+def test_the_demo_summary_runs_its_example_queries(materialized, capsys) -> None:
+    from emotion_assets.demo import EXAMPLE_QUERIES, show_results
+    from emotion_assets.layout import DataLayout
+
+    show_results(DataLayout(materialized["root"]), DAY)
+    out = capsys.readouterr().out
+    assert "frame_emotion_scores" in out and "TINY RANDOM MODEL" in out
+    for title, _ in EXAMPLE_QUERIES:
+        assert title in out
+    assert "speaker90" in out and "two_speakers.wav" in out  # both queries returned rows
