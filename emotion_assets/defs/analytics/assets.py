@@ -2,7 +2,7 @@
 comparisons and clusters. Each is a thin call into emotion_assets.analytics."""
 
 import polars as pl
-from dagster import AssetExecutionContext, MaterializeResult, asset
+from dagster import AssetExecutionContext, asset
 
 from emotion_assets.analytics.bursts import find_bursts
 from emotion_assets.analytics.clusters import cluster_embeddings
@@ -156,4 +156,4 @@ ANALYTICS_ASSETS = [
     emotion_reports,
 ]
 
-__all__ = ["ANALYTICS_ASSETS", "MaterializeResult"]
+__all__ = ["ANALYTICS_ASSETS"]

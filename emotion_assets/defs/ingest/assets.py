@@ -5,7 +5,7 @@ found on the way lands in `quarantine` in the same run, so the partition always 
 """
 
 import polars as pl
-from dagster import AssetExecutionContext, AssetOut, MaterializeResult, Output, multi_asset
+from dagster import AssetExecutionContext, AssetOut, Output, multi_asset
 
 from emotion_assets.audio import ingest
 from emotion_assets.defs.common import filter_day, retry_policy
@@ -85,4 +85,4 @@ def ingest_recordings(
         yield Output(df, output_name=name, metadata=metadata)
 
 
-__all__ = ["ingest_recordings", "MaterializeResult"]
+__all__ = ["ingest_recordings"]
