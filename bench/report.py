@@ -73,8 +73,7 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     rss_why = ""
     if _ok(long60):
         rss_why = (
-            f"peak while loading the model {long60['load_peak_rss_mb'] / GB:.2f} GB "
-            f"(checkpoint and model in memory at once); after load "
+            f"peak while loading the model {long60['load_peak_rss_mb'] / GB:.2f} GB; after load "
             f"{long60['rss_after_load_mb'] / GB:.2f} GB; peak while scoring 60 min "
             f"{(long60.get('scoring_peak_rss_mb') or float('nan')) / GB:.2f} GB"
         )
@@ -154,7 +153,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"threads {m['threads']}, device {m['device']}; load average at start "
         f"{m['load_average_at_start']}.",
         f"Model: {results['model']['size']} ({results['model'].get('params_m', '?')} M params, "
-        "seeded random weights, published config).",
+        "seeded random weights, published config). Short clips: best of "
+        f"{results.get('repeats', 1)} passes per clip, for the engine and funasr alike.",
         "",
         "| case | audio s | wall s | x real time | peak RSS GB | vs funasr | RSS while scoring GB |",
         "|---|---:|---:|---:|---:|---:|---:|",
@@ -224,6 +224,12 @@ def markdown(results: dict[str, Any]) -> str:
             f"- one partition ({pipe['audio_s']:.0f} s of audio): pipeline {pipe['pipeline_wall_s']:.1f} s, "
             f"engine alone (load + score) {pipe['engine_wall_s']:.1f} s, ratio {pipe['ratio']:.2f}"
         )
+        steps = _get(pipe, "pipeline_summary", "step_seconds") or {}
+        if steps:
+            slowest = sorted(steps.items(), key=lambda kv: -kv[1])[:5]
+            lines.append(
+                "- slowest steps: " + ", ".join(f"{name} {sec:.1f} s" for name, sec in slowest)
+            )
     else:
         lines.append(f"- {pipe.get('status', 'not measured')}: {pipe.get('reason', '')}")
     if results.get("interrupted"):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from emotion_assets.labels import SAMPLE_RATE
+from emotion_assets.torch_threads import torch_threads
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +47,10 @@ def _get_model():
     """Loaded once per process (the TorchScript model from the silero-vad wheel, no download)."""
     global _model
     if _model is None:
-        from silero_vad import load_silero_vad  # late: importing torch is slow
+        with torch_threads():  # silero-vad sets 1 thread for the whole process on import
+            from silero_vad import load_silero_vad  # late: importing torch is slow
 
-        _model = load_silero_vad()
+            _model = load_silero_vad()
         log.info("silero-vad loaded")
     return _model
 
@@ -73,12 +75,15 @@ def speech_regions(
     if not np.all(np.isfinite(x)):
         x = np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=-1.0)
     import torch
+
+    model = _get_model()
     from silero_vad import get_speech_timestamps
 
-    with _lock:
+    # 512-sample steps of a tiny network: one thread is fastest, and the count is given back.
+    with _lock, torch_threads(1):
         stamps = get_speech_timestamps(
             torch.from_numpy(np.ascontiguousarray(x)),
-            _get_model(),
+            model,
             threshold=threshold,
             sampling_rate=SAMPLE_RATE,
             min_speech_duration_ms=min_speech_ms,

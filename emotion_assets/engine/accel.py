@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 _ORIGINAL_FORWARD = "_emotion_assets_original_forward"
+TILE_FRAMES = 125  # conv feature extractor: output frames (2.5 s) per pass, see conv_stack_tiled
 
 
 def _sdpa_forward(self, x: torch.Tensor, padding_mask=None, alibi_bias=None) -> torch.Tensor:
@@ -211,14 +212,47 @@ def local_features_gemm(enc, source: torch.Tensor) -> torch.Tensor:
         or torch.is_autocast_enabled("cpu")
     ):
         return enc.local_features(source)
-    outs = []
-    for wave in source:  # batch items one by one: 2-D GEMMs on views
-        x = wave.unsqueeze(-1)  # (N, C=1)
-        for layer in plan:
-            x = layer(x)
-        outs.append(x)
+    outs = [conv_stack_tiled(plan, wave) for wave in source]  # 2-D GEMMs per batch item
     x = torch.stack(outs) if len(outs) > 1 else outs[0].unsqueeze(0)
     return enc.project_features[1:](x)  # [0] is TransposeLast: x is already (B, T, C)
+
+
+def _run_stack(plan: list[ConvGemm], wave: torch.Tensor) -> torch.Tensor:
+    x = wave.unsqueeze(-1)  # (N, C=1)
+    for layer in plan:
+        x = layer(x)
+    return x
+
+
+def conv_stack_tiled(
+    plan: list[ConvGemm], wave: torch.Tensor, tile_frames: int = TILE_FRAMES
+) -> torch.Tensor:
+    """(N,) samples -> (T, C) conv features, `tile_frames` output frames at a time.
+
+    Every op in the stack is a valid (unpadded) conv or acts on one time step (LayerNorm over
+    channels, GELU), so output frames [a, b) depend only on samples [a S, (b - 1) S + R) (S the
+    total stride, R the receptive field) and a tile starting at a multiple of S lines up with
+    every layer's grid: the result equals one pass over the whole input. A 30 s window in one
+    pass holds ~600 MB of first-layer activations (96000 x 512 floats, three times); a tile of
+    125 frames holds ~50 MB, and is no slower (the layer-0 LayerNorm and GELU stay in cache).
+    """
+    stride, field = 1, 1
+    for layer in reversed(plan):
+        field = (field - 1) * layer.stride + layer.kernel
+    for layer in plan:
+        stride *= layer.stride
+    n = wave.size(0)
+    total = (n - field) // stride + 1 if n >= field else 0
+    if total <= tile_frames:
+        return _run_stack(plan, wave)
+    out = None
+    for a in range(0, total, tile_frames):
+        b = min(total, a + tile_frames)
+        part = _run_stack(plan, wave[a * stride : (b - 1) * stride + field])
+        if out is None:
+            out = part.new_empty((total, part.size(1)))
+        out[a:b] = part
+    return out
 
 
 def features_forward(

@@ -12,12 +12,12 @@ import contextlib
 import functools
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from emotion_assets.engine import accel
 from emotion_assets.engine.loading import (
@@ -26,16 +26,22 @@ from emotion_assets.engine.loading import (
     resolve_model_dir,
 )
 from emotion_assets.engine.model_builder import random_model_marker
+from emotion_assets.engine.normalize import TrackNormalizer
 from emotion_assets.engine.windows import plan_windows, window_frames
 from emotion_assets.labels import EMOTIONS, SAMPLE_RATE, label_from_token, n_frames
+from emotion_assets.torch_threads import available_cores, torch_threads
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "iic/emotion2vec_plus_large"
 
+# on_features(first_frame, (n, D) float32 block): frame features streamed out window by window
+FeatureSink = Callable[[int, np.ndarray], None]
+
 __all__ = [
     "EngineConfig",
     "EmotionEngine",
+    "FeatureSink",
     "FrameScores",
     "ModelUnavailableError",
     "load_engine",
@@ -55,7 +61,7 @@ class EngineConfig:
     window_s: float = 30.0  # model window (clips up to this length run in one pass)
     context_s: float = 4.0  # audio kept on both sides of every frame when stitching
     batch_size: int = 1  # windows per forward pass (equal lengths only: no padding)
-    threads: int | None = None  # torch intra-op threads; None = torch's default
+    threads: int | None = None  # torch intra-op threads on the CPU; None = every available core
     quantize: str = "none"  # "none" | "int8" (CPU dynamic int8: Linear layers + conv GEMMs)
     cache_dir: Path | None = None  # hub downloads land here (the wiring passes data/models)
     # accel.py: scaled_dot_product_attention and the conv feature encoder as GEMMs
@@ -184,6 +190,8 @@ class EmotionEngine:
         self.model_id = marker["model_id"] if marker else model_name
         self.embed_dim = int(self.model.cfg.get("embed_dim"))
         self.normalize = bool(self.model.cfg.get("normalize", False))
+        # Stated on every score(): silero-vad (imported later in the same run) sets 1 thread.
+        self.threads = (cfg.threads or available_cores()) if self.device == "cpu" else None
         if cfg.quantize == "int8":
             if self.device != "cpu":
                 raise ValueError("quantize='int8' is a CPU option")
@@ -203,39 +211,52 @@ class EmotionEngine:
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
-    def _normalized(self, wave: np.ndarray) -> torch.Tensor:
-        source = torch.from_numpy(np.ascontiguousarray(wave, dtype=np.float32))
-        if self.normalize:  # same formula as funasr's inference(), over the whole track once
-            source = F.layer_norm(source, source.shape)
-        return source
+    def score(
+        self,
+        wave: np.ndarray,
+        with_features: bool = True,
+        on_features: FeatureSink | None = None,
+    ) -> FrameScores:
+        """Frame scores of a mono 16 kHz float32 waveform (any length).
 
-    def score(self, wave: np.ndarray, with_features: bool = True) -> FrameScores:
-        """Frame scores of a mono 16 kHz float32 waveform (any length)."""
+        Frame features (T x D float32: 737 MB for an hour on the large model) are returned when
+        with_features is true, or, given on_features, handed to on_features(first_frame, block)
+        window by window and not kept (FrameScores.features is then None).
+        """
         wave = np.asarray(wave)
         if wave.ndim != 1:
             raise ValueError(f"expected a mono waveform (N,), got shape {wave.shape}")
         n = int(wave.shape[0])
         total = n_frames(n)
         logits = np.zeros((total, len(self.labels)), dtype=np.float32)
-        features = np.zeros((total, self.embed_dim), dtype=np.float32) if with_features else None
+        features = None
+        sink = on_features
+        if with_features and sink is None:
+            features = np.zeros((total, self.embed_dim), dtype=np.float32)
+
+            def sink(start: int, block: np.ndarray) -> None:
+                features[start : start + len(block)] = block
+
         if total:
-            self._run(self._normalized(wave), total, logits, features)
+            with torch_threads(self.threads):
+                self._run(wave, total, logits, sink if with_features else None)
         self.model.alibi_biases.clear()  # funasr's cache keeps the longest bias ever built
         probs = softmax(logits).astype(np.float32)
         return FrameScores(logits=logits, probs=probs, features=features, n_samples=n)
 
-    def _run(self, source: torch.Tensor, total: int, logits, features) -> None:
+    def _run(self, wave: np.ndarray, total: int, logits, sink: FeatureSink | None) -> None:
         windows = plan_windows(total, self._window, self._context)
         cuda = self.device.startswith("cuda")
         proj = self.model.proj
+        source = TrackNormalizer(wave, self.normalize)
         with torch.inference_mode(), self._autocast():
             for i in range(0, len(windows), self.config.batch_size):
                 group = windows[i : i + self.config.batch_size]
                 if len(windows) == 1:  # the whole clip: exactly funasr's input
-                    batch = source.view(1, -1)
+                    batch = source.whole().view(1, -1)
                 else:
                     batch = torch.stack(
-                        [source[w.sample_start : w.sample_start + w.sample_length] for w in group]
+                        [source.window(w.sample_start, w.sample_length) for w in group]
                     )
                 if cuda:
                     batch = batch.pin_memory().to(self.device, non_blocking=True)
@@ -244,10 +265,9 @@ class EmotionEngine:
                 )
                 for j, w in enumerate(group):
                     kept = x[j, w.keep_from - w.start : w.keep_to - w.start]
-                    lg = proj(kept).float()
-                    logits[w.keep_from : w.keep_to] = lg.cpu().numpy()
-                    if features is not None:
-                        features[w.keep_from : w.keep_to] = kept.float().cpu().numpy()
+                    logits[w.keep_from : w.keep_to] = proj(kept).float().cpu().numpy()
+                    if sink is not None:
+                        sink(w.keep_from, kept.float().cpu().numpy())
                 del x, batch
 
     def utterance_scores(self, probs_or_logits: np.ndarray, *, from_probs: bool = False):
@@ -261,17 +281,15 @@ class EmotionEngine:
 def _load(cfg: EngineConfig) -> EmotionEngine:
     model_dir = resolve_model_dir(cfg.model, cfg.hub, cfg.cache_dir)
     device = _resolve_device(cfg.device)
-    threads = cfg.threads or torch.get_num_threads()
+    threads = cfg.threads or available_cores()
     auto_model = load_funasr_model(model_dir, device, threads)
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
     engine = EmotionEngine(auto_model, model_dir, cfg, cfg.model)
     log.info(
-        "emotion model %s loaded from %s on %s (%d threads)",
+        "emotion model %s loaded from %s on %s (%s threads)",
         engine.model_id,
         model_dir,
         engine.device,
-        torch.get_num_threads(),
+        engine.threads or "GPU, not",
     )
     return engine
 

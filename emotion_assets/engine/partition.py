@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -12,8 +13,9 @@ import polars as pl
 import soundfile as sf
 
 from emotion_assets.engine import tables
-from emotion_assets.engine.core import EmotionEngine, FrameScores
-from emotion_assets.labels import EMOTIONS
+from emotion_assets.engine.core import EmotionEngine, FeatureSink, FrameScores
+from emotion_assets.engine.embeddings import FrameEmbeddingWriter, SegmentPooler
+from emotion_assets.labels import EMOTIONS, n_frames
 from emotion_assets.layout import DataLayout
 
 log = logging.getLogger(__name__)
@@ -29,8 +31,16 @@ def _empty(engine: EmotionEngine, day: dt.date) -> tuple[pl.DataFrame, pl.DataFr
     )
     common = {"recording_id": "", "recording_date": day, "track": 0, "model_id": engine.model_id}
     frames = tables.frame_table(nothing, speech_segments=[], turns=[], **common)
-    embeddings = tables.embedding_table(nothing.features, segments=[], **common)
+    embeddings = SegmentPooler(0, engine.embed_dim, []).table(**common)
     return frames, embeddings
+
+
+def _fan_out(sinks: list[FeatureSink]) -> FeatureSink:
+    def send(first_frame: int, block: np.ndarray) -> None:
+        for sink in sinks:
+            sink(first_frame, block)
+
+    return send
 
 
 def _of_track(df: pl.DataFrame, recording_id: str, track: int) -> pl.DataFrame:
@@ -57,9 +67,6 @@ def score_partition(
         wave, rate = sf.read(str(layout.root / track["audio_path"]), dtype="float32")
         if rate != 16_000 or wave.ndim != 1:
             raise ValueError(f"{track['audio_path']} is not 16 kHz mono: re-run ingest")
-        started = time.perf_counter()
-        scores = engine.score(wave, with_features=True)
-        took = time.perf_counter() - started
         seg = _of_track(segments, rid, tr)
         turn_rows = _of_track(turns, rid, tr)
         turn_list = list(
@@ -71,14 +78,22 @@ def score_partition(
             "track": tr,
             "model_id": engine.model_id,
         }
+        total = n_frames(len(wave))
+        # Features stream into the segment sums (and the .npy when asked): never all in memory.
+        pooler = SegmentPooler(total, engine.embed_dim, seg, turn_list)
+        with contextlib.ExitStack() as stack:
+            sinks = [pooler.add]
+            if save_frame_embeddings:
+                target = layout.embeddings_day(day) / f"{rid}_t{tr}.npy"
+                sinks.append(
+                    stack.enter_context(FrameEmbeddingWriter(target, total, engine.embed_dim)).add
+                )
+            started = time.perf_counter()
+            scores = engine.score(wave, on_features=_fan_out(sinks))
+            took = time.perf_counter() - started
         frames = tables.frame_table(scores, speech_segments=seg, turns=turn_list, **common)
         frames_out.append(frames)
-        embeddings_out.append(
-            tables.embedding_table(scores.features, segments=seg, turns=turn_list, **common)
-        )
-        if save_frame_embeddings:
-            target = layout.embeddings_day(day) / f"{rid}_t{tr}.npy"
-            tables.save_frame_embeddings(target, scores.features)
+        embeddings_out.append(pooler.table(**common))
         seconds = len(wave) / 16_000
         log(
             f"[{i}/{normalized.height}] {rid} track {tr}: {seconds:.1f} s scored in {took:.1f} s "

@@ -8,10 +8,7 @@ in a VAD segment [t_start, t_end), and belongs to the one speaker whose turn cov
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -59,7 +56,7 @@ def frame_speakers(
     return speakers, count >= 2
 
 
-def _segment_bounds(segments: pl.DataFrame | Sequence[tuple[float, float]]) -> list:
+def segment_bounds(segments: pl.DataFrame | Sequence[tuple[float, float]]) -> list:
     if isinstance(segments, pl.DataFrame):
         return list(zip(segments["t_start"].to_list(), segments["t_end"].to_list(), strict=True))
     return [(float(s), float(e)) for s, e in segments]
@@ -97,7 +94,7 @@ def frame_table(
     data["top_emotion"] = pl.Series(labels[probs.argmax(axis=1)] if n else [], dtype=pl.String)
     centres = frame_centres(n)
     data["is_speech"] = pl.Series(
-        _covered(centres, _segment_bounds(speech_segments)), dtype=pl.Boolean
+        _covered(centres, segment_bounds(speech_segments)), dtype=pl.Boolean
     )
     data["model_id"] = pl.Series([model_id] * n, dtype=pl.String)
     return pl.DataFrame(data)
@@ -208,69 +205,3 @@ def utterance_table(frames: pl.DataFrame, segments: pl.DataFrame) -> pl.DataFram
 
 def _utterance_schema() -> dict:
     return dict(CONTRACT_SCHEMAS["utterance_emotion_scores"])
-
-
-def embedding_table(
-    features: np.ndarray,
-    *,
-    segments: pl.DataFrame | Sequence[tuple[float, float]],
-    recording_id: str,
-    recording_date: dt.date,
-    track: int,
-    model_id: str,
-    turns: Sequence[tuple[str, float, float]] = (),
-) -> pl.DataFrame:
-    """emotion_embeddings: the mean frame feature of each speech segment (frames by centre)."""
-    features = np.asarray(features, dtype=np.float32)
-    d = int(features.shape[1]) if features.ndim == 2 else 0
-    centres = frame_centres(features.shape[0])
-    bounds = _segment_bounds(segments)
-    if isinstance(segments, pl.DataFrame) and "segment_idx" in segments.columns:
-        seg_idx = segments["segment_idx"].to_list()
-    else:
-        seg_idx = list(range(len(bounds)))
-    speakers, _ = frame_speakers(features.shape[0], turns)
-    rows: dict[str, list] = {
-        k: [] for k in ("segment_idx", "speaker", "t_start", "t_end", "embedding")
-    }
-    for idx, (start, end) in zip(seg_idx, bounds, strict=True):
-        lo, hi = np.searchsorted(centres, [start, end], side="left")
-        if hi <= lo:
-            continue
-        names = [s for s in speakers[lo:hi] if s is not None]
-        top = max(set(names), key=names.count) if names else None
-        rows["segment_idx"].append(idx)
-        rows["speaker"].append(top if top is not None and 2 * names.count(top) > hi - lo else None)
-        rows["t_start"].append(float(start))
-        rows["t_end"].append(float(end))
-        rows["embedding"].append(features[lo:hi].mean(axis=0))
-    n = len(rows["segment_idx"])
-    emb = np.stack(rows["embedding"]) if n else np.zeros((0, d), dtype=np.float32)
-    return pl.DataFrame(
-        {
-            "recording_date": pl.Series([recording_date] * n, dtype=pl.Date),
-            "recording_id": pl.Series([recording_id] * n, dtype=pl.String),
-            "track": pl.Series([track] * n, dtype=pl.Int32),
-            "segment_idx": pl.Series(rows["segment_idx"], dtype=pl.Int32),
-            "speaker": pl.Series(rows["speaker"], dtype=pl.String),
-            "t_start": pl.Series(rows["t_start"], dtype=pl.Float64),
-            "t_end": pl.Series(rows["t_end"], dtype=pl.Float64),
-            "embedding": pl.Series(emb.astype(np.float32), dtype=pl.Array(pl.Float32, d)),
-            "model_id": pl.Series([model_id] * n, dtype=pl.String),
-        }
-    )
-
-
-def save_frame_embeddings(path: Path, features: np.ndarray) -> Path:
-    """Write the (T, D) float32 frame features as .npy atomically (temp file + rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, np.asarray(features, dtype=np.float32))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path

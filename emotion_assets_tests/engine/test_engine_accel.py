@@ -9,6 +9,8 @@ from funasr.models.emotion2vec.base import get_alibi_bias
 
 from emotion_assets.engine import EngineConfig, accel
 from emotion_assets.engine.core import _load
+from emotion_assets.engine.normalize import TrackNormalizer
+from emotion_assets.labels import n_frames
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +25,7 @@ def _encoder(engine):
 
 
 def _source(engine, wave: np.ndarray) -> torch.Tensor:
-    return engine._normalized(wave).view(1, -1)
+    return TrackNormalizer(wave, engine.normalize).whole().view(1, -1)
 
 
 @pytest.mark.parametrize("n", [400, 719, 16_000 * 3 + 17])
@@ -36,6 +38,18 @@ def test_gemm_conv_equals_funasr_conv(fp32, speech, n):
         ref = enc.local_features(_source(fp32, wave))
     assert fast.shape == ref.shape
     assert (fast - ref).abs().max().item() <= 1e-4
+
+
+@pytest.mark.parametrize("tile", [1, 7, 64])
+def test_tiled_conv_stack_equals_one_pass(fp32, speech, tile):
+    """Tiles of output frames line up with every conv layer: the same frames as one pass."""
+    plan = accel._gemm_conv_plan(_encoder(fp32))
+    wave = _source(fp32, speech["two_speakers.wav"][: 16_000 * 4 + 123])[0]
+    with torch.inference_mode():
+        whole = accel.conv_stack_tiled(plan, wave, tile_frames=10**9)
+        tiled = accel.conv_stack_tiled(plan, wave, tile_frames=tile)
+    assert tiled.shape == whole.shape == (n_frames(wave.numel()), whole.size(1))
+    assert (tiled - whole).abs().max().item() <= 1e-5
 
 
 def test_gemm_conv_batches_equal_single_items(fp32, speech):

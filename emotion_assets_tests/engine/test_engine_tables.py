@@ -9,12 +9,8 @@ import polars as pl
 
 from emotion_assets.contracts import CONTRACT_SCHEMAS
 from emotion_assets.engine import FrameScores, softmax, utterance_scores
-from emotion_assets.engine.tables import (
-    embedding_table,
-    frame_table,
-    save_frame_embeddings,
-    utterance_table,
-)
+from emotion_assets.engine.embeddings import embedding_table, save_frame_embeddings
+from emotion_assets.engine.tables import frame_table, utterance_table
 from emotion_assets.labels import EMOTIONS
 
 DAY = dt.date(2024, 3, 1)
