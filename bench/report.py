@@ -60,14 +60,23 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     int8 = _get(cases, "int8", "engine")
     long60 = _get(cases, "60min", "engine")
     why = profile_sentence(_get(results, "profile", "engine"))
+    # Ratios come from the paired case (same process, same minutes); separate cases otherwise.
+    paired = _get(results, "paired", "runners") or {}
+    p_eng, p_fun, p_int8 = paired.get("engine"), paired.get("funasr"), paired.get("int8")
+    if _ok(p_eng) and _ok(p_fun):
+        clips_e, clips_f = p_eng, p_fun
+        int8 = p_int8 if _ok(p_int8) else None
     fp32_ratio = (
         clips_e["x_real_time"] / clips_f["x_real_time"] if _ok(clips_e) and _ok(clips_f) else None
     )
     int8_ratio = (
         int8["x_real_time"] / clips_f["x_real_time"] if _ok(int8) and _ok(clips_f) else None
     )
+    clips_alone = _get(cases, "clips", "engine")  # same process kind as the long cases
     long_ratio = (
-        long60["x_real_time"] / clips_e["x_real_time"] if _ok(long60) and _ok(clips_e) else None
+        long60["x_real_time"] / clips_alone["x_real_time"]
+        if _ok(long60) and _ok(clips_alone)
+        else None
     )
     rss60 = long60["peak_rss_mb"] / GB if _ok(long60) else None
     rss_why = ""
@@ -153,8 +162,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"threads {m['threads']}, device {m['device']}; load average at start "
         f"{m['load_average_at_start']}.",
         f"Model: {results['model']['size']} ({results['model'].get('params_m', '?')} M params, "
-        "seeded random weights, published config). Short clips: best of "
-        f"{results.get('repeats', 1)} passes per clip, for the engine and funasr alike.",
+        "seeded random weights, published config).",
         "",
         "| case | audio s | wall s | x real time | peak RSS GB | vs funasr | RSS while scoring GB |",
         "|---|---:|---:|---:|---:|---:|---:|",
@@ -170,6 +178,28 @@ def markdown(results: dict[str, Any]) -> str:
             lines.append(
                 f"| {r['case']} | – | – | – | – | {r['status']}: {_cell(r['reason'])} | – |"
             )
+    paired = results.get("paired") or {}
+    runners = paired.get("runners") or {}
+    lines += ["", "## Engine vs funasr in one process, taking turns (the ratios)", ""]
+    if "funasr" in runners:
+        fun = runners["funasr"]["x_real_time"]
+        lines.append(
+            f"Each clip scored by every runner in turn, {paired.get('repeats', 1)} rounds, the "
+            "order rotating each round; best pass per clip. The separate-process rows above "
+            "ran minutes apart on a shared VM, so their ratios carry that noise; these do not."
+        )
+        lines += [
+            "",
+            "| runner | wall s (best passes) | x real time | vs funasr |",
+            "|---|---:|---:|---:|",
+        ]
+        for name, r in runners.items():
+            lines.append(
+                f"| {name} | {r['wall_s']:.1f} | {r['x_real_time']:.2f} | "
+                f"{r['x_real_time'] / fun:.2f}x |"
+            )
+    else:
+        lines.append(f"- {paired.get('status', 'not run')}: {_cell(paired.get('reason', ''))}")
     dev = results.get("deviation", {})
     lines += ["", "## Deviation", ""]
     evf = dev.get("engine_vs_funasr") or {}

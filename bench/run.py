@@ -251,12 +251,13 @@ def _run_all(
     """Short cases first, the long recordings last (longest at the end): an interrupted run
     still has every ratio, and `checkpoint` saves the report after each case."""
     out = {r: work / f"clips_{r}.npz" for r in ("engine", "funasr", "int8")}
-    short = {**base, "repeats": results["repeats"]}  # best of N passes on the short clips
-    _clips(results, cases, short, out)
+    _clips(results, cases, base, out)
     checkpoint()
     if "int8" in wanted:
-        _int8(results, cases, short, clips, out, args.device)
+        _int8(results, cases, base, clips, out, args.device)
         checkpoint()
+    _paired(results, cases, base, "int8" in wanted and args.device == "cpu")
+    checkpoint()
     if "profile" in wanted:
         longest = max(clips, key=lambda k: len(clips[k]))
         for runner in ("engine", "funasr"):
@@ -291,6 +292,23 @@ def _clips(results: dict, cases: Cases, base: dict, out: dict[str, Path]) -> Non
         results["deviation"]["engine_vs_funasr"] = compare.score_and_feature_deviation(
             out["engine"], out["funasr"]
         )
+
+
+def _paired(results: dict, cases: Cases, base: dict, with_int8: bool) -> None:
+    """The ratios: engine, funasr (and int8) in one process, taking turns on every clip."""
+    variants = [{"name": "engine", "runner": "engine"}, {"name": "funasr", "runner": "funasr"}]
+    if with_int8:
+        variants.append({"name": "int8", "runner": "engine", "quantize": "int8"})
+    spec = {**base, "task": "paired", "variants": variants, "repeats": results["repeats"]}
+    res = cases.run("paired", spec)
+    results["paired"] = res
+    for name, r in (res.get("runners") or {}).items():
+        log(
+            f"paired/{name}: {res['audio_s']:.1f} s audio, best passes {r['wall_s']:.1f} s "
+            f"({r['x_real_time']:.2f}x real time)"
+        )
+    if res.get("status") != "ok":
+        log(f"paired: {res.get('status')} {res.get('reason', '')}")
 
 
 def _int8(results: dict, cases: Cases, base: dict, clips: dict, out: dict, device: str) -> None:

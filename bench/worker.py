@@ -220,6 +220,45 @@ def run_throughput(spec: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def run_paired(spec: dict[str, Any]) -> dict[str, Any]:
+    """Several runners in ONE process, taking turns on every clip (the order rotates each pass).
+
+    Throughput ratios from separate processes compare different minutes of a shared machine;
+    here every runner meets the same interference, so their ratio is what the code decides.
+    Each runner's time on a clip is its best pass. (Memory is measured by the separate cases.)
+    """
+    _set_threads(spec["threads"])
+    inputs = _inputs(spec)
+    runners = {}
+    for variant in spec[
+        "variants"
+    ]:  # e.g. {"name": "int8", "runner": "engine", "quantize": "int8"}
+        runners[variant["name"]] = RUNNERS[variant["runner"]]({**spec, **variant})
+    first = next(iter(inputs.values()))
+    for runner in runners.values():
+        runner.run(first[: int(WARMUP_S * SAMPLE_RATE)].copy())
+    names = list(runners)
+    walls: dict[str, dict[str, list[float]]] = {n: {clip: [] for clip in inputs} for n in names}
+    repeats = max(1, int(spec.get("repeats", 3)))
+    for r in range(repeats):
+        order = names[r % len(names) :] + names[: r % len(names)]
+        for clip, wave in inputs.items():
+            for name in order:
+                t = time.perf_counter()
+                runners[name].run(wave)
+                walls[name][clip].append(time.perf_counter() - t)
+    audio_s = sum(len(w) for w in inputs.values()) / SAMPLE_RATE
+    out: dict[str, Any] = {"audio_s": audio_s, "repeats": repeats, "runners": {}}
+    for name in names:
+        best = sum(min(v) for v in walls[name].values())
+        out["runners"][name] = {
+            "wall_s": best,
+            "x_real_time": audio_s / best,
+            "walls_s": {clip: [round(w, 3) for w in v] for clip, v in walls[name].items()},
+        }
+    return out
+
+
 def _config_dict(config: Any) -> dict[str, Any]:
     from dataclasses import asdict, is_dataclass
 
@@ -287,6 +326,7 @@ def run_engine_files(spec: dict[str, Any]) -> dict[str, Any]:
 
 TASKS = {
     "throughput": run_throughput,
+    "paired": run_paired,
     "profile": run_profile,
     "pipeline": run_pipeline,
     "engine_files": run_engine_files,

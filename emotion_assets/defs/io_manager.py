@@ -35,7 +35,7 @@ class LakeIOManager(ConfigurableIOManager):
         table = _table_name(context)
         days = context.asset_partition_keys
         paths = write_partitions(self._layout.lake, table, days, obj)
-        ensure_views(self._layout.lake, self._layout.warehouse)
+        ensure_views(self._layout.lake, self._layout.warehouse, written={table: paths})
         context.add_output_metadata(
             {
                 "dagster/row_count": obj.height,

@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -44,31 +45,44 @@ def _scan(lake: Path, table: str) -> str:
     )
 
 
-def view_sql(lake: Path, table: str) -> str:
-    """The CREATE VIEW statement for `table`, derived from what is in the lake now."""
+def _embedding_size(probe: duckdb.DuckDBPyConnection, source: str) -> int | None:
+    """Length of the embedding arrays in `source`, None when it has no such column or no rows."""
+    columns = probe.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+    for name, dtype, *_ in columns:
+        if name == EMBEDDING_COLUMN and dtype.endswith("[]"):
+            size = probe.execute(f"SELECT max(len({_quote_ident(name)})) FROM {source}").fetchone()
+            return int(size[0]) if size and size[0] else None
+    return None
+
+
+def view_sql(lake: Path, table: str, written: Sequence[Path] = ()) -> str:
+    """The CREATE VIEW statement for `table`, derived from what is in the lake now.
+
+    `written`: files just written. Their schema stands for the table's (one small file instead
+    of every partition ever written: this runs after each table write); the whole lake is read
+    only when they have no embedding rows to size the array from.
+    """
     scan = _scan(lake, table)
     probe = duckdb.connect()  # in-memory: reading the lake needs no lock on the warehouse
     try:
-        columns = probe.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()
-        replace = []
-        for name, dtype, *_ in columns:
-            if name == EMBEDDING_COLUMN and dtype.endswith("[]"):
-                # Parquet has no fixed-size list; cast back so array_cosine_similarity works.
-                size = probe.execute(
-                    f"SELECT max(len({_quote_ident(name)})) FROM {scan}"
-                ).fetchone()[0]
-                if size:
-                    replace.append(
-                        f"{_quote_ident(name)}::FLOAT[{int(size)}] AS {_quote_ident(name)}"
-                    )
+        size = None
+        if written:
+            files = ", ".join(_quote_literal(Path(f).resolve().as_posix()) for f in written)
+            size = _embedding_size(probe, f"read_parquet([{files}], union_by_name = true)")
+        if size is None:
+            size = _embedding_size(probe, scan)
     finally:
         probe.close()
-    select = f"* REPLACE ({', '.join(replace)})" if replace else "*"
+    # Parquet has no fixed-size list; cast back so array_cosine_similarity works.
+    col = _quote_ident(EMBEDDING_COLUMN)
+    select = f"* REPLACE ({col}::FLOAT[{size}] AS {col})" if size else "*"
     return f"CREATE OR REPLACE VIEW {_quote_ident(table)} AS SELECT {select} FROM {scan}"
 
 
-def _desired(lake: Path) -> dict[str, str]:
-    return {table: view_sql(lake, table) for table in list_tables(lake)}
+def _desired(lake: Path, written: dict[str, Sequence[Path]] | None) -> dict[str, str]:
+    if written is None:
+        return {table: view_sql(lake, table) for table in list_tables(lake)}
+    return {table: view_sql(lake, table, files) for table, files in written.items()}
 
 
 def _load_state(lake: Path) -> dict[str, str]:
@@ -85,28 +99,45 @@ def _fingerprint(views: dict[str, str], warehouse: Path) -> dict[str, str]:
     return state
 
 
-def ensure_views(lake: Path, warehouse: Path, *, timeout_s: float = 60.0) -> list[str]:
+def _up_to_date(state: dict[str, str], want: dict[str, str], warehouse: Path) -> bool:
+    return warehouse.exists() and all(state.get(k) == v for k, v in want.items())
+
+
+def ensure_views(
+    lake: Path,
+    warehouse: Path,
+    *,
+    written: dict[str, Sequence[Path]] | None = None,
+    timeout_s: float = 60.0,
+) -> list[str]:
     """Create or refresh the views that changed; return the tables refreshed.
 
+    `written` ({table: files just written}) limits the work to those tables (the IO manager's
+    case); None checks every table in the lake (`python -m emotion_assets.warehouse --refresh`).
     Cheap when nothing changed (no DuckDB file access). Never raises because analysts are
     reading: after `timeout_s` of lock conflicts it logs a warning and leaves the old views.
     """
     lake, warehouse = Path(lake), Path(warehouse)
-    desired = _desired(lake)
-    if _load_state(lake) == _fingerprint(desired, warehouse) and warehouse.exists():
+    desired = _desired(lake, written)
+    if _up_to_date(_load_state(lake), _fingerprint(desired, warehouse), warehouse):
         return []
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     lock_path = warehouse.with_name(warehouse.name + ".lock")
     with open(lock_path, "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            desired = _desired(lake)  # another process may have refreshed while we waited
+            desired = _desired(lake, written)  # another process may have refreshed meanwhile
             state = _load_state(lake)
-            if state == _fingerprint(desired, warehouse) and warehouse.exists():
+            want = _fingerprint(desired, warehouse)
+            if _up_to_date(state, want, warehouse):
                 return []
-            old = {k: v for k, v in state.items() if k != "__warehouse__"}
-            new = _fingerprint(desired, warehouse)
-            changed = [t for t in desired if old.get(t) != new[t]] or list(desired)
+            if state.get("__warehouse__") != want["__warehouse__"] or not warehouse.exists():
+                # a new or moved warehouse file: every view, not only the tables just written
+                desired = _desired(lake, None)
+                want = _fingerprint(desired, warehouse)
+                state = {}
+            changed = [t for t in desired if state.get(t) != want[t]]
+            new = {**state, **want}
             if not _apply(warehouse, [desired[t] for t in changed], timeout_s=timeout_s):
                 return []
             write_atomically(

@@ -21,6 +21,7 @@ TOP_KEYS = {
     "deviation",
     "profile",
     "pipeline",
+    "paired",
     "table",
     "targets",
     "duration_s",
@@ -41,6 +42,8 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory, shared_audio: Path) -> t
             "--quick",
             "--cases",
             "clips,0.5min",
+            "--repeats",
+            "2",
             "--out",
             str(out),
             "--workdir",
@@ -97,3 +100,21 @@ def test_quick_long_case_is_looped_speech_and_funasr_guard_is_recorded(
     assert long["engine"]["audio_s"] == pytest.approx(30.0, abs=0.01)
     assert long["funasr"]["status"] == "skipped"
     assert "(T+E)^2" in long["funasr"]["formula"] and long["funasr"]["estimate_gb"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_quick_ratio_comes_from_runners_taking_turns(quick_run: tuple[dict, str]) -> None:
+    results, md = quick_run
+    paired = results["paired"]
+    assert paired["status"] == "ok" and paired["repeats"] == 2
+    clips = set(results["inputs"]["clips"])
+    for name in ("engine", "funasr"):
+        walls = paired["runners"][name]["walls_s"]
+        assert set(walls) == clips and all(len(w) == 2 for w in walls.values())
+        best = sum(min(w) for w in walls.values())
+        assert paired["runners"][name]["wall_s"] == pytest.approx(best, abs=1e-3 * len(walls))
+    fp32 = next(t for t in results["targets"] if t["name"].startswith("fp32 throughput"))
+    ratio = paired["runners"]["engine"]["x_real_time"] / paired["runners"]["funasr"]["x_real_time"]
+    assert fp32["value"] == pytest.approx(ratio)
+    assert "taking turns" in md

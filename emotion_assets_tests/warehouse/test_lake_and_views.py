@@ -54,6 +54,35 @@ def test_rows_for_another_day_are_refused(tmp_path: Path) -> None:
         write_partitions(tmp_path, "t", ["2024-01-01"], _table("2024-01-02", 1))
 
 
+def test_refresh_after_a_write_reads_only_what_was_written(tmp_path: Path) -> None:
+    """The IO manager passes the files it wrote: one small probe per write, same views."""
+    lake, wh = tmp_path / "lake", tmp_path / "warehouse.duckdb"
+    emb = pl.DataFrame(
+        {"recording_date": [dt.date(2024, 1, 1)], "recording_id": ["a"], "embedding": [[1.0, 0.0]]},
+        schema_overrides={"embedding": pl.Array(pl.Float32, 2)},
+    )
+    files = write_partitions(lake, "emotion_embeddings", ["2024-01-01"], emb)
+    assert ensure_views(lake, wh, written={"emotion_embeddings": files}) == ["emotion_embeddings"]
+    # A day with no embeddings (empty file) must not drop the FLOAT[2] cast: the lake decides.
+    empty = write_partitions(lake, "emotion_embeddings", ["2024-01-02"], emb.clear())
+    assert ensure_views(lake, wh, written={"emotion_embeddings": empty}) == []
+    files = write_partitions(lake, "t", ["2024-01-02"], _table("2024-01-02", 2))
+    assert ensure_views(lake, wh, written={"t": files}) == ["t"]  # only the new table
+    assert ensure_views(lake, wh) == []  # the full check agrees nothing is missing
+    con = connect_readonly(wh)
+    try:
+        kinds = dict(
+            con.execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_name = 'emotion_embeddings'"
+            ).fetchall()
+        )
+        assert kinds["embedding"] == "FLOAT[2]"
+        assert con.execute("SELECT count(*) FROM t").fetchone()[0] == 2
+    finally:
+        con.close()
+
+
 def test_views_see_new_partitions_and_cast_embeddings_to_arrays(tmp_path: Path) -> None:
     lake, wh = tmp_path / "lake", tmp_path / "warehouse.duckdb"
     emb = pl.DataFrame(
