@@ -74,3 +74,20 @@ def test_vad_params_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EMOTION_VAD_MIN_SILENCE_MS", "300")
     params = VadParams.from_env()
     assert (params.threshold, params.min_speech_ms, params.min_silence_ms) == (0.7, 250, 300)
+
+
+@pytest.mark.parametrize("path", shared_files("speech"), ids=lambda p: p.name)
+def test_onnx_and_torchscript_backends_find_the_same_regions(path, monkeypatch) -> None:
+    """The default ONNX Runtime backend is only a faster way to run the same network."""
+    x = decode(path)[0]
+    found = {}
+    for backend in ("jit", "onnx"):
+        monkeypatch.setenv("EMOTION_VAD_BACKEND", backend)
+        found[backend] = speech_regions(x)
+    assert found["onnx"] and found["onnx"] == found["jit"]
+
+
+def test_unknown_vad_backend_is_a_clear_error(monkeypatch) -> None:
+    monkeypatch.setenv("EMOTION_VAD_BACKEND", "tensorrt")
+    with pytest.raises(ValueError, match="EMOTION_VAD_BACKEND"):
+        speech_regions(np.zeros(16_000, np.float32) + 0.1)
