@@ -58,12 +58,6 @@ def _get_model(backend: str = "onnx"):
         with torch_threads():  # silero-vad sets 1 thread for the whole process on import
             from silero_vad import load_silero_vad  # late: importing torch is slow
 
-            if backend == "onnx":
-                try:
-                    import onnxruntime  # noqa: F401
-                except ImportError:
-                    log.warning("onnxruntime is not installed: silero-vad runs as TorchScript")
-                    return _get_model("jit")
             _models[backend] = load_silero_vad(onnx=backend == "onnx")
         log.info("silero-vad loaded (%s)", backend)
     return _models[backend]

@@ -220,8 +220,8 @@ class EmotionEngine:
         """Frame scores of a mono 16 kHz float32 waveform (any length).
 
         Frame features (T x D float32: 737 MB for an hour on the large model) are returned when
-        with_features is true, or, given on_features, handed to on_features(first_frame, block)
-        window by window and not kept (FrameScores.features is then None).
+        with_features is true; given on_features, they go to on_features(first_frame, block)
+        window by window instead and are not kept (FrameScores.features is then None).
         """
         wave = np.asarray(wave)
         if wave.ndim != 1:
@@ -231,7 +231,7 @@ class EmotionEngine:
         logits = np.zeros((total, len(self.labels)), dtype=np.float32)
         features = None
         sink = on_features
-        if with_features and sink is None:
+        if sink is None and with_features:
             features = np.zeros((total, self.embed_dim), dtype=np.float32)
 
             def sink(start: int, block: np.ndarray) -> None:
@@ -239,7 +239,7 @@ class EmotionEngine:
 
         if total:
             with torch_threads(self.threads):
-                self._run(wave, total, logits, sink if with_features else None)
+                self._run(wave, total, logits, sink)
         self.model.alibi_biases.clear()  # funasr's cache keeps the longest bias ever built
         probs = softmax(logits).astype(np.float32)
         return FrameScores(logits=logits, probs=probs, features=features, n_samples=n)

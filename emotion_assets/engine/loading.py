@@ -174,7 +174,8 @@ def lean_checkpoint_loading() -> Iterator[None]:
 
 
 def _release_freed_memory() -> None:
-    """funasr loads model.pt and deep-copies it: hand those freed GBs back to the OS (glibc)."""
+    """Loading frees the funasr model's random initial weights (and, for pre-1.6 checkpoints,
+    the whole file read into memory): hand those pages back to the OS (glibc)."""
     import ctypes
     import gc
 
