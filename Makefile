@@ -1,9 +1,16 @@
-# emotion-assets: `make demo` and `make test` set everything up on a fresh machine (pip only).
+# emotion-assets: `make demo` and `make test` set everything up on a fresh machine (pip + uv, from requirements.lock).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha1sum | cut -c1-12)
+UV := $(BIN)/uv
+UV_VERSION := 0.13.9
+# uv installs exactly requirements.lock. It reads no pip.conf, so it is handed pip's find-links
+# (where the machines keep the CPU torch wheel) from the environment or pip's own settings.
+FIND_LINKS := $(or $(PIP_FIND_LINKS),$(shell $(PYTHON) -m pip config get global.find-links 2>/dev/null))
+UV_RUN := UV_FIND_LINKS="$(FIND_LINKS)" UV_NO_PROGRESS=1 $(UV)
+QUIET_PIP := 2>&1 | { grep -v -e 'is ignored: it is neither' -e '^$$' || true; }
 
 export EMOTION_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(EMOTION_DATA_DIR)/dagster_home
@@ -13,13 +20,21 @@ DEMO_DATE ?= 2024-06-03
 UI_HOST ?= 127.0.0.1
 UI_PORT ?= 3000
 
-.PHONY: setup demo test ui run bench lint format backfill sql clean
+.PHONY: setup demo test ui run bench lint format backfill sql clean lock
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@test -x $(UV) || { set -o pipefail; $(BIN)/python -m pip install --quiet uv==$(UV_VERSION) $(QUIET_PIP); }
+	@echo "installing requirements.lock into $(VENV) (uv; about 40 s the first time)"
+	@$(UV_RUN) pip sync --quiet --python $(BIN)/python requirements.lock
+	@$(UV_RUN) pip install --quiet --python $(BIN)/python --no-deps -e .
 	@rm -f $(VENV)/.installed-* && touch $@
+
+lock: $(STAMP)  ## re-resolve pyproject.toml into requirements.lock (overrides: pyproject [tool.uv])
+	$(UV_RUN) pip compile --quiet pyproject.toml --extra dev --python-version 3.11 \
+	  --python-platform x86_64-manylinux_2_28 -o requirements.lock
+	@# the machines' CPU wheel carries a local tag (+cpu); any CPU build of that version will do
+	sed -i 's/^torch==\([0-9.]*\)+cpu$$/torch==\1/' requirements.lock
 
 $(DAGSTER_HOME)/dagster.yaml: deploy/dagster.yaml $(STAMP)
 	@mkdir -p $(DAGSTER_HOME)
