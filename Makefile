@@ -33,8 +33,6 @@ $(STAMP): pyproject.toml requirements.lock
 lock: $(STAMP)  ## re-resolve pyproject.toml into requirements.lock (overrides: pyproject [tool.uv])
 	$(UV_RUN) pip compile --quiet pyproject.toml --extra dev --python-version 3.11 \
 	  --python-platform x86_64-manylinux_2_28 -o requirements.lock
-	@# the machines' CPU wheel carries a local tag (+cpu); any CPU build of that version will do
-	sed -i 's/^torch==\([0-9.]*\)+cpu$$/torch==\1/' requirements.lock
 
 $(DAGSTER_HOME)/dagster.yaml: deploy/dagster.yaml $(STAMP)
 	@mkdir -p $(DAGSTER_HOME)

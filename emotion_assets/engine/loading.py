@@ -8,23 +8,41 @@ about 20 s before failing with an unrelated "model is not registered" message.
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import logging
 import os
 import socket
-import types
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from unittest import mock
 from urllib.parse import urlparse
 
 log = logging.getLogger(__name__)
 
 REQUIRED_FILES = ("config.yaml", "model.pt", "tokens.txt")
 _PROBE_TIMEOUT_S = 3.0
+# The engine relies on funasr internals (its model registry and AutoModel's weight loading, the
+# Emotion2vec modules, AltAttention, alibi_biases): it runs only on the release it was checked on.
+VERIFIED_FUNASR = "1.4.16"
 
 
 class ModelUnavailableError(RuntimeError):
     """The emotion model could not be found locally nor downloaded."""
+
+
+class FunasrVersionError(ModelUnavailableError):
+    """The installed funasr is not the release the engine was verified against."""
+
+
+def check_funasr_version(installed: str | None = None) -> None:
+    """Raise one sentence when funasr is not VERIFIED_FUNASR (a range would be a time bomb)."""
+    installed = installed or importlib.metadata.version("funasr")
+    if installed != VERIFIED_FUNASR:
+        raise FunasrVersionError(
+            f"funasr {installed} is installed, but the engine was verified against funasr "
+            f"{VERIFIED_FUNASR} (it uses funasr internals); run `make setup` to install the "
+            "locked version."
+        )
 
 
 def unavailable(model: str, why: str) -> ModelUnavailableError:
@@ -120,13 +138,14 @@ def resolve_model_dir(model: str, hub: str = "ms", cache_dir: Path | None = None
 
 def load_funasr_model(model_dir: Path, device: str, threads: int):
     """funasr AutoModel on a local folder: no network, threads set once via ncpu."""
+    check_funasr_version()
     from funasr import AutoModel
 
     root = logging.getLogger()
     level = root.level
     root.setLevel(max(level, logging.WARNING))  # funasr logs its loading steps on the root logger
     try:
-        with lean_checkpoint_loading():
+        with mapped_weight_loading():
             return AutoModel(
                 model=str(model_dir),
                 disable_update=True,
@@ -142,35 +161,86 @@ def load_funasr_model(model_dir: Path, device: str, threads: int):
         _release_freed_memory()
 
 
-@contextlib.contextmanager
-def lean_checkpoint_loading() -> Iterator[None]:
-    """funasr's load_pretrained_model, minus two full copies of the checkpoint.
+def load_mapped_weights(
+    path: str,
+    model,
+    map_location: str = "cpu",
+    scope_map: Sequence[str] | str = (),
+    **_funasr_options,
+) -> None:
+    """Put model.pt's weights into `model` without copying them.
 
-    It reads model.pt into memory and deep-copies it before copying the tensors it needs into
-    the model: three copies of the weights at once (2.7 GB peak for the 656 MB large model,
-    more with the published 1.9 GB file). Here model.pt is memory-mapped (only the tensors the
-    model asks for are ever read; legacy non-zip files load as before) and the deep copy, whose
-    result is only read, is skipped.
+    Called by funasr's AutoModel in place of its load_pretrained_model, with the same
+    arguments. That one reads the whole checkpoint, deep-copies it and copies every tensor into
+    the model: three copies of the weights at once (2.7 GB peak for the 656 MB large model).
+    Here the file is memory-mapped and the model's parameters become views of the mapping
+    (`assign=True`), so only pages the model touches are ever read. Keys are matched as funasr
+    matches them (scope_map prefixes, "module."), but a checkpoint that lacks a weight of the
+    model or has another shape is refused instead of leaving random weights in place.
     """
     import torch
-    from funasr.train_utils import load_pretrained_model as lpm
 
-    plain_load = torch.load
+    try:
+        state = torch.load(path, map_location=map_location, mmap=True)
+    except RuntimeError as exc:  # pre-1.6 (non-zip) checkpoints cannot be mapped
+        log.debug("model.pt cannot be memory-mapped (%s): reading it whole", exc)
+        state = torch.load(path, map_location=map_location)
+    for key in ("state_dict", "model_state_dict", "model"):
+        state = state.get(key, state)
 
-    def mmap_load(f, *args, **kwargs):
-        if isinstance(f, str | os.PathLike) and "mmap" not in kwargs:
-            try:
-                return plain_load(f, *args, mmap=True, **kwargs)
-            except RuntimeError as exc:  # pre-1.6 (non-zip) checkpoints cannot be mapped
-                log.debug("model.pt cannot be memory-mapped (%s): reading it whole", exc)
-        return plain_load(f, *args, **kwargs)
+    scopes = (scope_map.split(",") if isinstance(scope_map, str) else list(scope_map)) + [
+        "module.",
+        "None",
+    ]
+    pairs = [
+        ("" if src.lower() == "none" else src, "" if str(dst).lower() == "none" else str(dst))
+        for src, dst in zip(scopes[::2], scopes[1::2], strict=True)
+    ]
+    wanted = model.state_dict()
+    picked, problems = {}, []
+    for key, target in wanted.items():
+        source = key
+        for src, dst in pairs:
+            if not dst and src + key in state:
+                source = src + key
+            elif key.startswith(dst) and key.replace(dst, src, 1) in state:
+                source = key.replace(dst, src, 1)
+        if source not in state:
+            problems.append(f"{key} is missing")
+        elif state[source].shape != target.shape:
+            problems.append(f"{key} has shape {tuple(state[source].shape)}")
+        else:
+            picked[key] = state[source]
+    if problems:
+        raise ValueError(
+            f"{path} does not fit this model ({len(problems)} weights): {'; '.join(problems[:3])}"
+        )
+    model.load_state_dict(picked, strict=True, assign=True)
+    on_loaded = getattr(model, "on_pretrained_model_loaded", None)
+    if callable(on_loaded):
+        on_loaded(frozenset(picked))
 
-    no_copy = types.SimpleNamespace(deepcopy=lambda obj, memo=None: obj)
-    with (
-        mock.patch.object(lpm.torch, "load", mmap_load),
-        mock.patch.object(lpm, "copy", no_copy),
-    ):
-        yield
+
+_SWAP_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def mapped_weight_loading() -> Iterator[None]:
+    """While AutoModel(...) builds a model, its weight loader is load_mapped_weights.
+
+    The one name funasr's AutoModel calls (funasr.auto.auto_model.load_pretrained_model) is
+    swapped for the duration of the call and restored after; nothing else (torch.load included)
+    changes, and the lock keeps two threads from building at once with a half-swapped name.
+    """
+    from funasr.auto import auto_model
+
+    with _SWAP_LOCK:
+        original = auto_model.load_pretrained_model
+        auto_model.load_pretrained_model = load_mapped_weights
+        try:
+            yield
+        finally:
+            auto_model.load_pretrained_model = original
 
 
 def _release_freed_memory() -> None:

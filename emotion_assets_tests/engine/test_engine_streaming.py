@@ -11,13 +11,19 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pytest
 import soundfile as sf
 import torch
 import torch.nn.functional as F
 
 from emotion_assets.engine import EngineConfig, load_engine
 from emotion_assets.engine.embeddings import SegmentPooler, embedding_table
-from emotion_assets.engine.loading import lean_checkpoint_loading, load_funasr_model
+from emotion_assets.engine.loading import (
+    FunasrVersionError,
+    ModelUnavailableError,
+    check_funasr_version,
+    load_funasr_model,
+)
 from emotion_assets.engine.normalize import TrackNormalizer
 from emotion_assets.engine.partition import score_partition
 from emotion_assets.layout import DataLayout
@@ -88,15 +94,36 @@ def test_score_partition_streams_embeddings_and_npy(tiny_engine, speech, tmp_pat
     assert embeddings["speaker"].to_list() == ["ana"]
 
 
-def test_lean_checkpoint_loading_gives_the_same_weights(tiny_dir, tmp_path):
-    from funasr import AutoModel
+def _mapped_files(tensor: torch.Tensor) -> set[str]:
+    """The files whose memory mapping holds the tensor's data (Linux: /proc/self/maps)."""
+    address = tensor.untyped_storage().data_ptr()
+    found = set()
+    for line in Path("/proc/self/maps").read_text().splitlines():
+        span, *rest = line.split(maxsplit=5)
+        lo, hi = (int(x, 16) for x in span.split("-"))
+        if lo <= address < hi and len(rest) == 5:
+            found.add(rest[4])
+    return found
 
+
+def test_weights_are_mapped_from_model_pt_not_copied(tiny_dir, tmp_path):
+    from funasr import AutoModel
+    from funasr.auto import auto_model
+
+    funasr_loader = auto_model.load_pretrained_model
     plain = AutoModel(model=str(tiny_dir), disable_update=True, device="cpu", log_level="ERROR")
-    with lean_checkpoint_loading():
-        lean = AutoModel(model=str(tiny_dir), disable_update=True, device="cpu", log_level="ERROR")
+    lean = load_funasr_model(tiny_dir, "cpu", 1)
     want, got = plain.model.state_dict(), lean.model.state_dict()
     assert want.keys() == got.keys()
     assert all(torch.equal(want[k], got[k]) for k in want)
+    # The memory saving: the parameters live in the mapping of model.pt (no copy in memory).
+    weight = next(p for p in lean.model.parameters() if p.numel() > 1000)
+    assert str((tiny_dir / "model.pt").resolve()) in _mapped_files(weight)
+    assert str((tiny_dir / "model.pt").resolve()) not in _mapped_files(
+        next(p for p in plain.model.parameters() if p.numel() > 1000)
+    )
+    assert auto_model.load_pretrained_model is funasr_loader  # funasr's own loader is back
+
     # A checkpoint in the pre-1.6 (non-zip) format cannot be memory-mapped: it loads whole.
     legacy = tmp_path / "legacy"
     legacy.mkdir()
@@ -107,6 +134,21 @@ def test_lean_checkpoint_loading_gives_the_same_weights(tiny_dir, tmp_path):
     torch.save(state, legacy / "model.pt", _use_new_zipfile_serialization=False)
     old = load_funasr_model(legacy, "cpu", 1).model.state_dict()
     assert all(torch.equal(want[k], old[k]) for k in want)
+
+    # A checkpoint that lacks a weight is refused (funasr would keep random weights silently).
+    first = next(iter(state))
+    torch.save({k: v for k, v in state.items() if k != first}, legacy / "model.pt")
+    with pytest.raises(ModelUnavailableError, match="does not fit this model"):
+        load_funasr_model(legacy, "cpu", 1)
+
+
+def test_other_funasr_releases_are_refused_in_one_sentence():
+    check_funasr_version()  # the installed (locked) release passes
+    with pytest.raises(FunasrVersionError) as err:
+        check_funasr_version("1.5.0")
+    message = str(err.value)
+    assert "funasr 1.5.0 is installed" in message and "make setup" in message
+    assert message.count(". ") == 0 and "\n" not in message
 
 
 def test_engine_states_its_thread_count(tiny_dir):
