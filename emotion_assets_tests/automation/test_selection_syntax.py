@@ -32,7 +32,10 @@ def test_selection_strings_resolve_against_the_code_location() -> None:
     assert "frame_emotion_scores" not in ingest
     downstream = _keys('key:"frame_emotion_scores"+')
     assert "utterance_emotion_scores" in downstream and "raw_recordings" not in downstream
-    assert _keys("key:raw_recordings or key:normalized_audio") == {"raw_recordings", "normalized_audio"}
+    assert _keys("key:raw_recordings or key:normalized_audio") == {
+        "raw_recordings",
+        "normalized_audio",
+    }
     assert AssetKey("emotion_bursts") in AssetSelection.from_string("*").resolve(
         defs.resolve_asset_graph()
     )
