@@ -10,52 +10,46 @@ import argparse
 import datetime as dt
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from emotion_assets.labels import EMOTIONS, FRAME_RATE_HZ, SAMPLE_RATE
+from emotion_assets.settings import Settings, load_settings
 
 log = logging.getLogger("emotion_assets.cli")
 
 
-def _decode(path: Path) -> tuple[np.ndarray, int | None]:
+def _decode(path: Path, ffmpeg: str | None) -> tuple[np.ndarray, int | None]:
     """Mono 16 kHz float32 samples (ffmpeg via emotion_assets.audio) and the source rate."""
     from emotion_assets.audio.decode import decode
     from emotion_assets.audio.probe import probe_file
 
     source_rate = None
     try:
-        source_rate = probe_file(path).sample_rate
+        source_rate = probe_file(path, ffmpeg_binary=ffmpeg).sample_rate
     except Exception as exc:  # the rate is only logged; decoding below reports real problems
         log.debug("probe failed: %s", exc)
-    return decode(path, sample_rate=SAMPLE_RATE, mode="mono")[0], source_rate
+    return decode(path, ffmpeg_binary=ffmpeg, sample_rate=SAMPLE_RATE, mode="mono")[0], source_rate
 
 
-def _engine(model_arg: str | None):
-    """The engine for --model / EMOTION_MODEL; the tiny model when the default is unavailable."""
-    from emotion_assets.engine import EngineConfig, ModelUnavailableError, load_engine
-    from emotion_assets.engine.model_builder import cached_model_dir
-    from emotion_assets.settings import Settings
+def _engine(model_arg: str | None, settings: Settings):
+    """The engine for --model / EMOTION_MODEL; the tiny model (loudly) when neither is given and
+    the default model can't be had."""
+    from emotion_assets.engine.selection import load_with_fallback
 
-    settings = Settings.from_env()
-    cache = settings.data_dir / "models"
-    explicit = model_arg or os.environ.get("EMOTION_MODEL", "").strip()
-    cfg = EngineConfig.from_env(cache_dir=cache, **({"model": model_arg} if model_arg else {}))
-    try:
-        return load_engine(cfg)
-    except ModelUnavailableError as exc:
-        if explicit:
-            raise
-        tiny = cached_model_dir(cache, "tiny")
-        print(
-            f"WARNING: {exc}\nWARNING: falling back to the TINY RANDOM MODEL in {tiny}: "
-            "its scores carry no meaning (demo only).",
-            file=sys.stderr,
-        )
-        return load_engine(EngineConfig.from_env(model=str(tiny), cache_dir=cache))
+    model = settings.model
+    chosen = {"model": model_arg} if model_arg else {}
+    models = settings.storage.data_dir / "models"
+    engine, warning = load_with_fallback(
+        model.engine_config(cache_dir=models, **chosen),
+        allow_tiny_fallback=model.model_is_default and not model_arg,
+        tiny_dir=models / "tiny",
+    )
+    if warning:
+        print(f"WARNING: {warning}", file=sys.stderr)
+    return engine
 
 
 def _out_dir(root: Path) -> Path:
@@ -72,10 +66,11 @@ def _out_dir(root: Path) -> Path:
 def analyze(args: argparse.Namespace) -> Path:
     from emotion_assets.audio.decode import write_wav_f32
 
+    settings = load_settings()  # a bad setting fails before any work, in one sentence
     path = Path(args.file)
     if not path.is_file():
         raise FileNotFoundError(f"no such file: {path}")
-    wave, source_rate = _decode(path)
+    wave, source_rate = _decode(path, settings.audio.ffmpeg_binary or None)
     log.info(
         "decoded %s: %.2f s, source sample rate %s Hz, converted to %d Hz mono float32",
         path.name,
@@ -83,7 +78,7 @@ def analyze(args: argparse.Namespace) -> Path:
         source_rate or "unknown",
         SAMPLE_RATE,
     )
-    engine = _engine(args.model)
+    engine = _engine(args.model, settings)
     scores = engine.score(wave, with_features=args.embedding)
     if scores.n_frames == 0:
         raise ValueError(f"{path.name} is shorter than one 25 ms frame: nothing to score")

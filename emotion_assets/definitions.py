@@ -20,41 +20,17 @@ from emotion_assets.defs.resources import (
     AudioResource,
     EmotionModelResource,
     StorageResource,
-    env_flag,
-    env_float_or,
-    env_int_or,
-    env_or,
 )
-from emotion_assets.settings import DEFAULT_MODEL, Settings
+from emotion_assets.settings import Settings, load_settings
 
 
-def build_resources() -> dict:
-    settings = Settings.from_env()
-    data_dir = str(settings.data_dir)
+def build_resources(settings: Settings) -> dict:
     return {
-        "io_manager": LakeIOManager(data_dir=data_dir),
-        "storage": StorageResource(data_dir=data_dir),
-        "audio": AudioResource(
-            ffmpeg_binary=env_or("FFMPEG_BINARY", ""),
-            max_duration_s=env_float_or("EMOTION_MAX_DURATION_S", 4 * 3600.0),
-            vad_threshold=env_float_or("EMOTION_VAD_THRESHOLD", 0.5),
-            vad_min_speech_ms=env_int_or("EMOTION_VAD_MIN_SPEECH_MS", 250),
-            vad_min_silence_ms=env_int_or("EMOTION_VAD_MIN_SILENCE_MS", 100),
-        ),
-        "emotion_model": EmotionModelResource(
-            model=env_or("EMOTION_MODEL", DEFAULT_MODEL),
-            hub=env_or("EMOTION_MODEL_HUB", "ms"),
-            device=env_or("EMOTION_DEVICE", "auto"),
-            window_s=env_float_or("EMOTION_WINDOW_S", 0.0),
-            context_s=env_float_or("EMOTION_CONTEXT_S", -1.0),
-            batch_size=env_int_or("EMOTION_BATCH_SIZE", 0),
-            threads=env_int_or("EMOTION_THREADS", 0),
-            quantize=env_or("EMOTION_QUANTIZE", "none"),
-            save_frame_embeddings=env_flag("EMOTION_SAVE_FRAME_EMBEDDINGS"),
-            allow_tiny_fallback=settings.model_is_default
-            and env_flag("EMOTION_ALLOW_TINY_FALLBACK"),
-        ),
-        "analytics": AnalyticsResource.from_env(),
+        "io_manager": LakeIOManager(data_dir=str(settings.storage.data_dir)),
+        "storage": StorageResource.from_settings(settings.storage),
+        "audio": AudioResource.from_settings(settings.audio),
+        "emotion_model": EmotionModelResource.from_settings(settings.model),
+        "analytics": AnalyticsResource.from_settings(settings.analytics),
     }
 
 
@@ -70,7 +46,7 @@ def build_definitions() -> Definitions:
         jobs=[emotion_pipeline],
         schedules=[daily_emotion_schedule],
         sensors=[raw_folder_sensor],
-        resources=build_resources(),
+        resources=build_resources(load_settings()),
     )
 
 

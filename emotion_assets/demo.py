@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from emotion_assets.layout import DataLayout
-from emotion_assets.settings import Settings
+from emotion_assets.settings import load_settings
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 EXAMPLE_QUERIES = (
@@ -52,9 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--date", default="2024-06-03", help="partition (folder) for the samples")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    settings = Settings.from_env()
-    layout = DataLayout(settings.data_dir)
-    if settings.model_is_default:
+    settings = load_settings()
+    layout = DataLayout(settings.storage.data_dir)
+    if settings.model.model_is_default:
         # Only the demo may fall back to the tiny model, and only when EMOTION_MODEL is unset.
         os.environ["EMOTION_ALLOW_TINY_FALLBACK"] = "1"
     files = copy_samples(layout, args.date)

@@ -12,7 +12,6 @@ from emotion_assets.analytics.bursts import BURSTS_SCHEMA, find_bursts
 from emotion_assets.analytics.clusters import CLUSTERS_SCHEMA, cluster_embeddings
 from emotion_assets.analytics.compare import COMPARISON_SCHEMA, compare_recordings
 from emotion_assets.analytics.highlights import HIGHLIGHTS_SCHEMA, find_highlights
-from emotion_assets.analytics.settings import AnalyticsSettings, parse_burst_rules
 from emotion_assets.analytics.smoothing import SMOOTHED_SCHEMA, smooth_frames
 from emotion_assets.analytics.summary import SUMMARY_SCHEMA, recording_summary
 from emotion_assets.analytics.team_health import ALL_RECORDINGS, TEAM_HEALTH_SCHEMA, team_health
@@ -45,13 +44,11 @@ __all__ = [
     "ALL_RECORDINGS",
     "ANALYTICS_KEYS",
     "ANALYTICS_SCHEMAS",
-    "AnalyticsSettings",
     "cluster_embeddings",
     "compare_recordings",
     "emotion_timeline",
     "find_bursts",
     "find_highlights",
-    "parse_burst_rules",
     "recording_summary",
     "smooth_frames",
     "team_health",

@@ -15,7 +15,7 @@ import math
 import polars as pl
 
 from emotion_assets.analytics.common import FRAME_S, ID_COLUMNS, conform, empty, run_breaks
-from emotion_assets.analytics.settings import DEFAULT_BURST_RULES
+from emotion_assets.settings import DEFAULT_BURST_RULES
 
 BURSTS_SCHEMA: dict[str, pl.DataType] = {
     **ID_COLUMNS,

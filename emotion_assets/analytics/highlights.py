@@ -30,9 +30,9 @@ import polars as pl
 import soundfile as sf
 
 from emotion_assets.analytics.common import EMOTIONAL, FRAME_S, ID_COLUMNS, conform, empty
-from emotion_assets.analytics.settings import AnalyticsSettings
 from emotion_assets.labels import EMOTIONS
 from emotion_assets.layout import DataLayout
+from emotion_assets.settings import AnalyticsSettings
 from emotion_assets.warehouse.atomic import atomic_path
 
 log = logging.getLogger(__name__)

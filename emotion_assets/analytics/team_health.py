@@ -22,8 +22,8 @@ import duckdb
 import polars as pl
 
 from emotion_assets.analytics.common import FRAME_S, conform, empty
-from emotion_assets.analytics.settings import AnalyticsSettings
 from emotion_assets.analytics.summary import with_smoothed_top
+from emotion_assets.settings import AnalyticsSettings
 
 ALL_RECORDINGS = "ALL"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import ffmpeg
@@ -60,12 +59,9 @@ AUDIO_DEMUXERS: tuple[str, ...] = (
 
 
 def ffmpeg_binary(override: str | None = None) -> str:
-    """override, else $FFMPEG_BINARY, else the binary shipped in the imageio-ffmpeg wheel."""
+    """override (FFMPEG_BINARY, through AudioSettings), else the imageio-ffmpeg wheel's binary."""
     if override:
         return override
-    env = os.environ.get("FFMPEG_BINARY", "").strip()
-    if env:
-        return env
     import imageio_ffmpeg  # imported late: only needed when nothing else was configured
 
     return imageio_ffmpeg.get_ffmpeg_exe()

@@ -11,7 +11,6 @@ import logging
 import os
 import re
 import stat
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -316,22 +315,9 @@ def segment_partition(
     normalized: pl.DataFrame,
     *,
     params: VadParams | None = None,
-    threshold: float | None = None,
-    min_speech_ms: int | None = None,
-    min_silence_ms: int | None = None,
-    speech_pad_ms: int | None = None,
 ) -> pl.DataFrame:
-    """speech_segments: silero-vad regions of every normalized track.
-
-    Settings: `params` (default VadParams()), each overridden by an explicit keyword.
-    """
-    given = {
-        "threshold": threshold,
-        "min_speech_ms": min_speech_ms,
-        "min_silence_ms": min_silence_ms,
-        "speech_pad_ms": speech_pad_ms,
-    }
-    params = replace(params or VadParams(), **{k: v for k, v in given.items() if v is not None})
+    """speech_segments: silero-vad regions of every normalized track (`params`: AudioSettings)."""
+    params = params or VadParams()
     rows: list[dict] = []
     for r in normalized.sort("recording_id", "track").iter_rows(named=True):
         wave, rate = sf.read(layout.resolve_inside(r["audio_path"]), dtype="float32")
@@ -343,6 +329,7 @@ def segment_partition(
             min_speech_ms=params.min_speech_ms,
             min_silence_ms=params.min_silence_ms,
             speech_pad_ms=params.speech_pad_ms,
+            backend=params.backend,
         )
         for idx, (t0, t1) in enumerate(regions):
             rows.append(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from dataclasses import dataclass
 
@@ -21,39 +20,21 @@ _lock = threading.Lock()
 
 @dataclass(frozen=True)
 class VadParams:
+    """silero-vad's settings (from AudioSettings in emotion_assets.settings)."""
+
     threshold: float = 0.5
     min_speech_ms: int = 250
     min_silence_ms: int = 100
     speech_pad_ms: int = 30
-
-    @classmethod
-    def from_env(cls) -> VadParams:
-        """EMOTION_VAD_THRESHOLD, EMOTION_VAD_MIN_SPEECH_MS, EMOTION_VAD_MIN_SILENCE_MS,
-        EMOTION_VAD_SPEECH_PAD_MS; unset or empty means the default."""
-
-        def get(name: str, default: float, kind: type) -> float:
-            value = os.environ.get(name, "").strip()
-            return kind(value) if value else default
-
-        return cls(
-            threshold=get("EMOTION_VAD_THRESHOLD", cls.threshold, float),
-            min_speech_ms=get("EMOTION_VAD_MIN_SPEECH_MS", cls.min_speech_ms, int),
-            min_silence_ms=get("EMOTION_VAD_MIN_SILENCE_MS", cls.min_silence_ms, int),
-            speech_pad_ms=get("EMOTION_VAD_SPEECH_PAD_MS", cls.speech_pad_ms, int),
-        )
-
-
-def vad_backend() -> str:
-    """EMOTION_VAD_BACKEND: "onnx" (default: the same network ~2x faster through ONNX Runtime,
-    identical regions on the shared speech) or "jit" (silero's TorchScript model)."""
-    backend = os.environ.get("EMOTION_VAD_BACKEND", "").strip().lower() or "onnx"
-    if backend not in ("onnx", "jit"):
-        raise ValueError(f"EMOTION_VAD_BACKEND must be 'onnx' or 'jit', not {backend!r}")
-    return backend
+    # "onnx": the same network ~2x faster through ONNX Runtime (identical regions on the shared
+    # speech); "jit": silero's TorchScript model.
+    backend: str = "onnx"
 
 
 def _get_model(backend: str = "onnx"):
     """Loaded once per process and backend (weights from the silero-vad wheel, no download)."""
+    if backend not in ("onnx", "jit"):
+        raise ValueError(f"the VAD backend must be 'onnx' or 'jit', not {backend!r}")
     if backend not in _models:
         with torch_threads():  # silero-vad sets 1 thread for the whole process on import
             from silero_vad import load_silero_vad  # late: importing torch is slow
@@ -70,6 +51,7 @@ def speech_regions(
     min_speech_ms: int = 250,
     min_silence_ms: int = 100,
     speech_pad_ms: int = 30,
+    backend: str = "onnx",
 ) -> list[tuple[float, float]]:
     """Speech regions (start, end) in seconds of a 16 kHz mono signal, in time order."""
     x = np.asarray(wave16k, dtype=np.float32)
@@ -84,7 +66,7 @@ def speech_regions(
         x = np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=-1.0)
     import torch
 
-    model = _get_model(vad_backend())
+    model = _get_model(backend)
     from silero_vad import get_speech_timestamps
 
     # 512-sample steps of a tiny network: one thread is fastest, and the count is given back.

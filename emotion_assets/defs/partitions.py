@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dagster import BackfillPolicy, DailyPartitionsDefinition
 
-from emotion_assets.settings import Settings
+from emotion_assets.settings import StorageSettings, load_group
 
-_settings = Settings.from_env()
+_settings = load_group(StorageSettings)
 
 daily_partitions = DailyPartitionsDefinition(
-    start_date=_settings.partition_start,
+    start_date=_settings.partition_start.isoformat(),
     timezone=_settings.timezone,
     end_offset=1,  # today's folder can be processed today, not only tomorrow
 )

@@ -1,38 +1,38 @@
-"""Resources: settings from the environment (EnvVar when set, documented defaults otherwise)."""
+"""Resources: typed Dagster views of the settings groups in emotion_assets.settings.
+
+Each resource has exactly the fields of its settings group and is built from it
+(`from_settings`), so the values the environment gave appear in the UI's resource page; the
+defaults and the validation live in the settings module alone. Pure code gets the settings
+object back (`settings()`).
+"""
 
 from __future__ import annotations
 
-import os
-from typing import Any
+from typing import TYPE_CHECKING
 
-from dagster import ConfigurableResource, EnvVar
+from dagster import ConfigurableResource
 
 from emotion_assets.layout import DataLayout
-from emotion_assets.settings import DEFAULT_MODEL
+from emotion_assets.settings import (
+    AnalyticsSettings,
+    AudioSettings,
+    ModelSettings,
+    StorageSettings,
+    format_burst_rules,
+)
 
-
-def env_or(name: str, default: Any) -> Any:
-    """EnvVar(name) when the variable is set (the UI then shows where a value came from)."""
-    return EnvVar(name) if os.environ.get(name, "").strip() else default
-
-
-def env_int_or(name: str, default: int) -> Any:
-    return EnvVar.int(name) if os.environ.get(name, "").strip() else default
-
-
-def env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
-
-
-def env_float_or(name: str, default: float) -> Any:
-    value = os.environ.get(name, "").strip()
-    return float(value) if value else default
+if TYPE_CHECKING:
+    from emotion_assets.engine import EmotionEngine, EngineConfig
 
 
 class StorageResource(ConfigurableResource):
     """The data directory: raw input, processed audio, the lake, clips, reports, the warehouse."""
 
-    data_dir: str = "data"
+    data_dir: str
+
+    @classmethod
+    def from_settings(cls, settings: StorageSettings) -> StorageResource:
+        return cls(data_dir=str(settings.data_dir))
 
     @property
     def layout(self) -> DataLayout:
@@ -40,48 +40,50 @@ class StorageResource(ConfigurableResource):
 
 
 class AudioResource(ConfigurableResource):
-    """Decoding and voice-activity settings."""
+    """Decoding limits and voice-activity detection (AudioSettings)."""
 
-    ffmpeg_binary: str = ""
-    max_duration_s: float = 4 * 3600.0
-    vad_threshold: float = 0.5
-    vad_min_speech_ms: int = 250
-    vad_min_silence_ms: int = 100
+    ffmpeg_binary: str
+    max_duration_s: float
+    vad_threshold: float
+    vad_min_speech_ms: int
+    vad_min_silence_ms: int
+    vad_speech_pad_ms: int
+    vad_backend: str
+
+    @classmethod
+    def from_settings(cls, settings: AudioSettings) -> AudioResource:
+        return cls(**settings.model_dump())
+
+    def settings(self) -> AudioSettings:
+        return AudioSettings(**{name: getattr(self, name) for name in AudioSettings.model_fields})
 
 
 class EmotionModelResource(ConfigurableResource):
-    """Which emotion2vec+ model runs, where, and how (see docs/engine.md)."""
+    """Which emotion2vec+ model runs, where, and how (ModelSettings; docs/engine.md)."""
 
-    model: str = DEFAULT_MODEL
-    hub: str = "ms"
-    device: str = "auto"
-    window_s: float = 0.0  # 0: the engine's measured default
-    context_s: float = -1.0  # <0: the engine's default
-    batch_size: int = 0  # 0: the engine's default
-    threads: int = 0  # 0: torch's default
-    quantize: str = "none"
-    save_frame_embeddings: bool = False
-    # Only `make demo` turns this on: with EMOTION_MODEL unset and no hub, use the tiny model.
-    allow_tiny_fallback: bool = False
+    model: str
+    model_hub: str
+    device: str
+    window_s: float
+    context_s: float
+    batch_size: int
+    threads: int | None
+    quantize: str
+    save_frame_embeddings: bool
+    allow_tiny_fallback: bool
 
-    def engine_config(self, layout: DataLayout, model: str | None = None):
-        from emotion_assets.engine import EngineConfig
+    @classmethod
+    def from_settings(cls, settings: ModelSettings) -> EmotionModelResource:
+        return cls(**settings.model_dump())
 
-        defaults = EngineConfig()
-        return EngineConfig(
-            model=model or self.model,
-            hub=self.hub,
-            device=self.device,
-            window_s=self.window_s or defaults.window_s,
-            context_s=self.context_s if self.context_s >= 0 else defaults.context_s,
-            batch_size=self.batch_size or defaults.batch_size,
-            threads=self.threads or None,
-            quantize=self.quantize,
-            cache_dir=layout.models,
-        )
+    def settings(self) -> ModelSettings:
+        return ModelSettings(**{name: getattr(self, name) for name in ModelSettings.model_fields})
 
-    def load(self, layout: DataLayout):
-        """(engine, warning): the engine, loaded once per process; a warning when it is the tiny one."""
+    def engine_config(self, layout: DataLayout) -> EngineConfig:
+        return self.settings().engine_config(cache_dir=layout.models)
+
+    def load(self, layout: DataLayout) -> tuple[EmotionEngine, str | None]:
+        """(engine, warning): loaded once per process; a warning when it is the tiny model."""
         from emotion_assets.engine.selection import load_with_fallback
 
         return load_with_fallback(
@@ -91,53 +93,40 @@ class EmotionModelResource(ConfigurableResource):
         )
 
 
-def _analytics_resource_class() -> type:
-    """AnalyticsResource: one config field per AnalyticsSettings field (same names, env, defaults).
+class AnalyticsResource(ConfigurableResource):
+    """Thresholds of the analytics tables (AnalyticsSettings; docs/analytics.md#settings).
 
-    Built from the dataclass so the thresholds are defined once, in the pure package; rules and
-    lists are strings in the same format as their environment variables (docs/analytics.md).
+    Burst rules and highlight rankings are strings in the format of their variables.
     """
-    from dataclasses import fields
 
-    from emotion_assets.analytics.settings import AnalyticsSettings, format_burst_rules
-
-    defaults = AnalyticsSettings()
-    annotations: dict[str, type] = {}
-    namespace: dict[str, Any] = {}
-    for f in fields(AnalyticsSettings):
-        value = getattr(defaults, f.name)
-        if f.name == "burst_rules":
-            value = format_burst_rules(value)
-        elif isinstance(value, tuple):
-            value = ",".join(value)
-        annotations[f.name] = type(value)
-        namespace[f.name] = value
-
-    def settings(self) -> AnalyticsSettings:
-        env = {f"EMOTION_{name.upper()}": str(getattr(self, name)) for name in annotations}
-        return AnalyticsSettings.from_env(env)
+    smoothing_window: int
+    burst_rules: str
+    highlight_top_n: int
+    highlight_window_s: float
+    highlight_min_speech_share: float
+    highlight_rankings: str
+    timeline_bucket_s: float
+    compare_max_lag_s: float
+    compare_min_frames: int
+    cluster_k: int
+    cluster_random_state: int
+    cluster_normalize: bool
+    health_anger_points_per_burst_hour: float
+    health_anger_max_penalty: float
+    health_neutral_low: float
+    health_neutral_high: float
+    health_neutral_points: float
+    health_happy_volatility_max: float
+    health_happy_points: float
 
     @classmethod
-    def from_env(cls):
-        current = AnalyticsSettings.from_env()
-        values = {}
-        for name in annotations:
-            value = getattr(current, name)
-            if name == "burst_rules":
-                value = format_burst_rules(value)
-            elif isinstance(value, tuple):
-                value = ",".join(value)
-            values[name] = value
+    def from_settings(cls, settings: AnalyticsSettings) -> AnalyticsResource:
+        values = settings.model_dump()
+        values["burst_rules"] = format_burst_rules(settings.burst_rules)
+        values["highlight_rankings"] = ",".join(settings.highlight_rankings)
         return cls(**values)
 
-    namespace.update(
-        __annotations__=annotations,
-        __doc__="Thresholds of the analytics tables (EMOTION_<FIELD> env vars; docs/analytics.md).",
-        __module__=__name__,
-        settings=settings,
-        from_env=from_env,
-    )
-    return type("AnalyticsResource", (ConfigurableResource,), namespace)
-
-
-AnalyticsResource = _analytics_resource_class()
+    def settings(self) -> AnalyticsSettings:
+        return AnalyticsSettings(
+            **{name: getattr(self, name) for name in AnalyticsSettings.model_fields}
+        )

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -29,11 +28,10 @@ from emotion_assets.engine.model_builder import random_model_marker
 from emotion_assets.engine.normalize import TrackNormalizer
 from emotion_assets.engine.windows import plan_windows, window_frames
 from emotion_assets.labels import EMOTIONS, SAMPLE_RATE, label_from_token, n_frames
+from emotion_assets.settings import DEFAULT_MODEL
 from emotion_assets.torch_threads import available_cores, torch_threads
 
 log = logging.getLogger(__name__)
-
-DEFAULT_MODEL = "iic/emotion2vec_plus_large"
 
 # on_features(first_frame, (n, D) float32 block): frame features streamed out window by window
 FeatureSink = Callable[[int, np.ndarray], None]
@@ -78,23 +76,6 @@ class EngineConfig:
             raise ValueError("context_s must be shorter than half of window_s")
         if self.batch_size < 1:
             raise ValueError("batch_size must be at least 1")
-
-    @classmethod
-    def from_env(cls, **overrides) -> EngineConfig:
-        """Settings from EMOTION_* variables (docs/engine.md); keyword arguments win."""
-        env = os.environ.get
-        values: dict = {
-            "model": env("EMOTION_MODEL", "").strip() or DEFAULT_MODEL,
-            "hub": env("EMOTION_MODEL_HUB", "").strip() or "ms",
-            "device": env("EMOTION_DEVICE", "").strip() or "auto",
-            "window_s": float(env("EMOTION_WINDOW_S", "") or cls.window_s),
-            "context_s": float(env("EMOTION_CONTEXT_S", "") or cls.context_s),
-            "batch_size": int(env("EMOTION_BATCH_SIZE", "") or cls.batch_size),
-            "threads": int(env("EMOTION_THREADS")) if env("EMOTION_THREADS") else None,
-            "quantize": env("EMOTION_QUANTIZE", "").strip() or "none",
-        }
-        values.update(overrides)
-        return cls(**values)
 
 
 @dataclass
@@ -296,7 +277,7 @@ def _load(cfg: EngineConfig) -> EmotionEngine:
 
 def load_engine(cfg: EngineConfig | None = None) -> EmotionEngine:
     """The engine for cfg, loaded once per process (later calls return the same object)."""
-    cfg = cfg or EngineConfig.from_env()
+    cfg = cfg or EngineConfig()
     if cfg.cache_dir is not None:
         cfg = replace(cfg, cache_dir=Path(cfg.cache_dir).expanduser().resolve())
     return _load(cfg)

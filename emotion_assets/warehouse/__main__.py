@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from emotion_assets.layout import DataLayout
-from emotion_assets.settings import Settings
+from emotion_assets.settings import StorageSettings, load_group
 from emotion_assets.warehouse.views import connect_readonly, ensure_views
 
 
@@ -15,7 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("sql", nargs="?", help="a query to run read-only against the warehouse")
     parser.add_argument("--refresh", action="store_true", help="(re)create the views over the lake")
     args = parser.parse_args(argv)
-    layout = DataLayout(Settings.from_env().data_dir)
+    layout = DataLayout(load_group(StorageSettings).data_dir)
     if args.refresh:
         refreshed = ensure_views(layout.lake, layout.warehouse)
         print(f"views refreshed: {', '.join(refreshed) or 'none needed'} ({layout.warehouse})")

@@ -11,9 +11,9 @@ import soundfile as sf
 from scipy.signal import resample_poly
 
 from emotion_assets.analytics.highlights import HIGHLIGHTS_SCHEMA, find_highlights
-from emotion_assets.analytics.settings import AnalyticsSettings
 from emotion_assets.analytics.smoothing import smooth_frames
 from emotion_assets.layout import DataLayout
+from emotion_assets.settings import AnalyticsSettings
 from emotion_assets_tests.analytics.frames import DAY, RID, build_frames, steps
 
 REPO = Path(__file__).resolve().parents[2]

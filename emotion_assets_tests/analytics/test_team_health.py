@@ -7,9 +7,9 @@ import polars as pl
 import pytest
 
 from emotion_assets.analytics.bursts import find_bursts
-from emotion_assets.analytics.settings import AnalyticsSettings
 from emotion_assets.analytics.smoothing import smooth_frames
 from emotion_assets.analytics.team_health import TEAM_HEALTH_SCHEMA, team_health
+from emotion_assets.settings import AnalyticsSettings
 from emotion_assets_tests.analytics.frames import DAY, build_frames, raw_recordings, steps
 
 A, B, C, D = ("a" * 16, "b" * 16, "c" * 16, "d" * 16)

@@ -8,7 +8,7 @@ import torch
 
 from emotion_assets.audio.decode import decode
 from emotion_assets.audio.sidecars import read_rttm
-from emotion_assets.audio.vad import VadParams, speech_regions
+from emotion_assets.audio.vad import speech_regions
 from emotion_assets_tests.audio.helpers import shared, shared_files
 
 torch.set_num_threads(1)
@@ -68,26 +68,14 @@ def test_threshold_matters() -> None:
     assert loose > strict
 
 
-def test_vad_params_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("EMOTION_VAD_THRESHOLD", "0.7")
-    monkeypatch.setenv("EMOTION_VAD_MIN_SPEECH_MS", "")
-    monkeypatch.setenv("EMOTION_VAD_MIN_SILENCE_MS", "300")
-    params = VadParams.from_env()
-    assert (params.threshold, params.min_speech_ms, params.min_silence_ms) == (0.7, 250, 300)
-
-
 @pytest.mark.parametrize("path", shared_files("speech"), ids=lambda p: p.name)
-def test_onnx_and_torchscript_backends_find_the_same_regions(path, monkeypatch) -> None:
+def test_onnx_and_torchscript_backends_find_the_same_regions(path) -> None:
     """The default ONNX Runtime backend is only a faster way to run the same network."""
     x = decode(path)[0]
-    found = {}
-    for backend in ("jit", "onnx"):
-        monkeypatch.setenv("EMOTION_VAD_BACKEND", backend)
-        found[backend] = speech_regions(x)
+    found = {backend: speech_regions(x, backend=backend) for backend in ("jit", "onnx")}
     assert found["onnx"] and found["onnx"] == found["jit"]
 
 
-def test_unknown_vad_backend_is_a_clear_error(monkeypatch) -> None:
-    monkeypatch.setenv("EMOTION_VAD_BACKEND", "tensorrt")
-    with pytest.raises(ValueError, match="EMOTION_VAD_BACKEND"):
-        speech_regions(np.zeros(16_000, np.float32) + 0.1)
+def test_unknown_vad_backend_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="'onnx' or 'jit'"):
+        speech_regions(np.zeros(16_000, np.float32) + 0.1, backend="tensorrt")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -111,11 +110,3 @@ def test_config_rejects_bad_settings():
         EngineConfig(quantize="int4")
     with pytest.raises(ValueError):
         EngineConfig(hub="github")
-
-
-def test_config_from_env(monkeypatch, tmp_path: Path):
-    monkeypatch.setenv("EMOTION_MODEL", str(tmp_path))
-    monkeypatch.setenv("EMOTION_WINDOW_S", "20")
-    monkeypatch.setenv("EMOTION_THREADS", "1")
-    cfg = EngineConfig.from_env(batch_size=2)
-    assert (cfg.model, cfg.window_s, cfg.threads, cfg.batch_size) == (str(tmp_path), 20.0, 1, 2)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dagster import RunRequest, ScheduleEvaluationContext, schedule
 
 from emotion_assets.defs.automation.jobs import emotion_pipeline
-from emotion_assets.settings import Settings
+from emotion_assets.settings import StorageSettings, load_group
 from emotion_assets.watch import previous_day
 
-_settings = Settings.from_env()
+_settings = load_group(StorageSettings)
 
 
 @schedule(

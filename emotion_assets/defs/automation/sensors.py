@@ -7,7 +7,7 @@ from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, Se
 from emotion_assets.defs.automation.jobs import emotion_pipeline
 from emotion_assets.defs.partitions import daily_partitions
 from emotion_assets.layout import DataLayout
-from emotion_assets.settings import Settings
+from emotion_assets.settings import StorageSettings, load_group
 from emotion_assets.watch import WatchState, plan_runs, snapshot
 
 
@@ -18,7 +18,7 @@ from emotion_assets.watch import WatchState, plan_runs, snapshot
     description="Requests runs for days whose raw folder changed; waits while files still grow.",
 )
 def raw_folder_sensor(context: SensorEvaluationContext) -> SensorResult:
-    layout = DataLayout(Settings.from_env().data_dir)
+    layout = DataLayout(load_group(StorageSettings).data_dir)
     plan = plan_runs(WatchState.from_json(context.cursor), snapshot(layout.raw))
     valid = set(daily_partitions.get_partition_keys())
     requests = []

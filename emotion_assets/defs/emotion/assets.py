@@ -16,10 +16,10 @@ from emotion_assets.defs.partitions import backfill_policy, daily_partitions
 from emotion_assets.defs.resources import EmotionModelResource, StorageResource
 from emotion_assets.engine import tables
 from emotion_assets.engine.partition import score_partition
-from emotion_assets.settings import Settings
+from emotion_assets.settings import ModelSettings, load_group
 
 # Changing the model marks every partition stale in the UI: the model is part of the code.
-MODEL_CODE_VERSION = f"emotion-v1|{Settings.from_env().model}"
+MODEL_CODE_VERSION = f"emotion-v1|{load_group(ModelSettings).model}"
 
 
 @multi_asset(

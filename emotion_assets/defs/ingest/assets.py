@@ -54,9 +54,7 @@ def ingest_recordings(
         segments = ingest.segment_partition(
             layout,
             normalized,
-            threshold=audio.vad_threshold,
-            min_speech_ms=audio.vad_min_speech_ms,
-            min_silence_ms=audio.vad_min_silence_ms,
+            params=audio.settings().vad_params(),
         )
         turns, sidecar_problems = ingest.turns_partition(
             layout, day, raw, normalized, segments=segments
