@@ -14,22 +14,9 @@ import math
 
 import polars as pl
 
-from emotion_assets.analytics.common import FRAME_S, ID_COLUMNS, conform, empty, run_breaks
+from emotion_assets.analytics.common import FRAME_S, empty, run_breaks
+from emotion_assets.contracts import BURSTS_SCHEMA, conform
 from emotion_assets.settings import DEFAULT_BURST_RULES
-
-BURSTS_SCHEMA: dict[str, pl.DataType] = {
-    **ID_COLUMNS,
-    "track": pl.Int32,
-    "speaker": pl.String,
-    "emotion": pl.String,
-    "t_start": pl.Float64,
-    "t_end": pl.Float64,
-    "duration_s": pl.Float64,
-    "peak": pl.Float64,
-    "mean_score": pl.Float64,
-    "rule_threshold": pl.Float64,
-    "rule_min_duration_s": pl.Float64,
-}
 
 
 def min_frames(min_duration_s: float) -> int:

@@ -13,15 +13,8 @@ import numpy as np
 import polars as pl
 from sklearn.cluster import KMeans
 
-from emotion_assets.analytics.common import ID_COLUMNS, conform, empty
-
-CLUSTERS_SCHEMA: dict[str, pl.DataType] = {
-    **ID_COLUMNS,
-    "track": pl.Int32,
-    "segment_idx": pl.Int32,
-    "cluster": pl.Int32,
-    "distance_to_centroid": pl.Float64,
-}
+from emotion_assets.analytics.common import empty
+from emotion_assets.contracts import CLUSTERS_SCHEMA, conform
 
 
 def cluster_embeddings(

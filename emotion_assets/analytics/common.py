@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from emotion_assets.labels import EMOTIONS, FRAME_STRIDE, SAMPLE_RATE
+from emotion_assets.labels import FRAME_STRIDE, SAMPLE_RATE
 
 FRAME_S = FRAME_STRIDE / SAMPLE_RATE  # 0.02 s between frame starts
 TRACK_KEYS = ("recording_id", "track")
-ID_COLUMNS: dict[str, pl.DataType] = {"recording_date": pl.Date, "recording_id": pl.String}
-SCORES32: dict[str, pl.DataType] = {e: pl.Float32 for e in EMOTIONS}
-MEANS: dict[str, pl.DataType] = {f"mean_{e}": pl.Float64 for e in EMOTIONS}
 EMOTIONAL = (
     "angry",
     "disgusted",
@@ -23,11 +20,6 @@ EMOTIONAL = (
 
 def empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
-
-
-def conform(df: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    """Exactly the schema's columns, in its order, with its dtypes."""
-    return df.select(pl.col(name).cast(dtype) for name, dtype in schema.items())
 
 
 def argmax_label(

@@ -16,19 +16,9 @@ import numpy as np
 import polars as pl
 from scipy import signal
 
-from emotion_assets.analytics.common import FRAME_S, ID_COLUMNS, conform, empty
+from emotion_assets.analytics.common import FRAME_S, empty
+from emotion_assets.contracts import COMPARISON_SCHEMA, conform
 from emotion_assets.labels import EMOTIONS
-
-COMPARISON_SCHEMA: dict[str, pl.DataType] = {
-    **ID_COLUMNS,
-    "other_recording_id": pl.String,
-    "track": pl.Int32,
-    "emotion": pl.String,
-    "pearson_r": pl.Float64,
-    "best_lag_s": pl.Float64,
-    "best_lag_r": pl.Float64,
-    "n_frames": pl.Int64,
-}
 
 
 def comparison_pairs(recordings: pl.DataFrame) -> pl.DataFrame:

@@ -29,7 +29,8 @@ import numpy as np
 import polars as pl
 import soundfile as sf
 
-from emotion_assets.analytics.common import EMOTIONAL, FRAME_S, ID_COLUMNS, conform, empty
+from emotion_assets.analytics.common import EMOTIONAL, FRAME_S, empty
+from emotion_assets.contracts import HIGHLIGHTS_SCHEMA, conform
 from emotion_assets.labels import EMOTIONS
 from emotion_assets.layout import DataLayout
 from emotion_assets.settings import AnalyticsSettings
@@ -37,19 +38,6 @@ from emotion_assets.warehouse.atomic import atomic_path
 
 log = logging.getLogger(__name__)
 
-HIGHLIGHTS_SCHEMA: dict[str, pl.DataType] = {
-    **ID_COLUMNS,
-    "track": pl.Int32,
-    "rank_by": pl.String,
-    "rank": pl.Int32,
-    "t_start": pl.Float64,
-    "t_end": pl.Float64,
-    "duration_s": pl.Float64,
-    "speaker": pl.String,
-    "dominant_emotion": pl.String,
-    "score": pl.Float64,
-    "clip_path": pl.String,
-}
 
 _EMOTIONAL_IDX = [EMOTIONS.index(e) for e in EMOTIONAL]
 _EPS = 1e-9

@@ -11,27 +11,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from emotion_assets.analytics.common import (
-    ID_COLUMNS,
-    SCORES32,
-    argmax_label,
-    conform,
-    empty,
-    run_breaks,
-    track_sorted,
-)
+from emotion_assets.analytics.common import argmax_label, empty, run_breaks, track_sorted
+from emotion_assets.contracts import SMOOTHED_SCHEMA, conform
 from emotion_assets.labels import EMOTIONS
-
-SMOOTHED_SCHEMA: dict[str, pl.DataType] = {
-    **ID_COLUMNS,
-    "track": pl.Int32,
-    "speaker": pl.String,
-    "frame_idx": pl.Int32,
-    "t_start": pl.Float64,
-    "is_speech": pl.Boolean,
-    **SCORES32,
-    "smoothed_top_emotion": pl.String,
-}
 
 
 def smooth_frames(frames: pl.DataFrame, window: int = 5) -> pl.DataFrame:

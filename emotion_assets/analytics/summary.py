@@ -15,32 +15,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from emotion_assets.analytics.common import (
-    FRAME_S,
-    ID_COLUMNS,
-    MEANS,
-    argmax_label,
-    conform,
-    empty,
-)
+from emotion_assets.analytics.common import FRAME_S, argmax_label, empty
 from emotion_assets.analytics.smoothing import smooth_frames
+from emotion_assets.contracts import MEANS, SUMMARY_SCHEMA, conform
 from emotion_assets.labels import EMOTIONS
-
-SUMMARY_SCHEMA: dict[str, pl.DataType] = {
-    **ID_COLUMNS,
-    "track": pl.Int32,
-    "scope": pl.String,
-    "speaker": pl.String,
-    "duration_s": pl.Float64,
-    "speech_s": pl.Float64,
-    "overlap_s": pl.Float64,
-    **MEANS,
-    "dominant_emotion": pl.String,
-    "emotion_entropy": pl.Float64,
-    "neutral_share": pl.Float64,
-    **{f"std_{e}": pl.Float64 for e in EMOTIONS},
-    "n_emotion_changes": pl.Int64,
-}
 
 
 def with_smoothed_top(

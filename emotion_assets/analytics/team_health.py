@@ -21,27 +21,13 @@ import json
 import duckdb
 import polars as pl
 
-from emotion_assets.analytics.common import FRAME_S, conform, empty
+from emotion_assets.analytics.common import FRAME_S, empty
 from emotion_assets.analytics.summary import with_smoothed_top
+from emotion_assets.contracts import TEAM_HEALTH_SCHEMA, conform
 from emotion_assets.settings import AnalyticsSettings
 
 ALL_RECORDINGS = "ALL"
 
-TEAM_HEALTH_SCHEMA: dict[str, pl.DataType] = {
-    "recording_date": pl.Date,
-    "recording_id": pl.String,
-    "speaker": pl.String,
-    "team": pl.String,
-    "recording_ids": pl.List(pl.String),
-    "n_recordings": pl.Int64,
-    "speech_s": pl.Float64,
-    "neutral_share": pl.Float64,
-    "happy_volatility": pl.Float64,
-    "anger_burst_count": pl.Int64,
-    "anger_bursts_per_hour": pl.Float64,
-    "overlap_s": pl.Float64,
-    "health_score": pl.Float64,
-}
 
 _TURN_SCHEMA = {
     "recording_id": pl.String,

@@ -9,19 +9,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from emotion_assets.analytics.common import FRAME_S, ID_COLUMNS, MEANS, argmax_label, conform, empty
+from emotion_assets.analytics.common import FRAME_S, argmax_label, empty
+from emotion_assets.contracts import MEANS, TIMELINE_SCHEMA, conform
 from emotion_assets.labels import EMOTIONS
-
-TIMELINE_SCHEMA: dict[str, pl.DataType] = {
-    **ID_COLUMNS,
-    "track": pl.Int32,
-    "bucket_idx": pl.Int32,
-    "t_start": pl.Float64,
-    "t_end": pl.Float64,
-    "speech_s": pl.Float64,
-    **MEANS,
-    "dominant_emotion": pl.String,
-}
 
 
 def emotion_timeline(frames: pl.DataFrame, bucket_s: float = 60.0) -> pl.DataFrame:

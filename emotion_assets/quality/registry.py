@@ -6,17 +6,17 @@ frame-score checks: if they fail, nothing downstream of frame_emotion_scores sho
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
 
+from emotion_assets.contracts import ALLOWED_VALUES, CONTRACT_SCHEMAS, TABLE_SCHEMAS
 from emotion_assets.quality import audio_checks as audio
 from emotion_assets.quality import frame_checks as frames
 from emotion_assets.quality import table_checks as tables
 from emotion_assets.quality import utterance_checks as utterances
-from emotion_assets.quality.outcome import CheckOutcome
-from emotion_assets.quality.schemas import ALLOWED_VALUES, CONTRACT_TABLES, TABLE_SCHEMAS
+from emotion_assets.quality.outcome import CheckOutcome, Severity
 
 
 @dataclass(frozen=True)
@@ -25,8 +25,9 @@ class CheckSpec:
     table: str  # the asset the check is attached to (always inputs[0])
     inputs: tuple[str, ...]  # tables passed positionally to `run`
     run: Callable[..., CheckOutcome]
-    blocking: bool
+    blocking: bool  # a failure stops the assets downstream of `table`
     description: str
+    severity: Severity = "error"  # how a failure is reported (GX suites: "warn")
 
 
 def _per_table(table: str) -> list[CheckSpec]:
@@ -63,7 +64,9 @@ def _gx(table: str) -> CheckSpec:
 
         return run_suite(df, table, suite_for(table), severity="warn")
 
-    return CheckSpec(f"{table}_gx_suite", table, (table,), run, False, "Great Expectations suite")
+    return CheckSpec(
+        f"{table}_gx_suite", table, (table,), run, False, "Great Expectations suite", "warn"
+    )
 
 
 FRAMES = "frame_emotion_scores"
@@ -206,16 +209,5 @@ def all_checks(with_gx: bool = True) -> list[CheckSpec]:
     specs = [spec for table in TABLE_SCHEMAS for spec in _per_table(table)]
     specs += SPECIFIC
     if with_gx:
-        specs += [_gx(table) for table in CONTRACT_TABLES]
+        specs += [_gx(table) for table in CONTRACT_SCHEMAS]
     return specs
-
-
-def run_checks(
-    available: Mapping[str, pl.DataFrame], with_gx: bool = True
-) -> dict[str, CheckOutcome]:
-    """Run every check whose input tables are all in `available`, keyed by check name."""
-    return {
-        spec.name: spec.run(*(available[t] for t in spec.inputs))
-        for spec in all_checks(with_gx)
-        if all(t in available for t in spec.inputs)
-    }

@@ -1,20 +1,18 @@
-"""Great Expectations suites, one function per lake table, built from quality/schemas.py.
+"""Great Expectations suites: the value rules of the contract tables that no polars check has.
 
-Each function returns a fresh list of GX 1.x expectations for `gx_adapter.run_suite`.
+Each rule has one home. The contract's structure (columns, dtypes, keys, allowed values,
+fractions; emotion_assets/contracts.py) is checked by quality/table_checks.py for every table,
+and the computed rules (frame counts, timelines, softmax of mean logits, intervals, levels) by
+the other polars modules; GX holds the per-value expectations below (identifier formats, a
+partition that is not empty, required fields, positive lengths). Each function returns a fresh
+list of GX 1.x expectations for `gx_adapter.run_suite`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from emotion_assets.labels import EMOTIONS, SAMPLE_RATE
 from emotion_assets.quality._gx import gx
-from emotion_assets.quality.schemas import (
-    ALLOWED_VALUES,
-    TABLE_KEYS,
-    TABLE_SCHEMAS,
-    not_null_keys,
-)
 
 E = gx.expectations
 Expectation = gx.expectations.Expectation
@@ -23,107 +21,58 @@ HEX16 = r"^[0-9a-f]{16}$"
 HEX64 = r"^[0-9a-f]{64}$"
 
 
-def _contract(table: str) -> list[Expectation]:
-    """Columns exist, keys not null and jointly unique, enumerated columns within their sets."""
-    exps: list[Expectation] = [E.ExpectColumnToExist(column=c) for c in TABLE_SCHEMAS[table]]
-    exps += [E.ExpectColumnValuesToNotBeNull(column=c) for c in not_null_keys(table)]
-    keys = list(TABLE_KEYS[table])
-    # "never": rows with a null key part (track-scope utterances) still count as duplicates.
-    exps.append(E.ExpectCompoundColumnsToBeUnique(column_list=keys, ignore_row_if="never"))
-    exps += [
-        E.ExpectColumnValuesToBeInSet(column=c, value_set=list(values))
-        for c, values in ALLOWED_VALUES.get(table, {}).items()
-    ]
-    return exps
-
-
-def _unit(*columns: str) -> list[Expectation]:
-    return [E.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=1) for c in columns]
-
-
-def _interval() -> list[Expectation]:
-    return [
-        E.ExpectColumnValuesToBeBetween(column="t_start", min_value=0),
-        E.ExpectColumnPairValuesAToBeGreaterThanB(column_A="t_end", column_B="t_start"),
-    ]
-
-
 def _non_empty() -> Expectation:
     return E.ExpectTableRowCountToBeBetween(min_value=1)
 
 
+def _required(*columns: str) -> list[Expectation]:
+    return [E.ExpectColumnValuesToNotBeNull(column=c) for c in columns]
+
+
+def _positive(*columns: str) -> list[Expectation]:
+    return [
+        E.ExpectColumnValuesToBeBetween(column=c, min_value=0, strict_min=True) for c in columns
+    ]
+
+
 def raw_recordings_suite() -> list[Expectation]:
     return [
-        *_contract("raw_recordings"),
         _non_empty(),  # a partition exists because files arrived that day
         E.ExpectColumnValuesToMatchRegex(column="recording_id", regex=HEX16),
         E.ExpectColumnValuesToMatchRegex(column="sha256", regex=HEX64),
-        E.ExpectColumnValuesToNotBeNull(column="has_rttm"),
+        *_required("has_rttm", "status"),
     ]
 
 
 def normalized_audio_suite() -> list[Expectation]:
-    return [
-        *_contract("normalized_audio"),
-        E.ExpectColumnValuesToBeInSet(column="sample_rate", value_set=[SAMPLE_RATE]),
-        E.ExpectColumnValuesToBeBetween(column="n_samples", min_value=1),
-        E.ExpectColumnValuesToBeBetween(column="duration_s", min_value=0, strict_min=True),
-        *_unit("peak", "rms", "clipped_fraction"),
-        E.ExpectColumnPairValuesAToBeGreaterThanB(column_A="peak", column_B="rms", or_equal=True),
-    ]
+    return [*_positive("n_samples", "duration_s"), *_required("audio_path")]
 
 
 def speech_segments_suite() -> list[Expectation]:
-    return [*_contract("speech_segments"), *_interval()]
+    return _positive("duration_s")
 
 
 def speaker_turns_suite() -> list[Expectation]:
-    return [
-        *_contract("speaker_turns"),
-        *_interval(),
-        E.ExpectColumnValuesToNotBeNull(column="speaker"),
-        E.ExpectColumnValuesToNotBeNull(column="source"),
-    ]
+    return [*_required("speaker", "source"), *_positive("duration_s")]
 
 
 def quarantine_suite() -> list[Expectation]:
-    return [
-        *_contract("quarantine"),
-        E.ExpectColumnValuesToNotBeNull(column="reason"),
-        E.ExpectColumnValueLengthsToBeBetween(column="reason", min_value=1),
-        E.ExpectColumnValuesToNotBeNull(column="stage"),
-    ]
+    return _required("stage")
 
 
 def frame_emotion_scores_suite() -> list[Expectation]:
-    return [
-        *_contract("frame_emotion_scores"),
-        _non_empty(),
-        *[E.ExpectColumnValuesToNotBeNull(column=e) for e in EMOTIONS],
-        *_unit(*EMOTIONS),
-        E.ExpectColumnValuesToBeBetween(column="frame_idx", min_value=0),
-        E.ExpectColumnValuesToNotBeNull(column="top_emotion"),
-        E.ExpectColumnValuesToNotBeNull(column="model_id"),
-    ]
+    return [_non_empty(), *_required("model_id", "is_speech")]
 
 
 def utterance_emotion_scores_suite() -> list[Expectation]:
-    return [
-        *_contract("utterance_emotion_scores"),
-        _non_empty(),
-        *[E.ExpectColumnValuesToNotBeNull(column=e) for e in EMOTIONS],
-        *_unit(*EMOTIONS, "confidence"),
-        E.ExpectColumnValuesToBeBetween(column="n_frames", min_value=1),
-        E.ExpectColumnValuesToNotBeNull(column="top_emotion"),
-        *_interval(),
-    ]
+    return [_non_empty(), *_required("model_id")]
 
 
 def emotion_embeddings_suite() -> list[Expectation]:
     return [
-        *_contract("emotion_embeddings"),
-        E.ExpectColumnValuesToNotBeNull(column="embedding"),
-        *_interval(),
+        *_required("embedding", "model_id"),
+        E.ExpectColumnValuesToBeBetween(column="t_start", min_value=0),
+        E.ExpectColumnPairValuesAToBeGreaterThanB(column_A="t_end", column_B="t_start"),
     ]
 
 

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import polars as pl
 
-from emotion_assets.quality.outcome import (
-    CheckOutcome,
-    Severity,
-    missing_columns,
-    outcome_from_offenders,
-)
-from emotion_assets.quality.schemas import (
+from emotion_assets.contracts import (
     ALLOWED_VALUES,
     TABLE_KEYS,
     TABLE_SCHEMAS,
     dtype_compatible,
     not_null_keys,
+)
+from emotion_assets.quality.outcome import (
+    CheckOutcome,
+    Severity,
+    missing_columns,
+    outcome_from_offenders,
 )
 
 

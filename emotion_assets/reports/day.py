@@ -7,24 +7,12 @@ import logging
 
 import polars as pl
 
+from emotion_assets.contracts import REPORT_SCHEMA
 from emotion_assets.layout import DataLayout
 from emotion_assets.reports.day_index import render_day_index
 from emotion_assets.reports.render import render_recording_report
 
 log = logging.getLogger(__name__)
-
-REPORT_SCHEMA = {
-    "recording_date": pl.Date,
-    "recording_id": pl.String,
-    "track": pl.Int32,
-    "file_name": pl.String,
-    "speaker": pl.String,
-    "dominant_emotion": pl.String,
-    "confidence": pl.Float64,
-    "curves_png": pl.String,
-    "heatmap_png": pl.String,
-    "report_html": pl.String,
-}
 
 
 def _one(df: pl.DataFrame, recording_id: str, track: int) -> pl.DataFrame:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from emotion_assets.quality.synthetic import synthetic_lake
+from emotion_assets_tests.quality.synthetic import synthetic_lake
 
 
 @pytest.fixture(scope="module")

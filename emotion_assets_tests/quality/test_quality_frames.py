@@ -17,7 +17,7 @@ from emotion_assets.quality import (
     check_top_emotion,
     check_unique_keys,
 )
-from emotion_assets.quality.synthetic import set_value
+from emotion_assets_tests.quality.synthetic import set_value
 
 FRAMES = "frame_emotion_scores"
 

@@ -13,7 +13,7 @@ from emotion_assets.quality import (
     check_speech_segments,
     check_unique_ok_recordings,
 )
-from emotion_assets.quality.synthetic import set_value
+from emotion_assets_tests.quality.synthetic import set_value
 
 
 def test_good_ingest_tables_pass(lake):

@@ -7,6 +7,7 @@ import json
 import polars as pl
 import pytest
 
+from emotion_assets.contracts import CONTRACT_SCHEMAS, TABLE_KEYS, TABLE_SCHEMAS, conform
 from emotion_assets.quality import (
     check_allowed_values,
     check_fractions,
@@ -14,14 +15,13 @@ from emotion_assets.quality import (
     check_schema,
     check_unique_keys,
 )
-from emotion_assets.quality.registry import all_checks, run_checks
-from emotion_assets.quality.schemas import CONTRACT_TABLES, TABLE_KEYS, TABLE_SCHEMAS, conform
-from emotion_assets.quality.synthetic import set_value
+from emotion_assets.quality.registry import all_checks
+from emotion_assets_tests.quality.synthetic import run_checks, set_value
 
 
 def test_every_contract_table_has_schema_and_keys(lake):
-    assert set(CONTRACT_TABLES) == set(lake)
-    assert set(TABLE_SCHEMAS) == set(TABLE_KEYS) >= set(CONTRACT_TABLES)  # + derived tables
+    assert set(CONTRACT_SCHEMAS) == set(lake)
+    assert set(TABLE_SCHEMAS) == set(TABLE_KEYS) >= set(CONTRACT_SCHEMAS)  # + derived tables
     for table, df in lake.items():
         assert check_schema(df, table).passed, table
         assert check_unique_keys(df, table).passed, table
@@ -112,7 +112,7 @@ def test_fractions_check_finds_clipped_fraction(lake):
 def test_registry_runs_everything_green_on_good_tables(lake):
     outcomes = run_checks(lake, with_gx=False)
     specs = all_checks(with_gx=False)
-    assert set(outcomes) == {spec.name for spec in specs if spec.table in CONTRACT_TABLES}
+    assert set(outcomes) == {spec.name for spec in specs if spec.table in CONTRACT_SCHEMAS}
     failed = {name: o.description for name, o in outcomes.items() if not o.passed}
     assert not failed
     json.dumps({name: o.metadata for name, o in outcomes.items()})

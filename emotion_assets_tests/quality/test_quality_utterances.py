@@ -11,7 +11,7 @@ from emotion_assets.quality import (
     check_utterance_scores,
     check_utterances_match_frames,
 )
-from emotion_assets.quality.synthetic import set_value
+from emotion_assets_tests.quality.synthetic import set_value
 
 UTTS = "utterance_emotion_scores"
 FRAMES = "frame_emotion_scores"

@@ -26,9 +26,7 @@ def _result(spec: CheckSpec, outcome: CheckOutcome) -> AssetCheckResult:
         asset_key=AssetKey(spec.table),
         check_name=spec.name,
         passed=bool(outcome.passed),
-        severity=AssetCheckSeverity.ERROR
-        if outcome.severity == "error"
-        else AssetCheckSeverity.WARN,
+        severity=AssetCheckSeverity.ERROR if spec.severity == "error" else AssetCheckSeverity.WARN,
         description=outcome.description,
         metadata=dict(outcome.metadata),
     )

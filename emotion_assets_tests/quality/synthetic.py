@@ -1,4 +1,4 @@
-"""Small contract-shaped tables from random logits (no model, no audio) for tests and demos.
+"""Small contract-shaped tables from random logits (no model, no audio) for the quality tests.
 
 Frame scores are softmax(random logits); utterance scores are softmax(mean logits) over the
 utterance's frames — computed here with numpy, independently of the checks' polars code.
@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Mapping
 
 import numpy as np
 import polars as pl
 
+from emotion_assets.contracts import TABLE_SCHEMAS, conform
 from emotion_assets.labels import EMOTIONS, FRAME_STRIDE, RECEPTIVE_FIELD, SAMPLE_RATE, n_frames
-from emotion_assets.quality.schemas import TABLE_SCHEMAS, conform
+from emotion_assets.quality.outcome import CheckOutcome
+from emotion_assets.quality.registry import all_checks
 
 DATE = dt.date(2024, 1, 15)
 MODEL_ID = "synthetic/emotion2vec_plus_test"
@@ -214,3 +217,14 @@ def set_value(df: pl.DataFrame, row: int, column: str, value: object) -> pl.Data
 
 
 __all__ = ["DATE", "MODEL_ID", "set_value", "synthetic_lake"]
+
+
+def run_checks(
+    available: Mapping[str, pl.DataFrame], with_gx: bool = True
+) -> dict[str, CheckOutcome]:
+    """Run every check whose input tables are all in `available`, keyed by check name."""
+    return {
+        spec.name: spec.run(*(available[t] for t in spec.inputs))
+        for spec in all_checks(with_gx)
+        if all(t in available for t in spec.inputs)
+    }
