@@ -16,6 +16,7 @@ import polars as pl
 
 from emotion_assets.analytics.common import FRAME_S, ID_COLUMNS, conform, empty, run_breaks
 from emotion_assets.analytics.settings import DEFAULT_BURST_RULES
+from emotion_assets.analytics.spoken_text import attach_spoken_text
 
 BURSTS_SCHEMA: dict[str, pl.DataType] = {
     **ID_COLUMNS,
@@ -29,6 +30,7 @@ BURSTS_SCHEMA: dict[str, pl.DataType] = {
     "mean_score": pl.Float64,
     "rule_threshold": pl.Float64,
     "rule_min_duration_s": pl.Float64,
+    "text": pl.String,  # what the transcript says during the burst (null without one)
 }
 
 
@@ -43,9 +45,14 @@ def _mode_speaker() -> pl.Expr:
 
 
 def find_bursts(
-    smoothed: pl.DataFrame, rules: dict[str, tuple[float, float]] | None = None
+    smoothed: pl.DataFrame,
+    rules: dict[str, tuple[float, float]] | None = None,
+    transcript: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Table `emotion_bursts` from smoothed_emotion_curves; rules: emotion -> (threshold, min s)."""
+    """Table `emotion_bursts` from smoothed_emotion_curves; rules: emotion -> (threshold, min s).
+
+    `transcript` (transcript_segments) gives each burst the text said during it.
+    """
     rules = DEFAULT_BURST_RULES if rules is None else rules
     if smoothed.is_empty() or not rules:
         return empty(BURSTS_SCHEMA)
@@ -75,5 +82,6 @@ def find_bursts(
             )
             .with_columns((pl.col("t_start") + pl.col("duration_s")).alias("t_end"))
         )
-        found.append(conform(runs, BURSTS_SCHEMA))
-    return pl.concat(found).sort("recording_id", "track", "t_start", "emotion")
+        found.append(attach_spoken_text(runs, transcript))
+    bursts = pl.concat([conform(f, BURSTS_SCHEMA) for f in found])
+    return bursts.sort("recording_id", "track", "t_start", "emotion")

@@ -31,6 +31,7 @@ import soundfile as sf
 
 from emotion_assets.analytics.common import EMOTIONAL, FRAME_S, ID_COLUMNS, conform, empty
 from emotion_assets.analytics.settings import AnalyticsSettings
+from emotion_assets.analytics.spoken_text import attach_spoken_text
 from emotion_assets.labels import EMOTIONS
 from emotion_assets.layout import DataLayout
 from emotion_assets.warehouse.atomic import atomic_path
@@ -49,6 +50,7 @@ HIGHLIGHTS_SCHEMA: dict[str, pl.DataType] = {
     "dominant_emotion": pl.String,
     "score": pl.Float64,
     "clip_path": pl.String,
+    "text": pl.String,  # what the transcript says during the window (null without one)
 }
 
 _EMOTIONAL_IDX = [EMOTIONS.index(e) for e in EMOTIONAL]
@@ -136,8 +138,12 @@ def find_highlights(
     settings: AnalyticsSettings | None = None,
     *,
     write_clips: bool = True,
+    transcript: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Table `emotion_highlights` from smoothed_emotion_curves; writes the clips (see module doc)."""
+    """Table `emotion_highlights` from smoothed_emotion_curves; writes the clips (see module doc).
+
+    `transcript` (transcript_segments) gives each highlight the text said during it.
+    """
     settings = settings or AnalyticsSettings()
     if smoothed.is_empty() or settings.highlight_top_n == 0:
         return empty(HIGHLIGHTS_SCHEMA)
@@ -178,6 +184,7 @@ def find_highlights(
                         "dominant_emotion": EMOTIONAL[int(np.argmax(emotional_sums))],
                         "score": float(ranked[rank_by][start]),
                         "clip_path": None,
+                        "text": None,
                     }
                 )
                 if write_clips:
@@ -188,7 +195,8 @@ def find_highlights(
             _remove_stale_clips(layout.clips_day(str(day)), rid, track, keep)
     if not rows:
         return empty(HIGHLIGHTS_SCHEMA)
-    return conform(pl.DataFrame(rows, schema=HIGHLIGHTS_SCHEMA), HIGHLIGHTS_SCHEMA)
+    picked = pl.DataFrame(rows, schema=HIGHLIGHTS_SCHEMA)
+    return conform(attach_spoken_text(picked, transcript), HIGHLIGHTS_SCHEMA)
 
 
 def _cut(layout: DataLayout, audio_path: str | None, row: dict) -> str | None:
