@@ -37,7 +37,7 @@ ALLOWED_VALUES: dict[str, dict[str, tuple[str, ...]]] = {
     "raw_recordings": {"status": ("ok", "quarantined", "duplicate")},
     "normalized_audio": {"channel_mode": ("mono", "downmix", "channel")},
     "speaker_turns": {"source": ("rttm", "channel_map", "sidecar")},
-    "quarantine": {"stage": ("probe", "decode", "sidecar")},
+    "quarantine": {"stage": ("probe", "decode", "sidecar", "transcript")},
     "frame_emotion_scores": {"top_emotion": EMOTIONS},
     "utterance_emotion_scores": {"scope": ("track", "segment"), "top_emotion": EMOTIONS},
 }
@@ -98,6 +98,19 @@ def _add_derived_tables() -> None:
     TABLE_SCHEMAS["emotion_reports"] = REPORT_SCHEMA
     TABLE_KEYS["emotion_reports"] = ("recording_id", "track")
     NULLABLE_KEYS["recording_summary"] = frozenset({"speaker"})
+    # Transcript tables (emotion_assets/transcripts, docs/transcripts.md).
+    from emotion_assets.contracts import TRANSCRIPT_SCHEMAS
+
+    TABLE_SCHEMAS.update({t: dict(c) for t, c in TRANSCRIPT_SCHEMAS.items()})
+    TABLE_KEYS["transcript_segments"] = ("recording_id", "track", "segment_idx")
+    TABLE_KEYS["transcript_words"] = ("recording_id", "track", "segment_idx", "word_idx")
+    TABLE_KEYS["segment_emotions"] = ("recording_id", "track", "scope", "segment_idx", "word_idx")
+    NULLABLE_KEYS["segment_emotions"] = frozenset({"word_idx"})
+    ALLOWED_VALUES["transcript_segments"] = {
+        "source_format": ("webvtt", "srt", "whisper_json", "funasr_json"),
+        "speaker_source": ("transcript", "rttm", "channel_map", "sidecar"),
+    }
+    ALLOWED_VALUES["segment_emotions"] = {"scope": ("segment", "word"), "top_emotion": EMOTIONS}
 
 
 _add_derived_tables()
