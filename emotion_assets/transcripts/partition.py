@@ -113,7 +113,7 @@ def _frames_speaker(track: _Track, start: float, end: float) -> str | None:
     """The speaker of more than half of the frames whose centre lies in [start, end)."""
     centres = frame_centres(len(track.frame_speakers))
     lo, hi = np.searchsorted(centres, [start, end], side="left")
-    inside = [s for s in track.frame_speakers[lo:hi]]
+    inside = track.frame_speakers[lo:hi]
     if not inside:
         return None
     names, counts = np.unique([s or "" for s in inside], return_counts=True)
@@ -248,13 +248,12 @@ def _candidates(
     stem = Path(file_name).stem
     named: list[tuple[str, int | None]] = []
     json_name = stem + ".json"
-    if json_name in names_in_dir:
-        raw = day.read(json_name)
-        if raw is not None:
-            meta, _ = read_metadata(day.day_dir / json_name)  # its own problems: ingest's rows
-            named, why = _named_transcripts(meta.extra, json_name)
-            if why:
-                day.problem(rid, json_name, [why])
+    # day.read refuses links leaving the data dir; the sidecar's own problems are ingest's rows.
+    if json_name in names_in_dir and day.read(json_name) is not None:
+        meta, _ = read_metadata(day.day_dir / json_name)
+        named, why = _named_transcripts(meta.extra, json_name)
+        if why:
+            day.problem(rid, json_name, [why])
     beside = [(stem + s, None) for s in TRANSCRIPT_SUFFIXES if stem + s in names_in_dir]
     return named + [b for b in beside if b[0] not in {n for n, _ in named}]
 
