@@ -177,3 +177,24 @@ def test_only_one_transcript_per_track_is_used(tmp_path):
         row["file_name"] == "call.srt" and "call.vtt already gives the transcript" in row["reason"]
     )
     assert row["recording_id"] == rid_of("call.wav") and row["stage"] == "transcript"
+
+
+def test_faster_whisper_segments_as_a_list(tmp_path):
+    segments = [
+        {
+            "id": 1,
+            "seek": 0,
+            "start": 0.5,
+            "end": 2.0,
+            "text": " I want a refund.",
+            "words": [
+                {"word": " I", "start": 0.5, "end": 0.6, "probability": 0.99},
+                {"word": " refund.", "start": 1.4, "end": 2.0, "probability": 0.8},
+            ],
+        },
+    ]
+    out = _run(tmp_path, None, {"call.wav": 5.0}, {"call.transcript.json": json.dumps(segments)})
+    assert out.segments.select("t_start", "t_end", "text", "source_format").rows() == [
+        (0.5, 2.0, "I want a refund.", "whisper_json")
+    ]
+    assert out.words.select("word", "score").rows() == [("I", 0.99), ("refund.", 0.8)]
