@@ -122,6 +122,57 @@ CONTRACT_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
 }
 
 
+# Transcript tables (docs/transcripts.md): derived tables, validated by the generic checks
+# (schema, keys, shares) rather than by a Great Expectations suite.
+TRANSCRIPT_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
+    "transcript_segments": {
+        **_ID,
+        "track": pl.Int32,
+        "segment_idx": pl.Int32,
+        "speaker": pl.String,
+        "speaker_source": pl.String,
+        "t_start": pl.Float64,
+        "t_end": pl.Float64,
+        "text": pl.String,
+        "clipped": pl.Boolean,
+        "source_file": pl.String,
+        "source_format": pl.String,
+        "encoding": pl.String,
+    },
+    "transcript_words": {
+        **_ID,
+        "track": pl.Int32,
+        "segment_idx": pl.Int32,
+        "word_idx": pl.Int32,
+        "speaker": pl.String,
+        "t_start": pl.Float64,
+        "t_end": pl.Float64,
+        "word": pl.String,
+        "score": pl.Float64,
+        "source_file": pl.String,
+    },
+    "segment_emotions": {
+        **_ID,
+        "track": pl.Int32,
+        "scope": pl.String,
+        "segment_idx": pl.Int32,
+        "word_idx": pl.Int32,
+        "speaker": pl.String,
+        "t_start": pl.Float64,
+        "t_end": pl.Float64,
+        "text": pl.String,
+        "n_frames": pl.Int64,
+        **{e: pl.Float64 for e in EMOTIONS},
+        "top_emotion": pl.String,
+        "confidence": pl.Float64,
+        "peak_emotion": pl.String,
+        "peak_score": pl.Float64,
+        "emotional_share": pl.Float64,
+        "speech_share": pl.Float64,
+        "model_id": pl.String,
+    },
+}
+
 # --- derived tables (analytics and reports; docs/analytics.md) ---------------------------------
 BURSTS_SCHEMA: dict[str, pl.DataType] = {
     **ID_COLUMNS,
@@ -135,6 +186,7 @@ BURSTS_SCHEMA: dict[str, pl.DataType] = {
     "mean_score": pl.Float64,
     "rule_threshold": pl.Float64,
     "rule_min_duration_s": pl.Float64,
+    "text": pl.String,  # what the transcript says during the burst (null without one)
 }
 
 
@@ -171,6 +223,7 @@ HIGHLIGHTS_SCHEMA: dict[str, pl.DataType] = {
     "dominant_emotion": pl.String,
     "score": pl.Float64,
     "clip_path": pl.String,
+    "text": pl.String,  # what the transcript says during the window (null without one)
 }
 
 
@@ -256,6 +309,7 @@ DERIVED_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "emotion_comparisons": COMPARISON_SCHEMA,
     "emotion_clusters": CLUSTERS_SCHEMA,
     "emotion_reports": REPORT_SCHEMA,
+    **TRANSCRIPT_SCHEMAS,
 }
 
 TABLE_SCHEMAS: dict[str, dict[str, pl.DataType]] = {**CONTRACT_SCHEMAS, **DERIVED_SCHEMAS}
@@ -279,6 +333,9 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "emotion_comparisons": ("recording_id", "other_recording_id", "track", "emotion"),
     "emotion_clusters": ("recording_id", "track", "segment_idx"),
     "emotion_reports": ("recording_id", "track"),
+    "transcript_segments": ("recording_id", "track", "segment_idx"),
+    "transcript_words": ("recording_id", "track", "segment_idx", "word_idx"),
+    "segment_emotions": ("recording_id", "track", "scope", "segment_idx", "word_idx"),
 }
 
 # Key columns that may legitimately be null (a quarantined file may have no recording_id;
@@ -287,6 +344,7 @@ NULLABLE_KEYS: dict[str, frozenset[str]] = {
     "quarantine": frozenset({"recording_id"}),
     "utterance_emotion_scores": frozenset({"segment_idx"}),
     "recording_summary": frozenset({"speaker"}),
+    "segment_emotions": frozenset({"word_idx"}),
 }
 
 # Allowed values of the enumerated string columns.
@@ -294,9 +352,14 @@ ALLOWED_VALUES: dict[str, dict[str, tuple[str, ...]]] = {
     "raw_recordings": {"status": ("ok", "quarantined", "duplicate")},
     "normalized_audio": {"channel_mode": ("mono", "downmix", "channel")},
     "speaker_turns": {"source": ("rttm", "channel_map", "sidecar")},
-    "quarantine": {"stage": ("probe", "decode", "sidecar")},
+    "quarantine": {"stage": ("probe", "decode", "sidecar", "transcript")},
     "frame_emotion_scores": {"top_emotion": EMOTIONS},
     "utterance_emotion_scores": {"scope": ("track", "segment"), "top_emotion": EMOTIONS},
+    "transcript_segments": {
+        "source_format": ("webvtt", "srt", "whisper_json", "funasr_json"),
+        "speaker_source": ("transcript", "rttm", "channel_map", "sidecar"),
+    },
+    "segment_emotions": {"scope": ("segment", "word"), "top_emotion": EMOTIONS},
 }
 
 

@@ -15,6 +15,7 @@ import math
 import polars as pl
 
 from emotion_assets.analytics.common import FRAME_S, empty, run_breaks
+from emotion_assets.analytics.spoken_text import attach_spoken_text
 from emotion_assets.contracts import BURSTS_SCHEMA, conform
 from emotion_assets.settings import DEFAULT_BURST_RULES
 
@@ -30,9 +31,14 @@ def _mode_speaker() -> pl.Expr:
 
 
 def find_bursts(
-    smoothed: pl.DataFrame, rules: dict[str, tuple[float, float]] | None = None
+    smoothed: pl.DataFrame,
+    rules: dict[str, tuple[float, float]] | None = None,
+    transcript: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Table `emotion_bursts` from smoothed_emotion_curves; rules: emotion -> (threshold, min s)."""
+    """Table `emotion_bursts` from smoothed_emotion_curves; rules: emotion -> (threshold, min s).
+
+    `transcript` (transcript_segments) gives each burst the text said during it.
+    """
     rules = DEFAULT_BURST_RULES if rules is None else rules
     if smoothed.is_empty() or not rules:
         return empty(BURSTS_SCHEMA)
@@ -62,5 +68,6 @@ def find_bursts(
             )
             .with_columns((pl.col("t_start") + pl.col("duration_s")).alias("t_end"))
         )
-        found.append(conform(runs, BURSTS_SCHEMA))
-    return pl.concat(found).sort("recording_id", "track", "t_start", "emotion")
+        found.append(attach_spoken_text(runs, transcript))
+    bursts = pl.concat([conform(f, BURSTS_SCHEMA) for f in found])
+    return bursts.sort("recording_id", "track", "t_start", "emotion")

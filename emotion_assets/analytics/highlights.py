@@ -30,6 +30,7 @@ import polars as pl
 import soundfile as sf
 
 from emotion_assets.analytics.common import EMOTIONAL, FRAME_S, empty
+from emotion_assets.analytics.spoken_text import attach_spoken_text
 from emotion_assets.contracts import HIGHLIGHTS_SCHEMA, conform
 from emotion_assets.labels import EMOTIONS
 from emotion_assets.layout import DataLayout
@@ -124,8 +125,12 @@ def find_highlights(
     settings: AnalyticsSettings | None = None,
     *,
     write_clips: bool = True,
+    transcript: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Table `emotion_highlights` from smoothed_emotion_curves; writes the clips (see module doc)."""
+    """Table `emotion_highlights` from smoothed_emotion_curves; writes the clips (see module doc).
+
+    `transcript` (transcript_segments) gives each highlight the text said during it.
+    """
     settings = settings or AnalyticsSettings()
     if smoothed.is_empty() or settings.highlight_top_n == 0:
         return empty(HIGHLIGHTS_SCHEMA)
@@ -166,6 +171,7 @@ def find_highlights(
                         "dominant_emotion": EMOTIONAL[int(np.argmax(emotional_sums))],
                         "score": float(ranked[rank_by][start]),
                         "clip_path": None,
+                        "text": None,
                     }
                 )
                 if write_clips:
@@ -176,7 +182,8 @@ def find_highlights(
             _remove_stale_clips(layout.clips_day(str(day)), rid, track, keep)
     if not rows:
         return empty(HIGHLIGHTS_SCHEMA)
-    return conform(pl.DataFrame(rows, schema=HIGHLIGHTS_SCHEMA), HIGHLIGHTS_SCHEMA)
+    picked = pl.DataFrame(rows, schema=HIGHLIGHTS_SCHEMA)
+    return conform(attach_spoken_text(picked, transcript), HIGHLIGHTS_SCHEMA)
 
 
 def _cut(layout: DataLayout, audio_path: str | None, row: dict) -> str | None:

@@ -30,6 +30,7 @@ from emotion_assets.audio.vad import VadParams, speech_regions
 from emotion_assets.contracts import CONTRACT_SCHEMAS
 from emotion_assets.labels import SAMPLE_RATE
 from emotion_assets.layout import DataLayout, UnsafePathError
+from emotion_assets.transcripts.names import is_transcript_name
 
 log = logging.getLogger(__name__)
 
@@ -485,6 +486,7 @@ def turns_partition(
                 not n.startswith(".")
                 and n.lower().endswith(SIDECAR_SUFFIXES)
                 and Path(n).stem not in stems
+                and not is_transcript_name(n)  # reported by the transcript stage
             ):
                 problems.append(
                     _problem_row(

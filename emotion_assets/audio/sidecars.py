@@ -13,7 +13,8 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 log = logging.getLogger(__name__)
 
-SIDECAR_SUFFIXES: tuple[str, ...] = (".rttm", ".json")
+# .vtt/.srt (and <name>.transcript.json) are transcripts: emotion_assets/transcripts.
+SIDECAR_SUFFIXES: tuple[str, ...] = (".rttm", ".json", ".vtt", ".srt")
 MAX_SIDECAR_BYTES = 10 * 1024 * 1024  # a sidecar bigger than this is not a sidecar
 KNOWN_KEYS = ("speaker", "team", "teams", "channels", "compare_with")
 

@@ -143,6 +143,13 @@ def _summarise(frames: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     )
 
 
+def summarise_frames(frames: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """Per group of `keys`: the utterance definition (softmax of the mean frame logits as the
+    nine score columns, top_emotion, confidence, n_frames, model_id, majority speaker), plus
+    _t0/_t1 (first frame start, last frame end). Shared by utterances and transcript segments."""
+    return _summarise(frames, keys)
+
+
 _UTTERANCE_COLUMNS = list(CONTRACT_SCHEMAS["utterance_emotion_scores"])
 
 

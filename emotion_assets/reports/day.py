@@ -30,8 +30,14 @@ def render_day(
     summary: pl.DataFrame,
     utterances: pl.DataFrame,
     recordings: pl.DataFrame,
+    sentences: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """One row per track with the paths (relative to the data dir) of its pictures and report."""
+    """One row per track with the paths (relative to the data dir) of its pictures and report.
+
+    `sentences`: segment_emotions (its scope='segment' rows are the transcript lane).
+    """
+    if sentences is not None and "scope" in sentences.columns:
+        sentences = sentences.filter(pl.col("scope") == "segment")
     names = dict(zip(recordings["recording_id"], recordings["file_name"], strict=False))
     track_rows = summary.filter(pl.col("scope") == "track")
     whole = utterances.filter(pl.col("scope") == "track")
@@ -63,6 +69,7 @@ def render_day(
             summary_row=summary_row,
             title=f"{names.get(rid, rid)} · track {track}",
             model_id=str(track_frames["model_id"][0]),
+            transcript=None if sentences is None else _one(sentences, rid, track),
         )
         log.info("report for %s track %s: %s", rid, track, files.html)
         rows.append(

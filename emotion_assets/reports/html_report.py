@@ -51,6 +51,7 @@ def curves_figure(
     bursts: pl.DataFrame | None,
     highlights: pl.DataFrame | None,
     total_s: float,
+    transcript: pl.DataFrame | None = None,
 ) -> go.Figure:
     fig = go.Figure()
     if nonspeech:
@@ -164,6 +165,10 @@ def curves_figure(
             )
         )
 
+    have_transcript = transcript is not None and transcript.height > 0
+    if have_transcript:
+        _add_transcript_lane(fig, transcript, raw)
+
     fig.update_layout(
         height=540,
         margin={"l": 60, "r": 20, "t": 30, "b": 50},
@@ -171,9 +176,72 @@ def curves_figure(
         template="plotly_white",
         legend={"orientation": "v"},
         xaxis={"title": "time (s)", "range": [0, max(total_s, 1.0)], "hoverformat": ".1f"},
-        yaxis={"title": "score", "range": [0, 1.1]},
+        yaxis={"title": "score", "range": [LANE_BOTTOM if have_transcript else 0, 1.1]},
     )
     return fig
+
+
+# The transcript lane sits under the curves (negative y) on the same time axis.
+LANE_TOP, LANE_BOTTOM = -0.04, -0.3
+TRANSCRIPT_DIV_ID = "transcript"
+
+
+def sentence_at(transcript: pl.DataFrame, times: np.ndarray) -> list[str]:
+    """The sentence being said at each time ('' when none): the last one started before it."""
+    rows = transcript.sort("t_start")
+    starts, ends = rows["t_start"].to_numpy(), rows["t_end"].to_numpy()
+    labels = [
+        f"{r['speaker'] + ': ' if r.get('speaker') else ''}{r['text']}"
+        for r in rows.iter_rows(named=True)
+    ]
+    idx = np.searchsorted(starts, times, side="right") - 1
+    return [
+        labels[i] if i >= 0 and t < ends[i] else ""
+        for i, t in zip(idx.tolist(), times.tolist(), strict=True)
+    ]
+
+
+def _add_transcript_lane(fig: go.Figure, transcript: pl.DataFrame, raw: pl.DataFrame) -> None:
+    """One rectangle per sentence (coloured by its top emotion), and a hover-only trace that
+    puts the sentence being said into the unified hover of the curves."""
+    rows = list(transcript.sort("t_start").iter_rows(named=True))
+    by_emotion: dict[str, list[dict]] = {}
+    for r in rows:
+        by_emotion.setdefault(r.get("top_emotion") or "", []).append(r)
+    for emotion, group in by_emotion.items():
+        xs, ys = [], []
+        for r in group:
+            xs += [r["t_start"], r["t_start"], r["t_end"], r["t_end"], r["t_start"], None]
+            ys += [LANE_BOTTOM, LANE_TOP, LANE_TOP, LANE_BOTTOM, LANE_BOTTOM, None]
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                fill="toself",
+                mode="lines",
+                line={"color": "#888", "width": 0.5},
+                fillcolor=emotion_color(emotion) if emotion else "#ccc",
+                opacity=0.5,
+                name="transcript",
+                legendgroup="transcript",
+                showlegend=emotion == next(iter(by_emotion)),
+                hoverinfo="skip",
+            )
+        )
+    times = raw["t"].to_numpy() if raw.height else np.array([])
+    fig.add_trace(
+        go.Scatter(
+            x=times,
+            y=np.full(times.shape[0], (LANE_TOP + LANE_BOTTOM) / 2),
+            mode="markers",
+            marker={"size": 1, "opacity": 0},
+            name="said",
+            legendgroup="transcript",
+            showlegend=False,
+            text=[t or "–" for t in sentence_at(transcript, times)],
+            hovertemplate="%{text}",
+        )
+    )
 
 
 def _fmt(value: object) -> str:
@@ -224,7 +292,66 @@ table{border-collapse:collapse;font-size:.92em} th,td{padding:4px 10px;border-bo
 dl.nums{display:grid;grid-template-columns:repeat(auto-fill,minmax(180px,1fr));gap:6px 18px}
 dl.nums dt{color:#666;font-size:.85em} dl.nums dd{margin:0 0 6px;font-weight:600}
 img.pic{max-width:100%;border:1px solid #eee}
+ol.transcript{list-style:none;padding:0;max-height:360px;overflow-y:auto;border:1px solid #eee}
+ol.transcript li{padding:4px 10px;cursor:pointer;border-bottom:1px solid #f0f0f0}
+ol.transcript li:hover,ol.transcript li.now{background:#fff6d6}
+ol.transcript .when{color:#666;font-variant-numeric:tabular-nums;margin-right:8px}
 """
+
+# Click a sentence (or anywhere on the curves): play the recording from there; the sentence
+# being played is marked.
+_PLAYER_JS = f"""<script>
+(function() {{
+  var audio = document.getElementById('recording');
+  var items = document.querySelectorAll('#{TRANSCRIPT_DIV_ID} li');
+  function play(t) {{ audio.currentTime = t; audio.play(); }}
+  items.forEach(function(li) {{
+    li.addEventListener('click', function() {{ play(parseFloat(li.dataset.t)); }});
+  }});
+  audio.addEventListener('timeupdate', function() {{
+    items.forEach(function(li) {{
+      var on = audio.currentTime >= parseFloat(li.dataset.t) &&
+               audio.currentTime < parseFloat(li.dataset.end);
+      li.classList.toggle('now', on);
+    }});
+  }});
+  var plot = document.getElementById('{CURVES_DIV_ID}');
+  if (plot && plot.on) {{
+    plot.on('plotly_click', function(ev) {{ if (ev.points.length) play(ev.points[0].x); }});
+  }}
+}})();
+</script>"""
+
+
+def _said(text: str | None) -> str:
+    return "<span class='muted'>–</span>" if not text else f"“{html.escape(text)}”"
+
+
+def _transcript_section(transcript: pl.DataFrame | None, audio_src: str | None) -> str:
+    if transcript is None or transcript.is_empty():
+        return ""
+    player = (
+        f"<audio id='recording' controls preload='none' src='{html.escape(audio_src, quote=True)}'>"
+        "</audio>"
+        if audio_src
+        else "<p class='muted'>(the normalized audio is missing: no player)</p>"
+    )
+    items = []
+    for r in transcript.sort("t_start").iter_rows(named=True):
+        speaker = f"<b>{html.escape(r['speaker'])}</b>: " if r.get("speaker") else ""
+        emotion = _chip(r.get("top_emotion")) if r.get("top_emotion") else ""
+        items.append(
+            f"<li data-t='{r['t_start']:.3f}' data-end='{r['t_end']:.3f}'>"
+            f"<span class='when'>{_secs(r['t_start'])}</span>{emotion} {speaker}"
+            f"{html.escape(r['text'])}</li>"
+        )
+    return (
+        "<h2>Transcript</h2><p class='muted'>The lane under the curves is the transcript; hover "
+        "the curves to read the sentence being said; click a sentence (or the curves) to play "
+        f"from there.</p>{player}<ol class='transcript' id='{TRANSCRIPT_DIV_ID}'>"
+        + "".join(items)
+        + "</ol>"
+    )
 
 
 def report_html(
@@ -242,6 +369,8 @@ def report_html(
     clips: Sequence[AudioClip],
     heatmap_src: str,
     curves_src: str,
+    transcript: pl.DataFrame | None = None,
+    audio_src: str | None = None,
 ) -> str:
     """The page: headline (dominant emotion, confidence), curves, then the details."""
     plot_div = figure.to_html(
@@ -284,6 +413,7 @@ def report_html(
                     _secs(b["t_end"]),
                     f"{b['t_end'] - b['t_start']:.1f} s",
                     f"{b['peak']:.2f}",
+                    _said(b.get("text")),
                 ]
             )
 
@@ -305,6 +435,7 @@ def report_html(
                     f"{_secs(h['t_start'])}–{_secs(h['t_end'])}",
                     _chip(h.get("dominant_emotion")),
                     "–" if score is None else f"{score:.2f}",
+                    _said(h.get("text")),
                     player,
                 ]
             )
@@ -328,18 +459,20 @@ def report_html(
 <p class="muted">Hover for the nine scores at a moment; drag to zoom, double-click to reset;
 click a legend entry to hide it. Grey: no speech. Tinted spans and ▼: bursts. ★: highlights.</p>
 {plot_div}
+{_transcript_section(transcript, audio_src)}
 <h2>Mean score per emotion (speech frames)</h2>
 {_table(["emotion", "mean score", "", "top in % of frames"], mean_rows, "no frames")}
 <h2>Bursts</h2>
-{_table(["emotion", "start", "end", "length", "peak"], burst_rows, "no bursts")}
+{_table(["emotion", "start", "end", "length", "peak", "said"], burst_rows, "no bursts")}
 <h2>Highlights</h2>
 {
         _table(
-            ["ranked by", "rank", "time", "dominant", "score", "listen"],
+            ["ranked by", "rank", "time", "dominant", "score", "said", "listen"],
             highlight_rows,
             "no highlights",
         )
     }
+{_PLAYER_JS if audio_src else ""}
 <h2>Heat map</h2>
 <img class="pic" src="{html.escape(heatmap_src, quote=True)}" alt="emotion heat map" loading="lazy">
 <p class="muted"><a href="{

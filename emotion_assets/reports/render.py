@@ -7,6 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
+from emotion_assets.audio.ingest import wav_path
 from emotion_assets.labels import FRAME_STRIDE, SAMPLE_RATE
 from emotion_assets.layout import DataLayout, UnsafePathError
 from emotion_assets.reports import pictures
@@ -60,6 +61,14 @@ def _audio_clips(
         else:
             clips.append(AudioClip(src=relative_url(target, folder), exists=target.is_file()))
     return clips
+
+
+def _track_audio(
+    layout: DataLayout, day: str, recording_id: str, track: int, folder: Path
+) -> str | None:
+    """URL of the track's normalized WAV relative to the report, None when it is missing."""
+    target = wav_path(layout, day, recording_id, track)
+    return relative_url(target, folder) if target.is_file() else None
 
 
 def _clock(seconds: float) -> str:
@@ -118,11 +127,13 @@ def render_recording_report(
     title: str,
     model_id: str,
     max_points: int = DEFAULT_MAX_POINTS,
+    transcript: pl.DataFrame | None = None,
 ) -> ReportFiles:
     """Write data/reports/<day>/<recording_id>_t<track>_{curves.png,heatmap.png,report.html}.
 
-    Tables may hold other recordings/tracks (filtered here); smoothed, bursts, highlights and
-    summary_row are optional.
+    Tables may hold other recordings/tracks (filtered here); smoothed, bursts, highlights,
+    summary_row and transcript (sentences: t_start, t_end, text, speaker, top_emotion) are
+    optional. With a transcript, the page plays the track's normalized audio from a sentence.
     """
     folder = reports_dir(layout, day)
     stem = report_stem(recording_id, track)
@@ -130,6 +141,7 @@ def render_recording_report(
     smoothed = select_track(smoothed, recording_id, track)
     bursts = select_track(bursts, recording_id, track)
     highlights = select_track(highlights, recording_id, track)
+    transcript = select_track(transcript, recording_id, track)
     if highlights is not None and "rank" in highlights.columns:
         highlights = highlights.sort([c for c in ("rank_by", "rank") if c in highlights.columns])
 
@@ -169,6 +181,7 @@ def render_recording_report(
         bursts=bursts,
         highlights=highlights,
         total_s=total,
+        transcript=transcript,
     )
     page = report_html(
         page_title=title,
@@ -187,6 +200,10 @@ def render_recording_report(
         clips=_audio_clips(layout, folder, highlights),
         heatmap_src=heatmap_path.name,
         curves_src=curves_path.name,
+        transcript=transcript,
+        audio_src=_track_audio(layout, day, recording_id, track, folder)
+        if transcript is not None and transcript.height
+        else None,
     )
     ensure_plotly_js(folder)
     html_path = write_atomic(folder / f"{stem}_report.html", page)

@@ -20,7 +20,10 @@ from emotion_assets.analytics import (
     smooth_frames,
     team_health,
 )
+from emotion_assets.analytics.segment_emotions import segment_emotions
+from emotion_assets.contracts import TRANSCRIPT_SCHEMAS
 from emotion_assets.layout import DataLayout
+from emotion_assets.warehouse.fts import load_fts
 from emotion_assets.warehouse.lake import write_partitions
 from emotion_assets.warehouse.views import view_sql
 from emotion_assets_tests.analytics.frames import DAY, RID, build_frames, raw_recordings, steps
@@ -67,7 +70,8 @@ def warehouse(tmp_path_factory) -> duckdb.DuckDBPyConnection:
         }
     )
     smoothed = smooth_frames(frames)
-    bursts = find_bursts(smoothed)
+    segments, words = transcript()
+    bursts = find_bursts(smoothed, transcript=segments)
     tables = {
         "raw_recordings": recordings,
         "smoothed_emotion_curves": smoothed,
@@ -79,6 +83,9 @@ def warehouse(tmp_path_factory) -> duckdb.DuckDBPyConnection:
         "emotion_comparisons": compare_recordings(smoothed, recordings),
         "emotion_embeddings": embeddings,
         "emotion_clusters": cluster_embeddings(embeddings, k=2),
+        "transcript_segments": segments,
+        "transcript_words": words,
+        "segment_emotions": segment_emotions(frames, smoothed, segments, words),
     }
     con = duckdb.connect()
     for name, table in tables.items():
@@ -87,13 +94,76 @@ def warehouse(tmp_path_factory) -> duckdb.DuckDBPyConnection:
     return con
 
 
+# The original's anger burst is frames 1000-1299 (20-26 s): the second sentence is said in it.
+SENTENCES = [
+    (2.0, 5.0, "Good morning, how can I help you?", ()),
+    (
+        20.5,
+        25.0,
+        "I want a refund, this is the third time!",
+        ("I", "want", "a", "refund,", "this", "is", "the", "third", "time!"),
+    ),
+    (40.0, 44.0, "Your refund is on its way.", ()),
+    (60.0, 63.0, "我要退款。", ()),
+]
+
+
+def transcript() -> tuple[pl.DataFrame, pl.DataFrame]:
+    segments, words = [], []
+    for idx, (t0, t1, text, tokens) in enumerate(SENTENCES):
+        key = {"recording_date": DAY, "recording_id": RID, "track": 0, "segment_idx": idx}
+        segments.append(
+            {
+                **key,
+                "speaker": "alice",
+                "speaker_source": "transcript",
+                "t_start": t0,
+                "t_end": t1,
+                "text": text,
+                "clipped": False,
+                "source_file": "raw/x.vtt",
+                "source_format": "webvtt",
+                "encoding": "utf_8",
+            }
+        )
+        step = (t1 - t0) / max(len(tokens), 1)
+        for i, token in enumerate(tokens):
+            words.append(
+                {
+                    **key,
+                    "word_idx": i,
+                    "speaker": "alice",
+                    "t_start": t0 + i * step,
+                    "t_end": t0 + (i + 1) * step,
+                    "word": token,
+                    "score": 0.9,
+                    "source_file": "raw/x.json",
+                }
+            )
+    return (
+        pl.DataFrame(segments, schema=TRANSCRIPT_SCHEMAS["transcript_segments"]),
+        pl.DataFrame(words, schema=TRANSCRIPT_SCHEMAS["transcript_words"]),
+    )
+
+
+def _run(con: duckdb.DuckDBPyConnection, block: str) -> list:
+    if "create_fts_index" in block:
+        load_fts(con)  # offline, from the duckdb-extension-fts wheel (docs/analytics.md)
+    # One statement at a time, as the DuckDB CLI runs them (a PRAGMA is bound before the
+    # statements around it would run in one execute call).
+    statements = [part for part in block.split(";\n") if part.strip()]
+    for statement in statements[:-1]:
+        con.execute(statement)
+    return con.execute(statements[-1]).fetchall()
+
+
 def test_the_doc_has_a_recipe_per_use_case():
     assert len(sql_blocks()) >= 10
 
 
 @pytest.mark.parametrize("index", range(len(sql_blocks())))
 def test_recipe_runs(warehouse, index):
-    rows = warehouse.execute(sql_blocks()[index]).fetchall()
+    rows = _run(warehouse, sql_blocks()[index])
     assert isinstance(rows, list)
 
 
@@ -105,3 +175,31 @@ def test_recipes_find_what_the_data_holds(warehouse):
     assert {(r[0], r[2], r[3]) for r in late} >= {(TAKE, "angry", 0.3)}
     similar = warehouse.execute(blocks[-1]).fetchall()
     assert similar[0][3] == 0 and similar[0][7] == pytest.approx(1.0)
+
+
+def test_transcript_recipes_find_what_was_said(warehouse):
+    blocks = sql_blocks()
+    angriest = warehouse.execute(next(b for b in blocks if "angriest sentences" in b)).fetchall()
+    assert angriest[0][5] == "I want a refund, this is the third time!"
+    said = warehouse.execute(next(b for b in blocks if "during anger bursts" in b)).fetchall()
+    assert {w for w, _ in said} == {
+        "i",
+        "want",
+        "a",
+        "refund",
+        "this",
+        "is",
+        "the",
+        "third",
+        "time",
+    }
+    shifts = warehouse.execute(next(b for b in blocks if "sentence by sentence" in b)).fetchall()
+    assert [r[2] for r in shifts] == [0, 1, 2, 3] and shifts[0][5] is None
+    contains = warehouse.execute(next(b for b in blocks if "LIKE '%退款%'" in b)).fetchall()
+    assert [r[3] for r in contains] == [s[2] for s in SENTENCES[1:]]
+
+
+def test_full_text_search_finds_refund_sentences(warehouse):
+    block = next(b for b in sql_blocks() if "create_fts_index" in b)
+    found = _run(warehouse, block)
+    assert sorted(r[3] for r in found) == sorted(s[2] for s in SENTENCES[1:3])

@@ -13,6 +13,7 @@ from emotion_assets.analytics.summary import recording_summary as summary_table
 from emotion_assets.analytics.team_health import team_health as team_health_table
 from emotion_assets.analytics.timeline import emotion_timeline as timeline_table
 from emotion_assets.defs.analytics.reports import emotion_reports
+from emotion_assets.defs.analytics.transcripts import segment_emotions
 from emotion_assets.defs.partitions import backfill_policy, daily_partitions
 from emotion_assets.defs.resources import AnalyticsResource, StorageResource
 
@@ -61,28 +62,38 @@ def recording_summary(
     return summary
 
 
-@asset(**_COMMON, code_version="bursts-v1")
+@asset(**_COMMON, code_version="bursts-v2")
 def emotion_bursts(
     context: AssetExecutionContext,
     smoothed_emotion_curves: pl.DataFrame,
+    transcript_segments: pl.DataFrame,
     analytics: AnalyticsResource,
 ) -> pl.DataFrame:
-    """Intervals where an emotion stays above its threshold for at least its minimum duration."""
-    bursts = find_bursts(smoothed_emotion_curves, analytics.settings().burst_rules)
+    """Intervals where an emotion stays above its threshold for at least its minimum duration,
+    with what the transcript says during them."""
+    bursts = find_bursts(
+        smoothed_emotion_curves, analytics.settings().burst_rules, transcript_segments
+    )
     _with_numbers(context, {"bursts": bursts.height})
     return bursts
 
 
-@asset(**_COMMON, code_version="highlights-v1")
+@asset(**_COMMON, code_version="highlights-v2")
 def emotion_highlights(
     smoothed_emotion_curves: pl.DataFrame,
     normalized_audio: pl.DataFrame,
+    transcript_segments: pl.DataFrame,
     storage: StorageResource,
     analytics: AnalyticsResource,
 ) -> pl.DataFrame:
-    """Top-N emotional moments per recording, with a WAV clip each under data/clips/<date>/."""
+    """Top-N emotional moments per recording, with a WAV clip each under data/clips/<date>/
+    and what the transcript says during them."""
     return find_highlights(
-        smoothed_emotion_curves, normalized_audio, storage.layout, analytics.settings()
+        smoothed_emotion_curves,
+        normalized_audio,
+        storage.layout,
+        analytics.settings(),
+        transcript=transcript_segments,
     )
 
 
@@ -153,6 +164,7 @@ ANALYTICS_ASSETS = [
     team_health,
     emotion_comparisons,
     emotion_clusters,
+    segment_emotions,
     emotion_reports,
 ]
 

@@ -18,7 +18,7 @@ MAX_EMBEDDED = 4
     backfill_policy=backfill_policy,
     group_name="analytics",
     kinds={"matplotlib", "plotly", "html"},
-    code_version="reports-v1",
+    code_version="reports-v2",
 )
 def emotion_reports(
     context: AssetExecutionContext,
@@ -30,8 +30,10 @@ def emotion_reports(
     recording_summary: pl.DataFrame,
     utterance_emotion_scores: pl.DataFrame,
     raw_recordings: pl.DataFrame,
+    segment_emotions: pl.DataFrame,
 ) -> pl.DataFrame:
-    """Per track: a PNG of the nine curves, a heat map and an HTML report; an index per day."""
+    """Per track: a PNG of the nine curves, a heat map and an HTML report (with the transcript
+    under the curves); an index per day."""
     layout = storage.layout
     tables = []
     for day in context.partition_keys:
@@ -46,6 +48,7 @@ def emotion_reports(
                 summary=filter_day(recording_summary, day),
                 utterances=filter_day(utterance_emotion_scores, day),
                 recordings=filter_day(raw_recordings, day),
+                sentences=filter_day(segment_emotions, day),
             )
         )
     table = pl.concat(tables, how="vertical")

@@ -11,6 +11,7 @@ from emotion_assets.audio import ingest
 from emotion_assets.defs.common import filter_day, retry_policy
 from emotion_assets.defs.partitions import backfill_policy, daily_partitions
 from emotion_assets.defs.resources import AudioResource, StorageResource
+from emotion_assets.transcripts.partition import transcripts_partition
 
 INGEST_TABLES = {
     "raw_recordings": "Every file of the day probed: format, duration, sha256, status.",
@@ -18,6 +19,8 @@ INGEST_TABLES = {
     "speech_segments": "Speech regions per track from silero-vad.",
     "speaker_turns": "Who speaks when: RTTM sidecar, stereo channel map or sidecar speaker.",
     "quarantine": "Inputs that can't be used, each with a reason a person understands.",
+    "transcript_segments": "Transcript sentences/cues per track (VTT, SRT, whisperX, funasr).",
+    "transcript_words": "Transcript words with their own times (whisperX / faster-whisper).",
 }
 
 
@@ -29,7 +32,7 @@ INGEST_TABLES = {
     partitions_def=daily_partitions,
     backfill_policy=backfill_policy,
     retry_policy=retry_policy,
-    code_version="ingest-v1",
+    code_version="ingest-v2",
 )
 def ingest_recordings(
     context: AssetExecutionContext, storage: StorageResource, audio: AudioResource
@@ -59,10 +62,13 @@ def ingest_recordings(
         turns, sidecar_problems = ingest.turns_partition(
             layout, day, raw, normalized, segments=segments
         )
-        quarantine = ingest.quarantine_table(raw, decode_problems, sidecar_problems)
-        for name, df in zip(
-            INGEST_TABLES, (raw, normalized, segments, turns, quarantine), strict=True
-        ):
+        transcripts = transcripts_partition(layout, day, raw, normalized, turns)
+        quarantine = ingest.quarantine_table(
+            raw, decode_problems, sidecar_problems, transcripts.problems
+        )
+        outputs = (raw, normalized, segments, turns, quarantine)
+        outputs += (transcripts.segments, transcripts.words)
+        for name, df in zip(INGEST_TABLES, outputs, strict=True):
             tables[name].append(filter_day(df, day) if df.height else df)
         if quarantine.height:
             context.log.warning(
@@ -80,6 +86,9 @@ def ingest_recordings(
             metadata["speech_seconds"] = float(df["duration_s"].sum())
         if name == "quarantine":
             metadata["quarantined"] = df.height
+        if name == "transcript_segments":
+            metadata["transcribed_recordings"] = df["recording_id"].n_unique() if df.height else 0
+            metadata["clipped_cues"] = int(df["clipped"].sum()) if df.height else 0
         yield Output(df, output_name=name, metadata=metadata)
 
 
