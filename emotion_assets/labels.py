@@ -19,6 +19,9 @@ SAMPLE_RATE = 16_000
 FRAME_STRIDE = 320
 RECEPTIVE_FIELD = 400
 FRAME_RATE_HZ = SAMPLE_RATE // FRAME_STRIDE  # 50
+FRAME_HOP_S = FRAME_STRIDE / SAMPLE_RATE  # 0.02 s between frame starts
+FRAME_LENGTH_S = RECEPTIVE_FIELD / SAMPLE_RATE  # 0.025 s of audio per frame
+FRAME_CENTRE_S = FRAME_LENGTH_S / 2  # frames are attributed to segments by their centre
 
 
 def label_from_token(token: str) -> str:

@@ -71,6 +71,3 @@ class DataLayout:
         if not candidate.is_relative_to(self.root):
             raise UnsafePathError(f"path leaves the data directory: {text!r}")
         return candidate
-
-    def is_inside(self, path: Path) -> bool:
-        return Path(path).resolve().is_relative_to(self.root)

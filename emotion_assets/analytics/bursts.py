@@ -14,15 +14,16 @@ import math
 
 import polars as pl
 
-from emotion_assets.analytics.common import FRAME_S, empty, run_breaks
+from emotion_assets.analytics.common import empty, run_breaks
 from emotion_assets.analytics.spoken_text import attach_spoken_text
 from emotion_assets.contracts import BURSTS_SCHEMA, conform
+from emotion_assets.labels import FRAME_HOP_S
 from emotion_assets.settings import DEFAULT_BURST_RULES
 
 
 def min_frames(min_duration_s: float) -> int:
     """Frames needed to last min_duration_s (tolerant of float noise: 3.0 s -> 150 frames)."""
-    return max(1, math.ceil(min_duration_s / FRAME_S - 1e-6))
+    return max(1, math.ceil(min_duration_s / FRAME_HOP_S - 1e-6))
 
 
 def _mode_speaker() -> pl.Expr:
@@ -62,7 +63,7 @@ def find_bursts(
             .filter(pl.col("_n") >= min_frames(min_duration_s))
             .with_columns(
                 pl.lit(emotion).alias("emotion"),
-                (pl.col("_n") * FRAME_S).alias("duration_s"),
+                (pl.col("_n") * FRAME_HOP_S).alias("duration_s"),
                 pl.lit(float(threshold)).alias("rule_threshold"),
                 pl.lit(float(min_duration_s)).alias("rule_min_duration_s"),
             )

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import polars as pl
 
-from emotion_assets.labels import FRAME_STRIDE, SAMPLE_RATE
-
-FRAME_S = FRAME_STRIDE / SAMPLE_RATE  # 0.02 s between frame starts
 TRACK_KEYS = ("recording_id", "track")
 EMOTIONAL = (
     "angry",

@@ -16,9 +16,9 @@ import numpy as np
 import polars as pl
 from scipy import signal
 
-from emotion_assets.analytics.common import FRAME_S, empty
+from emotion_assets.analytics.common import empty
 from emotion_assets.contracts import COMPARISON_SCHEMA, conform
-from emotion_assets.labels import EMOTIONS
+from emotion_assets.labels import EMOTIONS, FRAME_HOP_S
 
 
 def comparison_pairs(recordings: pl.DataFrame) -> pl.DataFrame:
@@ -105,7 +105,7 @@ def compare_recordings(
     pairs = comparison_pairs(recordings)
     if pairs.is_empty() or smoothed.is_empty():
         return empty(COMPARISON_SCHEMA)
-    max_lag = round(max_lag_s / FRAME_S)
+    max_lag = round(max_lag_s / FRAME_HOP_S)
     tracks = smoothed.partition_by(["recording_id", "track"], as_dict=True)
     rows: list[dict] = []
     for day, take_id, other_id in pairs.iter_rows():  # one per declared pair
@@ -129,7 +129,7 @@ def compare_recordings(
                         "pearson_r": float(r[zero]) if np.isfinite(r[zero]) else None,
                         "best_lag_s": None
                         if best is None
-                        else round(float(lags[best]) * FRAME_S, 6),
+                        else round(float(lags[best]) * FRAME_HOP_S, 6),
                         "best_lag_r": None if best is None else float(r[best]),
                         "n_frames": int(n[zero]),
                     }

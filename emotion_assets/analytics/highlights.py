@@ -29,10 +29,10 @@ import numpy as np
 import polars as pl
 import soundfile as sf
 
-from emotion_assets.analytics.common import EMOTIONAL, FRAME_S, empty
+from emotion_assets.analytics.common import EMOTIONAL, empty
 from emotion_assets.analytics.spoken_text import attach_spoken_text
 from emotion_assets.contracts import HIGHLIGHTS_SCHEMA, conform
-from emotion_assets.labels import EMOTIONS
+from emotion_assets.labels import EMOTIONS, FRAME_HOP_S
 from emotion_assets.layout import DataLayout
 from emotion_assets.settings import AnalyticsSettings
 from emotion_assets.warehouse.atomic import atomic_path
@@ -135,7 +135,7 @@ def find_highlights(
     if smoothed.is_empty() or settings.highlight_top_n == 0:
         return empty(HIGHLIGHTS_SCHEMA)
     audio = _audio_paths(normalized)
-    width_full = max(1, round(settings.highlight_window_s / FRAME_S))
+    width_full = max(1, round(settings.highlight_window_s / FRAME_HOP_S))
     rows: list[dict] = []
     for track_frames in smoothed.sort("frame_idx").partition_by(
         ["recording_id", "track"], maintain_order=True
@@ -165,8 +165,8 @@ def find_highlights(
                         "rank_by": rank_by,
                         "rank": rank,
                         "t_start": t_start,
-                        "t_end": t_start + width * FRAME_S,
-                        "duration_s": width * FRAME_S,
+                        "t_end": t_start + width * FRAME_HOP_S,
+                        "duration_s": width * FRAME_HOP_S,
                         "speaker": window_speakers[0] if len(window_speakers) else None,
                         "dominant_emotion": EMOTIONAL[int(np.argmax(emotional_sums))],
                         "score": float(ranked[rank_by][start]),

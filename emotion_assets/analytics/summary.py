@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from emotion_assets.analytics.common import FRAME_S, argmax_label, empty
+from emotion_assets.analytics.common import argmax_label, empty
 from emotion_assets.analytics.smoothing import smooth_frames
 from emotion_assets.contracts import MEANS, SUMMARY_SCHEMA, conform
-from emotion_assets.labels import EMOTIONS
+from emotion_assets.labels import EMOTIONS, FRAME_HOP_S
 
 
 def with_smoothed_top(
@@ -49,9 +49,9 @@ def _aggregate(frames: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     speech = pl.col("is_speech")
     top = pl.col("smoothed_top_emotion").filter(speech)
     return frames.group_by(keys, maintain_order=True).agg(
-        (pl.len() * FRAME_S).alias("duration_s"),
-        (speech.sum() * FRAME_S).alias("speech_s"),
-        (pl.col("is_overlap").sum() * FRAME_S).alias("overlap_s"),
+        (pl.len() * FRAME_HOP_S).alias("duration_s"),
+        (speech.sum() * FRAME_HOP_S).alias("speech_s"),
+        (pl.col("is_overlap").sum() * FRAME_HOP_S).alias("overlap_s"),
         *[pl.col(e).filter(speech).cast(pl.Float64).mean().alias(f"mean_{e}") for e in EMOTIONS],
         *[
             pl.col(e).filter(speech).cast(pl.Float64).std(ddof=0).alias(f"std_{e}")

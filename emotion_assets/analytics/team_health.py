@@ -21,9 +21,10 @@ import json
 import duckdb
 import polars as pl
 
-from emotion_assets.analytics.common import FRAME_S, empty
+from emotion_assets.analytics.common import empty
 from emotion_assets.analytics.summary import with_smoothed_top
 from emotion_assets.contracts import TEAM_HEALTH_SCHEMA, conform
+from emotion_assets.labels import FRAME_CENTRE_S, FRAME_HOP_S
 from emotion_assets.settings import AnalyticsSettings
 
 ALL_RECORDINGS = "ALL"
@@ -77,7 +78,10 @@ def speaker_teams(recordings: pl.DataFrame | None) -> pl.DataFrame:
 def _overlap_by_speaker(frames: pl.DataFrame, turns: pl.DataFrame | None) -> pl.DataFrame:
     """(recording_date, speaker, overlap_s): overlap frames whose centre lies in their turns."""
     overlap = frames.filter(pl.col("is_overlap")).select(
-        "recording_date", "recording_id", "track", (pl.col("t_start") + 0.0125).alias("centre")
+        "recording_date",
+        "recording_id",
+        "track",
+        (pl.col("t_start") + FRAME_CENTRE_S).alias("centre"),
     )
     if turns is None or turns.is_empty() or overlap.is_empty():
         return pl.DataFrame(
@@ -99,7 +103,7 @@ def _overlap_by_speaker(frames: pl.DataFrame, turns: pl.DataFrame | None) -> pl.
             SELECT recording_date, speaker, count(*) * ? AS overlap_s
             FROM hits GROUP BY ALL
             """,
-            params=[FRAME_S],
+            params=[FRAME_HOP_S],
         ).pl()
     finally:
         con.close()
@@ -143,7 +147,7 @@ def team_health(
         .agg(
             pl.col("recording_id").unique().sort().alias("recording_ids"),
             pl.col("recording_id").n_unique().cast(pl.Int64).alias("n_recordings"),
-            (speech.sum() * FRAME_S).alias("speech_s"),
+            (speech.sum() * FRAME_HOP_S).alias("speech_s"),
             (pl.col("smoothed_top_emotion").filter(speech) == "neutral")
             .mean()
             .alias("neutral_share"),

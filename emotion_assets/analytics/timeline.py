@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from emotion_assets.analytics.common import FRAME_S, argmax_label, empty
+from emotion_assets.analytics.common import argmax_label, empty
 from emotion_assets.contracts import MEANS, TIMELINE_SCHEMA, conform
-from emotion_assets.labels import EMOTIONS
+from emotion_assets.labels import EMOTIONS, FRAME_HOP_S
 
 
 def emotion_timeline(frames: pl.DataFrame, bucket_s: float = 60.0) -> pl.DataFrame:
@@ -22,15 +22,15 @@ def emotion_timeline(frames: pl.DataFrame, bucket_s: float = 60.0) -> pl.DataFra
         return empty(TIMELINE_SCHEMA)
     speech = pl.col("is_speech")
     # Bucket by frame index so float noise in t_start cannot move a frame across a boundary.
-    frames_per_bucket = bucket_s / FRAME_S
+    frames_per_bucket = bucket_s / FRAME_HOP_S
     table = frames.with_columns(
         (pl.col("frame_idx") / frames_per_bucket + 1e-9).floor().cast(pl.Int32).alias("bucket_idx"),
-        (pl.col("t_start").max().over("recording_id", "track") + FRAME_S).alias("_track_end"),
+        (pl.col("t_start").max().over("recording_id", "track") + FRAME_HOP_S).alias("_track_end"),
     )
     out = (
         table.group_by("recording_date", "recording_id", "track", "bucket_idx")
         .agg(
-            (speech.sum() * FRAME_S).alias("speech_s"),
+            (speech.sum() * FRAME_HOP_S).alias("speech_s"),
             pl.col("_track_end").first(),
             *[
                 pl.col(e).filter(speech).cast(pl.Float64).mean().alias(f"mean_{e}")

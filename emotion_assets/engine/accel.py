@@ -55,13 +55,6 @@ def patch_attention(model: torch.nn.Module) -> int:
     return len(mods)
 
 
-def unpatch_attention(model: torch.nn.Module) -> None:
-    for m in _attention_modules(model):
-        if hasattr(m, _ORIGINAL_FORWARD):
-            m.forward = getattr(m, _ORIGINAL_FORWARD)
-            delattr(m, _ORIGINAL_FORWARD)
-
-
 class AlibiCache:
     """The scaled, extra-token-padded ALiBi bias, built once and sliced for shorter windows.
 

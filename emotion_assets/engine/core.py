@@ -27,7 +27,14 @@ from emotion_assets.engine.loading import (
 from emotion_assets.engine.model_builder import random_model_marker
 from emotion_assets.engine.normalize import TrackNormalizer
 from emotion_assets.engine.windows import plan_windows, window_frames
-from emotion_assets.labels import EMOTIONS, SAMPLE_RATE, label_from_token, n_frames
+from emotion_assets.labels import (
+    EMOTIONS,
+    FRAME_HOP_S,
+    FRAME_STRIDE,
+    SAMPLE_RATE,
+    label_from_token,
+    n_frames,
+)
 from emotion_assets.settings import DEFAULT_MODEL
 from emotion_assets.torch_threads import available_cores, torch_threads
 
@@ -94,7 +101,7 @@ class FrameScores:
 
     @property
     def t_start(self) -> np.ndarray:
-        return np.arange(self.n_frames, dtype=np.float64) * 0.02
+        return np.arange(self.n_frames, dtype=np.float64) * FRAME_HOP_S
 
     def utterance(self) -> np.ndarray:
         """Scores of the whole input: softmax(mean frame logits) = funasr's utterance scores."""
@@ -184,7 +191,7 @@ class EmotionEngine:
             accel.patch_attention(self.model)
         self._window = window_frames(cfg.window_s)
         self._alibi = accel.AlibiCache(max_frames=self._window)
-        self._context = int(round(cfg.context_s * SAMPLE_RATE / 320))
+        self._context = int(round(cfg.context_s * SAMPLE_RATE / FRAME_STRIDE))
 
     # --- scoring --------------------------------------------------------------------
     def _autocast(self):
@@ -250,12 +257,6 @@ class EmotionEngine:
                     if sink is not None:
                         sink(w.keep_from, kept.float().cpu().numpy())
                 del x, batch
-
-    def utterance_scores(self, probs_or_logits: np.ndarray, *, from_probs: bool = False):
-        """softmax(mean frame logits); pass from_probs=True for frame probabilities."""
-        if from_probs:
-            return utterance_scores_from_probs(probs_or_logits)
-        return utterance_scores(probs_or_logits)
 
 
 @functools.lru_cache(maxsize=4)

@@ -15,7 +15,7 @@ import soundfile as sf
 from emotion_assets.engine import tables
 from emotion_assets.engine.core import EmotionEngine, FeatureSink, FrameScores
 from emotion_assets.engine.embeddings import FrameEmbeddingWriter, SegmentPooler
-from emotion_assets.labels import EMOTIONS, n_frames
+from emotion_assets.labels import EMOTIONS, SAMPLE_RATE, n_frames
 from emotion_assets.layout import DataLayout
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ def score_partition(
     for i, track in enumerate(tracks, start=1):
         rid, tr = track["recording_id"], int(track["track"])
         wave, rate = sf.read(str(layout.root / track["audio_path"]), dtype="float32")
-        if rate != 16_000 or wave.ndim != 1:
+        if rate != SAMPLE_RATE or wave.ndim != 1:
             raise ValueError(f"{track['audio_path']} is not 16 kHz mono: re-run ingest")
         seg = _of_track(segments, rid, tr)
         turn_rows = _of_track(turns, rid, tr)
@@ -94,7 +94,7 @@ def score_partition(
         frames = tables.frame_table(scores, speech_segments=seg, turns=turn_list, **common)
         frames_out.append(frames)
         embeddings_out.append(pooler.table(**common))
-        seconds = len(wave) / 16_000
+        seconds = len(wave) / SAMPLE_RATE
         log(
             f"[{i}/{normalized.height}] {rid} track {tr}: {seconds:.1f} s scored in {took:.1f} s "
             f"({seconds / max(took, 1e-9):.1f}x real time), {frames.height} frames, "

@@ -15,11 +15,9 @@ import polars as pl
 
 from emotion_assets.contracts import CONTRACT_SCHEMAS
 from emotion_assets.engine.core import FrameScores
-from emotion_assets.labels import EMOTIONS
+from emotion_assets.labels import EMOTIONS, FRAME_HOP_S, FRAME_LENGTH_S
 
-FRAME_HOP_S = 0.02
-FRAME_LEN_S = 0.025
-FRAME_CENTRE_S = FRAME_LEN_S / 2
+FRAME_CENTRE_S = FRAME_LENGTH_S / 2
 _KEYS = ["recording_date", "recording_id", "track"]
 
 
@@ -87,7 +85,7 @@ def frame_table(
         "is_overlap": pl.Series(overlap, dtype=pl.Boolean),
         "frame_idx": pl.Series(idx, dtype=pl.Int32),
         "t_start": pl.Series(t_start, dtype=pl.Float64),
-        "t_end": pl.Series(t_start + FRAME_LEN_S, dtype=pl.Float64),
+        "t_end": pl.Series(t_start + FRAME_LENGTH_S, dtype=pl.Float64),
     }
     for j, name in enumerate(EMOTIONS):
         data[name] = pl.Series(probs[:, j], dtype=pl.Float32)

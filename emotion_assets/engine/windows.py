@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from emotion_assets.labels import FRAME_STRIDE, RECEPTIVE_FIELD
+from emotion_assets.labels import FRAME_STRIDE, RECEPTIVE_FIELD, SAMPLE_RATE
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class Window:
 
 def window_frames(seconds: float) -> int:
     """Frames in a window of `seconds` (at least 1)."""
-    samples = round(seconds * 16_000)
+    samples = round(seconds * SAMPLE_RATE)
     return max(1, (samples - RECEPTIVE_FIELD) // FRAME_STRIDE + 1)
 
 

@@ -7,7 +7,13 @@ from __future__ import annotations
 
 import polars as pl
 
-from emotion_assets.labels import EMOTIONS, FRAME_STRIDE, RECEPTIVE_FIELD, SAMPLE_RATE
+from emotion_assets.labels import (
+    EMOTIONS,
+    FRAME_HOP_S,
+    FRAME_LENGTH_S,
+    FRAME_STRIDE,
+    RECEPTIVE_FIELD,
+)
 from emotion_assets.quality.outcome import (
     MAX_TEXT,
     CheckOutcome,
@@ -20,8 +26,6 @@ from emotion_assets.quality.outcome import (
 TABLE = "frame_emotion_scores"
 SCORES = list(EMOTIONS)
 FRAME_KEY = ["recording_id", "track", "frame_idx"]
-HOP_S = FRAME_STRIDE / SAMPLE_RATE  # 0.02
-WINDOW_S = RECEPTIVE_FIELD / SAMPLE_RATE  # 0.025
 SUM_TOLERANCE = 1e-4
 TIME_TOLERANCE = 1e-6
 
@@ -170,8 +174,8 @@ def check_frame_timeline(
         | (pl.col("distinct_idx") != pl.col("frames"))
     ).with_columns(missing_idx=pl.col("last_idx") + 1 - pl.col("distinct_idx"))
     mistimed = frames.filter(
-        ((pl.col("t_start") - HOP_S * pl.col("frame_idx")).abs() > tolerance)
-        | ((pl.col("t_end") - pl.col("t_start") - WINDOW_S).abs() > tolerance)
+        ((pl.col("t_start") - FRAME_HOP_S * pl.col("frame_idx")).abs() > tolerance)
+        | ((pl.col("t_end") - pl.col("t_start") - FRAME_LENGTH_S).abs() > tolerance)
         | pl.col("t_start").is_null()
         | pl.col("t_end").is_null()
     )

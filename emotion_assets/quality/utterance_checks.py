@@ -10,12 +10,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from emotion_assets.quality.frame_checks import (
-    HOP_S,
-    SCORES,
-    WINDOW_S,
-    top_label_score,
-)
+from emotion_assets.labels import FRAME_CENTRE_S, FRAME_HOP_S
+from emotion_assets.quality.frame_checks import SCORES, top_label_score
 from emotion_assets.quality.outcome import (
     CheckOutcome,
     Severity,
@@ -41,16 +37,16 @@ def _frames_of_utterances(utterances: pl.DataFrame, frames: pl.DataFrame) -> pl.
         .select("u", "recording_id", "track")
         .join(f, on=["recording_id", "track"])
     )
-    centre = WINDOW_S / 2
-    # frame k's centre = HOP_S·k + centre ∈ [t_start, t_end)  ⇔  lo ≤ k < hi
+    centre = FRAME_CENTRE_S
+    # frame k's centre = FRAME_HOP_S·k + centre ∈ [t_start, t_end)  ⇔  lo ≤ k < hi
     segs = (
         u.filter(pl.col("scope") == "segment")
         .select(
             "u",
             "recording_id",
             "track",
-            lo=((pl.col("t_start") - centre) / HOP_S - _EPS).ceil().clip(lower_bound=0),
-            hi=((pl.col("t_end") - centre) / HOP_S - _EPS).ceil().clip(lower_bound=0),
+            lo=((pl.col("t_start") - centre) / FRAME_HOP_S - _EPS).ceil().clip(lower_bound=0),
+            hi=((pl.col("t_end") - centre) / FRAME_HOP_S - _EPS).ceil().clip(lower_bound=0),
         )
         .with_columns(
             frame_idx=pl.int_ranges(pl.col("lo").cast(pl.Int64), pl.col("hi").cast(pl.Int64))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from emotion_assets.labels import EMOTIONS
+from emotion_assets.labels import EMOTIONS, FRAME_CENTRE_S, FRAME_LENGTH_S
 
 SCORES: list[str] = list(EMOTIONS)
 DEFAULT_MAX_POINTS = 5000
@@ -25,10 +25,6 @@ def select_track(df: pl.DataFrame | None, recording_id: str, track: int) -> pl.D
     if "track" in df.columns:
         df = df.filter(pl.col("track") == track)
     return df.sort("t_start") if "t_start" in df.columns else df
-
-
-FRAME_CENTRE_S = 0.0125
-FRAME_LENGTH_S = 0.025
 
 
 def duration_s(frames: pl.DataFrame) -> float:

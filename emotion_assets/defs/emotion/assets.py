@@ -16,6 +16,7 @@ from emotion_assets.defs.partitions import backfill_policy, daily_partitions
 from emotion_assets.defs.resources import EmotionModelResource, StorageResource
 from emotion_assets.engine import tables
 from emotion_assets.engine.partition import score_partition
+from emotion_assets.labels import FRAME_HOP_S
 from emotion_assets.settings import ModelSettings, load_group
 
 # Changing the model marks every partition stale in the UI: the model is part of the code.
@@ -85,7 +86,11 @@ def emotion_model_outputs(
     yield Output(
         frames,
         output_name="frame_emotion_scores",
-        metadata={**model_meta, "frames": frames.height, "speech_seconds": speech_frames * 0.02},
+        metadata={
+            **model_meta,
+            "frames": frames.height,
+            "speech_seconds": speech_frames * FRAME_HOP_S,
+        },
     )
     yield Output(
         embeddings,
