@@ -28,6 +28,7 @@ import yaml
 
 from bench import compare, inputs, machine, report
 from emotion_assets.labels import SAMPLE_RATE, n_frames
+from emotion_assets.torch_threads import available_cores
 
 REPO = inputs.REPO
 FULL_CASES = ("clips", "int8", "5min", "15min", "60min", "profile", "pipeline")
@@ -130,7 +131,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         f"(--quick: {','.join(QUICK_CASES)}); long cases are '<minutes>min'",
     )
     p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
-    p.add_argument("--threads", type=int, default=2, help="torch threads per case (default 2)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=available_cores(),
+        help="torch threads per case (default: every core the process may use)",
+    )
     p.add_argument("--model-size", choices=("tiny", "large"), help="default large (--quick: tiny)")
     p.add_argument("--out", type=Path, default=REPO / "bench" / "results", help="results folder")
     p.add_argument(

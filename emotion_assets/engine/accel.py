@@ -149,7 +149,7 @@ class ConvGemm:
         return self.act(F.layer_norm(y, n.normalized_shape, n.weight, n.bias, n.eps))
 
 
-def _gemm_conv_plan(enc) -> list[ConvGemm] | None:
+def gemm_conv_plan(enc) -> list[ConvGemm] | None:
     """funasr's "layer_norm" extractor (conv -> dropout -> LayerNorm over channels -> GELU,
     no conv bias) as ConvGemm layers, cached on the encoder; None for any other extractor."""
     plan = getattr(enc, "_emotion_assets_gemm_conv", None)
@@ -179,7 +179,7 @@ def quantize_conv_features(model: torch.nn.Module, min_k: int = 64) -> int:
     from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
     from torch.ao.quantization import per_channel_dynamic_qconfig
 
-    plan = _gemm_conv_plan(model.modality_encoders["AUDIO"]) or []
+    plan = gemm_conv_plan(model.modality_encoders["AUDIO"]) or []
     done = 0
     for layer in plan:
         if layer.weight.size(1) < min_k:
@@ -197,7 +197,7 @@ def local_features_gemm(enc, source: torch.Tensor) -> torch.Tensor:
 
     CPU float32 only; elsewhere (CUDA, autocast) funasr's module runs.
     """
-    plan = _gemm_conv_plan(enc)
+    plan = gemm_conv_plan(enc)
     if (
         plan is None
         or source.device.type != "cpu"

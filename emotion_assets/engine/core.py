@@ -259,8 +259,8 @@ class EmotionEngine:
                 del x, batch
 
 
-@functools.lru_cache(maxsize=4)
-def _load(cfg: EngineConfig) -> EmotionEngine:
+def build_engine(cfg: EngineConfig) -> EmotionEngine:
+    """A new engine for cfg (no cache: load_engine is the once-per-process entry point)."""
     model_dir = resolve_model_dir(cfg.model, cfg.hub, cfg.cache_dir)
     device = _resolve_device(cfg.device)
     threads = cfg.threads or available_cores()
@@ -281,7 +281,8 @@ def load_engine(cfg: EngineConfig | None = None) -> EmotionEngine:
     cfg = cfg or EngineConfig()
     if cfg.cache_dir is not None:
         cfg = replace(cfg, cache_dir=Path(cfg.cache_dir).expanduser().resolve())
-    return _load(cfg)
+    return _cached_engine(cfg)
 
 
-load_engine.cache_clear = _load.cache_clear  # type: ignore[attr-defined]
+_cached_engine = functools.lru_cache(maxsize=4)(build_engine)
+load_engine.cache_clear = _cached_engine.cache_clear  # type: ignore[attr-defined]

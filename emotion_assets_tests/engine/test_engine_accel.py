@@ -8,7 +8,7 @@ import torch
 from funasr.models.emotion2vec.base import get_alibi_bias
 
 from emotion_assets.engine import EngineConfig, accel
-from emotion_assets.engine.core import _load
+from emotion_assets.engine.core import build_engine
 from emotion_assets.engine.normalize import TrackNormalizer
 from emotion_assets.labels import n_frames
 
@@ -17,7 +17,7 @@ from emotion_assets.labels import n_frames
 def fp32(tiny_dir):
     """An uncached tiny engine: load_engine's small LRU keys recency on first load, so creating
     the session's tiny_engine here (first test file) would get it evicted by later files."""
-    return _load.__wrapped__(EngineConfig(model=str(tiny_dir), threads=1))
+    return build_engine(EngineConfig(model=str(tiny_dir), threads=1))
 
 
 def _encoder(engine):
@@ -43,7 +43,7 @@ def test_gemm_conv_equals_funasr_conv(fp32, speech, n):
 @pytest.mark.parametrize("tile", [1, 7, 64])
 def test_tiled_conv_stack_equals_one_pass(fp32, speech, tile):
     """Tiles of output frames line up with every conv layer: the same frames as one pass."""
-    plan = accel._gemm_conv_plan(_encoder(fp32))
+    plan = accel.gemm_conv_plan(_encoder(fp32))
     wave = _source(fp32, speech["two_speakers.wav"][: 16_000 * 4 + 123])[0]
     with torch.inference_mode():
         whole = accel.conv_stack_tiled(plan, wave, tile_frames=10**9)
@@ -82,8 +82,8 @@ def test_alibi_slices_equal_a_bias_built_for_that_length(fp32):
 def test_int8_quantizes_the_conv_gemms(tiny_dir, fp32, speech):
     """int8 runs the conv extractor on quantized GEMMs (all but the 10-tap first layer), with
     features close to float32; fast_attention=False keeps funasr's float32 Conv1d."""
-    q = _load.__wrapped__(EngineConfig(model=str(tiny_dir), threads=1, quantize="int8"))
-    plan = _encoder(q)._emotion_assets_gemm_conv
+    q = build_engine(EngineConfig(model=str(tiny_dir), threads=1, quantize="int8"))
+    plan = accel.gemm_conv_plan(_encoder(q))
     assert [layer.qpacked is not None for layer in plan] == [False] + [True] * (len(plan) - 1)
     wave = speech["librispeech_3436-172162-0000.ogg"]
     with torch.inference_mode():
@@ -92,7 +92,9 @@ def test_int8_quantizes_the_conv_gemms(tiny_dir, fp32, speech):
     # 8-bit activations and weights: a few percent of relative error, not a scrambled output
     rel = ((fq - f32).norm() / f32.norm()).item()
     assert 0 < rel < 0.1
-    slow = _load.__wrapped__(
+    slow = build_engine(
         EngineConfig(model=str(tiny_dir), threads=1, quantize="int8", fast_attention=False)
     )
-    assert getattr(_encoder(slow), "_emotion_assets_gemm_conv", None) is None
+    assert not any(
+        layer.qpacked is not None for layer in accel.gemm_conv_plan(_encoder(slow)) or []
+    )
