@@ -27,6 +27,13 @@ class Settings:
     model: str = DEFAULT_MODEL
     model_hub: str = "ms"  # "ms" (ModelScope) or "hf" (Hugging Face)
     device: str = "auto"  # auto | cpu | cuda
+    # The web page for one recording (emotion_assets/app, docs/app.md).
+    app_host: str = "127.0.0.1"
+    app_port: int = 7860
+    app_max_upload_mb: float = 200.0
+    app_max_duration_s: float = 1800.0
+    app_outputs_dir: Path = Path("data/outputs")  # default: <data_dir>/outputs
+    dagster_ui_url: str = "http://127.0.0.1:3000"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -35,8 +42,9 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
+        data_dir = Path(_env("EMOTION_DATA_DIR", "data")).expanduser().resolve()
         return cls(
-            data_dir=Path(_env("EMOTION_DATA_DIR", "data")).expanduser().resolve(),
+            data_dir=data_dir,
             partition_start=_env("EMOTION_PARTITION_START", "2024-01-01"),
             timezone=_env("EMOTION_TIMEZONE", "UTC"),
             ffmpeg_binary=_env("FFMPEG_BINARY", ""),
@@ -44,4 +52,12 @@ class Settings:
             model=_env("EMOTION_MODEL", DEFAULT_MODEL),
             model_hub=_env("EMOTION_MODEL_HUB", "ms"),
             device=_env("EMOTION_DEVICE", "auto"),
+            app_host=_env("EMOTION_APP_HOST", "127.0.0.1"),
+            app_port=int(_env("EMOTION_APP_PORT", "7860")),
+            app_max_upload_mb=float(_env("EMOTION_APP_MAX_UPLOAD_MB", "200")),
+            app_max_duration_s=float(_env("EMOTION_APP_MAX_DURATION_S", "1800")),
+            app_outputs_dir=Path(_env("EMOTION_APP_OUTPUTS_DIR", str(data_dir / "outputs")))
+            .expanduser()
+            .resolve(),
+            dagster_ui_url=_env("EMOTION_DAGSTER_UI_URL", "http://127.0.0.1:3000").rstrip("/"),
         )
