@@ -132,8 +132,8 @@ class Runner:
             raise InputRejected(f"{name} is empty (0 bytes): there is nothing to analyse.")
         if size > self.limits.max_upload_bytes:
             raise InputRejected(
-                f"{name} is {size / 1e6:.1f} MB, over the limit of "
-                f"{self.limits.max_upload_bytes / 1e6:.0f} MB (EMOTION_APP_MAX_UPLOAD_MB)."
+                f"{name} is {size / 1e6:.3g} MB, over the limit of "
+                f"{self.limits.max_upload_bytes / 1e6:.3g} MB (EMOTION_APP_MAX_UPLOAD_MB)."
             )
         probe = probe_file(req.upload, max_duration_s=self.limits.max_duration_s)
         if probe.duration_s is not None and probe.duration_s > self.limits.max_duration_s:
