@@ -449,6 +449,7 @@ def serve(host: str | None = None, port: int | None = None, model: str | None = 
             server_name=host or settings.app_host,
             server_port=port or settings.app_port,
             max_file_size=int(settings.app_max_upload_mb * 1e6),
+            allowed_paths=[str(settings.app_outputs_dir)],  # downloads, clips, heat map
             ssr_mode=False,
             css=CSS,
             footer_links=[],
