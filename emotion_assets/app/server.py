@@ -120,12 +120,13 @@ def build_page(runner: Runner, *, layout: DataLayout, dagster_ui_url: str):
             )
         with gr.Row():
             with gr.Column(scale=2):
-                upload = gr.File(label="Recording", type="filepath", elem_id="upload")
+                upload = gr.File(label="Recording", type="filepath", elem_id="upload", height=140)
                 transcript = gr.File(
                     label="Transcript (optional: .srt or .vtt)",
                     type="filepath",
                     file_types=list(TRANSCRIPT_SUFFIXES),
                     elem_id="transcript",
+                    height=100,
                 )
             with gr.Column(scale=1):
                 granularity = gr.Radio(
@@ -141,9 +142,11 @@ def build_page(runner: Runner, *, layout: DataLayout, dagster_ui_url: str):
         status = gr.HTML(elem_id="status")
         log_box = gr.Textbox(label="Processing log", lines=6, max_lines=14, elem_id="log")
         headline = gr.HTML(elem_id="headline")
+        curves = gr.Plot(label="Emotions over time (smoothed and raw)", elem_id="curves")
         with gr.Row():
             utterance = gr.Label(label="Utterance result", num_top_classes=9, elem_id="utterance")
             with gr.Column():
+                gr.Markdown("**Outputs**")
                 dl_audio = gr.DownloadButton(
                     "processed_audio.wav", visible=False, elem_id="dl-audio"
                 )
@@ -152,7 +155,6 @@ def build_page(runner: Runner, *, layout: DataLayout, dagster_ui_url: str):
                     "embedding.npy", visible=False, elem_id="dl-embedding"
                 )
                 dl_zip = gr.DownloadButton("outputs folder (.zip)", visible=False, elem_id="dl-zip")
-        curves = gr.Plot(label="Emotions over time (smoothed and raw)", elem_id="curves")
         heat = gr.Image(label="Heat map", type="filepath", elem_id="heatmap", interactive=False)
         gr.Markdown("### Scores of every 20 ms frame")
         with gr.Row():
