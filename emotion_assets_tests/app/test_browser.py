@@ -121,6 +121,7 @@ def _analyse(page, path: Path) -> None:
     page.click("#start")
 
 
+@pytest.mark.slow
 def test_a_visit(server: Server, shared_audio: Path, tmp_path: Path):
     from playwright.sync_api import expect, sync_playwright
 

@@ -188,3 +188,25 @@ def test_frame_table_pages():
     assert caption.startswith("page 3 of 3") and rows["frame_idx"].iloc[0] == 2 * PAGE_ROWS
     assert frame_page(frames, 99)[2] == 3 and frame_page(frames, -5)[2] == 1
     assert frame_page(None, 1) == (None, "", 1)
+
+
+def test_progress_follows_the_model_window_by_window(
+    tiny_model_dir: Path, pipeline_env: Path, speech_file: Path
+):
+    from emotion_assets.engine import EngineConfig, load_engine
+
+    # 4 s windows: the 13.9 s recording runs as several, as an hour-long one would with 30 s.
+    engine = load_engine(EngineConfig(model=str(tiny_model_dir), window_s=4.0, context_s=1.0))
+    runner = Runner(
+        engine,
+        outputs_root=pipeline_env / "outputs",
+        limits=Limits(max_upload_bytes=10**8, max_duration_s=600),
+    )
+    steps: list[tuple[float, str]] = []
+    runner.run(
+        Request(speech_file, speech_file.name),
+        on_progress=lambda fraction, what: steps.append((fraction, what)),
+    )
+    scoring = [f for f, what in steps if what == "scoring frames"]
+    assert len(scoring) >= 4 and scoring == sorted(scoring)
+    assert scoring[0] < 0.5 < scoring[-1]
