@@ -20,7 +20,7 @@ DEMO_DATE ?= 2024-06-03
 UI_HOST ?= 127.0.0.1
 UI_PORT ?= 3000
 
-.PHONY: setup demo test ui run bench lint format backfill sql clean lock
+.PHONY: setup demo test ui app run bench lint format backfill sql clean lock
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,9 @@ test: setup  ## set up, then run the whole test suite
 
 ui: setup  ## the Dagster UI (and daemon: schedules, sensors, backfills) on 127.0.0.1
 	$(BIN)/dagster dev -h $(UI_HOST) -p $(UI_PORT) -w workspace.yaml
+
+app: setup  ## the web page for one recording on 127.0.0.1 (EMOTION_APP_PORT, default 7860)
+	$(BIN)/emotion-assets serve
 
 bench: setup  ## the speed and memory benchmark (full-size model, ~20-30 min)
 	$(BIN)/python -m bench.run

@@ -7,15 +7,13 @@ DIR/outputs_YYYYMMDD_HHMMSS/ gets processed_audio.wav (16 kHz mono), result.json
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import logging
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from emotion_assets.labels import EMOTIONS, FRAME_RATE_HZ, SAMPLE_RATE
+from emotion_assets.labels import SAMPLE_RATE
 from emotion_assets.settings import Settings, load_settings
 
 log = logging.getLogger("emotion_assets.cli")
@@ -35,36 +33,14 @@ def _decode(path: Path, ffmpeg: str | None) -> tuple[np.ndarray, int | None]:
 
 
 def _engine(model_arg: str | None, settings: Settings):
-    """The engine for --model / EMOTION_MODEL; the tiny model (loudly) when neither is given and
-    the default model can't be had."""
-    from emotion_assets.engine.selection import load_with_fallback
+    """The engine for --model / EMOTION_MODEL; the tiny model when the default is unavailable."""
+    from emotion_assets.single_file import load_engine_or_tiny
 
-    model = settings.model
-    chosen = {"model": model_arg} if model_arg else {}
-    models = settings.storage.data_dir / "models"
-    engine, warning = load_with_fallback(
-        model.engine_config(cache_dir=models, **chosen),
-        allow_tiny_fallback=model.model_is_default and not model_arg,
-        tiny_dir=models / "tiny",
-    )
-    if warning:
-        print(f"WARNING: {warning}", file=sys.stderr)
-    return engine
-
-
-def _out_dir(root: Path) -> Path:
-    stamp = dt.datetime.now().strftime("%Y%m%d_%H%M%S")
-    out = root / f"outputs_{stamp}"
-    n = 1
-    while out.exists():  # two runs in the same second
-        n += 1
-        out = root / f"outputs_{stamp}_{n}"
-    out.mkdir(parents=True)
-    return out
+    return load_engine_or_tiny(model_arg, settings)
 
 
 def analyze(args: argparse.Namespace) -> Path:
-    from emotion_assets.audio.decode import write_wav_f32
+    from emotion_assets.single_file import outputs_dir, result_document, write_outputs
 
     settings = load_settings()  # a bad setting fails before any work, in one sentence
     path = Path(args.file)
@@ -82,32 +58,11 @@ def analyze(args: argparse.Namespace) -> Path:
     scores = engine.score(wave, with_features=args.embedding)
     if scores.n_frames == 0:
         raise ValueError(f"{path.name} is shorter than one 25 ms frame: nothing to score")
-    utt = scores.utterance()
-    out = _out_dir(Path(args.out))
-    write_wav_f32(out / "processed_audio.wav", wave)
-    top = int(np.argmax(utt))
-    result: dict = {
-        "emotion": EMOTIONS[top],
-        "confidence": float(utt[top]),
-        "scores": {e: float(s) for e, s in zip(EMOTIONS, utt, strict=True)},
-        "granularity": args.granularity,
-        "timestamp": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "model_id": engine.model_id,
-        "duration_s": len(wave) / SAMPLE_RATE,
-    }
-    if args.granularity == "frame":
-        result["frame_rate_hz"] = FRAME_RATE_HZ
-        result["frame_scores"] = [
-            {
-                "t": round(i / FRAME_RATE_HZ, 2),
-                **{e: float(p) for e, p in zip(EMOTIONS, row, strict=True)},
-            }
-            for i, row in enumerate(scores.probs.tolist())
-        ]
-    (out / "result.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
-    if args.embedding and scores.features is not None:
-        emb = scores.features if args.granularity == "frame" else scores.features.mean(axis=0)
-        np.save(out / "embedding.npy", emb.astype(np.float32))
+    out = outputs_dir(Path(args.out))
+    result = result_document(
+        scores, granularity=args.granularity, model_id=engine.model_id, n_samples=len(wave)
+    )
+    write_outputs(out, wave=wave, result=result, features=scores.features)
     log.info("%s (%.2f) -> %s", result["emotion"], result["confidence"], out)
     return out
 
@@ -125,6 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="ModelScope/Hugging Face id or local folder (default: $EMOTION_MODEL)",
     )
+    s = sub.add_parser("serve", help="the web page for one recording (docs/app.md)")
+    s.add_argument("--host", default=None, help="address to bind (default: $EMOTION_APP_HOST)")
+    s.add_argument("--port", type=int, default=None, help="port (default: $EMOTION_APP_PORT)")
+    s.add_argument("--model", default=None, help="as for analyze (default: $EMOTION_MODEL)")
     return parser
 
 
@@ -135,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from emotion_assets.engine import ModelUnavailableError
 
+    if args.command == "serve":
+        from emotion_assets.app.server import serve
+
+        return serve(host=args.host, port=args.port, model=args.model)
     try:
         out = analyze(args)
     except (ModelUnavailableError, FileNotFoundError, ValueError) as exc:

@@ -10,6 +10,7 @@ fails with one sentence naming the variable and what it accepts (`SettingsError`
 from __future__ import annotations
 
 import datetime as dt
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal, TypeVar
@@ -44,7 +45,26 @@ class SettingsError(ValueError):
     """A setting's value is not valid: one sentence naming the variable."""
 
 
-class StorageSettings(BaseSettings):
+# Only load_group() reads the environment: a group built anywhere else (a test, a pure
+# function's default) holds its defaults and the values it is given, nothing more.
+_READING_ENVIRONMENT: ContextVar[bool] = ContextVar("reading_environment", default=False)
+
+
+class EnvSettings(BaseSettings):
+    """A settings group: EMOTION_<FIELD> variables, read by load_group() alone."""
+
+    model_config = settings_config()
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+    ):
+        if _READING_ENVIRONMENT.get():
+            return (init_settings, env_settings)
+        return (init_settings,)
+
+
+class StorageSettings(EnvSettings):
     """Where data lives and how it is partitioned."""
 
     model_config = settings_config()
@@ -68,7 +88,7 @@ class StorageSettings(BaseSettings):
         return value
 
 
-class AudioSettings(BaseSettings):
+class AudioSettings(EnvSettings):
     """Decoding limits and voice-activity detection."""
 
     model_config = settings_config()
@@ -95,7 +115,7 @@ class AudioSettings(BaseSettings):
         )
 
 
-class ModelSettings(BaseSettings):
+class ModelSettings(EnvSettings):
     """Which emotion2vec+ model runs, where and how (docs/engine.md)."""
 
     model_config = settings_config()
@@ -154,7 +174,7 @@ def format_burst_rules(rules: dict[str, tuple[float, float]]) -> str:
     return ",".join(f"{e}:{t:g}:{d:g}" for e, (t, d) in rules.items())
 
 
-class AnalyticsSettings(BaseSettings):
+class AnalyticsSettings(EnvSettings):
     """Every threshold of the analytics tables (docs/analytics.md#settings).
 
     Defaults follow the seed's practice (3-5 frame trends, angry > 0.7 for 3 s, 3 s highlights,
@@ -223,6 +243,27 @@ class AnalyticsSettings(BaseSettings):
         return self
 
 
+class AppSettings(EnvSettings):
+    """The web page for one recording (emotion_assets/app, docs/app.md)."""
+
+    model_config = settings_config()
+
+    app_host: str = "127.0.0.1"
+    app_port: int = Field(7860, ge=1, le=65535)
+    app_max_upload_mb: float = Field(200.0, gt=0)
+    app_max_duration_s: float = Field(1800.0, gt=0)
+    app_outputs_dir: Path | None = None  # None: <data dir>/outputs
+    dagster_ui_url: str = "http://127.0.0.1:3000"
+
+    @field_validator("dagster_ui_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    def outputs_dir(self, data_dir: Path) -> Path:
+        return (self.app_outputs_dir or data_dir / "outputs").expanduser().resolve()
+
+
 @dataclass(frozen=True)
 class Settings:
     """All groups, as read from the environment by load_settings()."""
@@ -231,6 +272,7 @@ class Settings:
     audio: AudioSettings
     model: ModelSettings
     analytics: AnalyticsSettings
+    app: AppSettings
 
 
 def _variable(group: type[BaseSettings], field: str) -> str:
@@ -251,15 +293,18 @@ def _one_sentence(group: type[BaseSettings], exc: ValidationError) -> SettingsEr
     return SettingsError(f"{name}{shown} is not valid: {why[0].lower() + why[1:]}.")
 
 
-G = TypeVar("G", bound=BaseSettings)
+G = TypeVar("G", bound=EnvSettings)
 
 
 def load_group(group: type[G]) -> G:
     """One settings group from the environment, or SettingsError naming the variable."""
+    token = _READING_ENVIRONMENT.set(True)
     try:
         return group()
     except ValidationError as exc:
         raise _one_sentence(group, exc) from None
+    finally:
+        _READING_ENVIRONMENT.reset(token)
 
 
 def load_settings() -> Settings:
@@ -274,6 +319,7 @@ def load_settings() -> Settings:
         audio=load_group(AudioSettings),
         model=model,
         analytics=load_group(AnalyticsSettings),
+        app=load_group(AppSettings),
     )
     try:  # the window/context rule lives with the engine's own config: surface it now, named
         settings.model.engine_config()

@@ -113,6 +113,31 @@ def _numbers(
     return numbers
 
 
+def interactive_figure(
+    frames: pl.DataFrame,
+    *,
+    smoothed: pl.DataFrame | None = None,
+    bursts: pl.DataFrame | None = None,
+    highlights: pl.DataFrame | None = None,
+    max_points: int = DEFAULT_MAX_POINTS,
+    transcript: pl.DataFrame | None = None,
+):
+    """The plotly curves of one track (smoothed and raw, non-speech, bursts, highlights, and
+    the transcript lane when there is one).
+
+    The HTML report and the web page (emotion_assets/app) both show this figure.
+    """
+    return curves_figure(
+        raw=downsample(frames, max_points),
+        smoothed=None if smoothed is None else downsample(smoothed, max_points),
+        nonspeech=nonspeech_spans(frames),
+        bursts=bursts,
+        highlights=highlights,
+        total_s=duration_s(frames),
+        transcript=transcript,
+    )
+
+
 def render_recording_report(
     *,
     layout: DataLayout,
@@ -174,13 +199,12 @@ def render_recording_report(
     curves_path = write_atomic(folder / f"{stem}_curves.png", curves)
     heatmap_path = write_atomic(folder / f"{stem}_heatmap.png", heat)
 
-    figure = curves_figure(
-        raw=downsample(frames, max_points),
-        smoothed=None if smoothed is None else downsample(smoothed, max_points),
-        nonspeech=spans,
+    figure = interactive_figure(
+        frames,
+        smoothed=smoothed,
         bursts=bursts,
         highlights=highlights,
-        total_s=total,
+        max_points=max_points,
         transcript=transcript,
     )
     page = report_html(

@@ -1,0 +1,6 @@
+"""The web page for one recording (`emotion-assets serve`, `make app`): see docs/app.md.
+
+runner.py is the pure core (an upload and options in; the outputs folder, tables, figure, log
+lines and progress out), warehouse_drop.py copies a recording into raw/<date>/, transcript_lane.py
+reads a transcript; server.py is the thin Gradio shell. Only server.py imports Gradio.
+"""
