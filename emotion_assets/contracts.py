@@ -15,6 +15,10 @@ EMBEDDING_DIM = 1024
 
 _ID = {"recording_date": pl.Date, "recording_id": pl.String}
 
+# One row per problem: a sidecar may have several (two bad RTTM lines), so the stage alone does
+# not identify a row. quarantine_table numbers them in a stable order.
+QUARANTINE_KEY: tuple[str, ...] = ("recording_date", "file_name", "stage", "problem_idx")
+
 CONTRACT_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "raw_recordings": {
         **_ID,
@@ -74,6 +78,7 @@ CONTRACT_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         **_ID,
         "file_name": pl.String,
         "stage": pl.String,
+        "problem_idx": pl.Int32,  # 0, 1, ... per (date, file, stage): one file may have several
         "reason": pl.String,
         "detail": pl.String,
     },

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import polars as pl
 
-from emotion_assets.contracts import CONTRACT_SCHEMAS, EMBEDDING_DIM  # noqa: F401 (re-export)
+from emotion_assets.contracts import (  # noqa: F401 (re-export)
+    CONTRACT_SCHEMAS,
+    EMBEDDING_DIM,
+    QUARANTINE_KEY,
+)
 from emotion_assets.labels import EMOTIONS
 
 TABLE_SCHEMAS: dict[str, dict[str, pl.DataType]] = {t: dict(c) for t, c in CONTRACT_SCHEMAS.items()}
@@ -19,7 +23,7 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "normalized_audio": ("recording_id", "track"),
     "speech_segments": ("recording_id", "track", "segment_idx"),
     "speaker_turns": ("recording_id", "track", "turn_idx"),
-    "quarantine": ("recording_date", "file_name", "stage"),
+    "quarantine": QUARANTINE_KEY,
     "frame_emotion_scores": ("recording_id", "track", "frame_idx"),
     "utterance_emotion_scores": ("recording_id", "track", "scope", "segment_idx"),
     "emotion_embeddings": ("recording_id", "track", "segment_idx"),

@@ -31,9 +31,9 @@ CONTRACT = {
     "speech_segments": "recording_date recording_id track segment_idx t_start t_end duration_s",
     "speaker_turns": "recording_date recording_id track turn_idx speaker t_start t_end "
     "duration_s source",
-    "quarantine": "recording_date recording_id file_name stage reason detail",
+    "quarantine": "recording_date recording_id file_name stage problem_idx reason detail",
 }
-INT32 = {"track", "segment_idx", "turn_idx"}
+INT32 = {"track", "segment_idx", "turn_idx", "problem_idx"}
 INT64 = {"sample_rate", "channels", "bytes", "n_samples"}
 
 
