@@ -2,6 +2,9 @@
 
 DIR/outputs_YYYYMMDD_HHMMSS/ gets processed_audio.wav (16 kHz mono), result.json and, with
 --embedding, embedding.npy (utterance: the mean feature (D,); frame: one row per frame (T, D)).
+
+Every failure is one sentence on stderr and a non-zero exit code (2: the input or the model
+can't be used; 1: anything else, e.g. a full disk); --debug adds the traceback.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import json
 import logging
 import os
 import sys
+import traceback
 from pathlib import Path
 
 import numpy as np
@@ -21,17 +25,29 @@ from emotion_assets.labels import EMOTIONS, FRAME_RATE_HZ, SAMPLE_RATE
 log = logging.getLogger("emotion_assets.cli")
 
 
-def _decode(path: Path) -> tuple[np.ndarray, int | None]:
-    """Mono 16 kHz float32 samples (ffmpeg via emotion_assets.audio) and the source rate."""
-    from emotion_assets.audio.decode import decode
-    from emotion_assets.audio.probe import probe_file
+class InputError(ValueError):
+    """The file given can't be analysed; the message is the sentence the user sees."""
 
-    source_rate = None
+
+def _decode(path: Path) -> tuple[np.ndarray, int | None]:
+    """Mono 16 kHz float32 samples (ffmpeg via emotion_assets.audio) and the source rate.
+
+    The file is probed first, with the same rules as the pipeline's ingest (not audio, too
+    short or long, implausible sample rate...), so the user gets the same sentence.
+    """
+    from emotion_assets.audio.decode import DecodeError, decode
+    from emotion_assets.audio.probe import probe_file
+    from emotion_assets.settings import Settings
+
+    probe = probe_file(path, max_duration_s=Settings.from_env().max_duration_s)
+    if probe.problem:
+        detail = f" (ffmpeg: {probe.detail})" if probe.detail else ""
+        raise InputError(f"{path.name}: {probe.problem.rstrip('.')}{detail}.")
     try:
-        source_rate = probe_file(path).sample_rate
-    except Exception as exc:  # the rate is only logged; decoding below reports real problems
-        log.debug("probe failed: %s", exc)
-    return decode(path, sample_rate=SAMPLE_RATE, mode="mono")[0], source_rate
+        return decode(path, sample_rate=SAMPLE_RATE, mode="mono")[0], probe.sample_rate
+    except DecodeError as exc:
+        detail = f" (ffmpeg: {exc.detail})" if exc.detail else ""
+        raise InputError(f"{path.name} could not be decoded as audio{detail}.") from exc
 
 
 def _engine(model_arg: str | None):
@@ -130,23 +146,42 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="ModelScope/Hugging Face id or local folder (default: $EMOTION_MODEL)",
     )
+    a.add_argument("--debug", action="store_true", help="show the traceback of a failure")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     args = build_parser().parse_args(argv)
+    logging.basicConfig(  # quiet unless asked: a failure is one sentence, not a log
+        level=logging.DEBUG if args.debug else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     from emotion_assets.engine import ModelUnavailableError
 
     try:
         out = analyze(args)
-    except (ModelUnavailableError, FileNotFoundError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except (ModelUnavailableError, FileNotFoundError, InputError, ValueError) as exc:
+        return _fail(exc, 2, args.debug)
+    except KeyboardInterrupt:
+        print("error: interrupted.", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the one place that turns any failure into a sentence
+        return _fail(exc, 1, args.debug, unexpected=True)
     print(out)
     return 0
+
+
+def _fail(exc: BaseException, code: int, debug: bool, *, unexpected: bool = False) -> int:
+    from emotion_assets.warehouse.atomic import DiskFullError
+
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if unexpected and not isinstance(exc, DiskFullError):
+        text = f"{type(exc).__name__}: {text}"
+    hint = "" if debug else " (--debug shows the details)" if unexpected else ""
+    print(f"error: {text}{hint}", file=sys.stderr)
+    if debug:
+        traceback.print_exception(exc, file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":
