@@ -43,11 +43,12 @@ def disk_full_error(exc: BaseException, target: Path) -> DiskFullError | None:
     if not by_errno and (free is None or free >= NEARLY_FULL_BYTES):
         return None
     left = f"{free:,} bytes" if free is not None else "no space"
-    return DiskFullError(
-        errno.ENOSPC,
+    error = DiskFullError(
         f"The disk is full: {target} could not be written ({left} left on the file system of "
-        f"{Path(target).parent}); free some space and run this day again.",
+        f"{Path(target).parent}); free some space and run this day again."
     )
+    error.errno = errno.ENOSPC  # str() stays the sentence (no "[Errno 28]" prefix)
+    return error
 
 
 def temp_name_for(target: Path) -> Path:

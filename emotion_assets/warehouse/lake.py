@@ -217,3 +217,21 @@ def damaged_files(lake: Path) -> list[Path]:
         for p in lake.glob(f"*/*/{FILE_NAME}{DAMAGED_SUFFIX}*")
         if not (p.parent / FILE_NAME).exists()
     )
+
+
+def day_status(lake: Path, days: Iterable[str]) -> str:
+    """Markdown: for each table, when its partition of each day was last written (or missing).
+
+    Shown when a run stops half-way (disk full), so the half-published state is visible.
+    """
+    lines = ["| table | day | partition written (UTC) |", "|---|---|---|"]
+    for table in list_tables(lake):
+        for day in sorted(set(days)):
+            path = partition_file(lake, table, day)
+            try:
+                stamp = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc)
+                when = stamp.strftime("%Y-%m-%d %H:%M:%S")
+            except FileNotFoundError:
+                when = "missing"
+            lines.append(f"| {table} | {day} | {when} |")
+    return "\n".join(lines)
