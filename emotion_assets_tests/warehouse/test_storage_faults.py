@@ -12,8 +12,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from emotion_assets.warehouse import connect_readonly, ensure_views, read_partitions
-from emotion_assets.warehouse import write_partitions
+from emotion_assets.warehouse import (
+    connect_readonly,
+    ensure_views,
+    read_partitions,
+    write_partitions,
+)
 from emotion_assets.warehouse.atomic import DiskFullError
 from emotion_assets.warehouse.lake import DamagedPartitionError, partition_file
 
