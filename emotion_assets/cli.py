@@ -87,6 +87,7 @@ def _out_dir(root: Path) -> Path:
 
 def analyze(args: argparse.Namespace) -> Path:
     from emotion_assets.audio.decode import write_wav_f32
+    from emotion_assets.warehouse.atomic import write_atomically
 
     path = Path(args.file)
     if not path.is_file():
@@ -125,10 +126,17 @@ def analyze(args: argparse.Namespace) -> Path:
             }
             for i, row in enumerate(scores.probs.tolist())
         ]
-    (out / "result.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
+    text = json.dumps(result, indent=1)
+    # atomic writes: a full disk becomes one sentence naming the file (DiskFullError)
+    write_atomically(out / "result.json", lambda tmp: tmp.write_text(text, encoding="utf-8"))
     if args.embedding and scores.features is not None:
         emb = scores.features if args.granularity == "frame" else scores.features.mean(axis=0)
-        np.save(out / "embedding.npy", emb.astype(np.float32))
+
+        def save(tmp: Path) -> None:
+            with open(tmp, "wb") as fh:  # np.save on a path would add ".npy" to the temp name
+                np.save(fh, emb.astype(np.float32))
+
+        write_atomically(out / "embedding.npy", save)
     log.info("%s (%.2f) -> %s", result["emotion"], result["confidence"], out)
     return out
 
