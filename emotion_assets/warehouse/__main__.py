@@ -8,14 +8,20 @@ import sys
 
 from emotion_assets.layout import DataLayout
 from emotion_assets.settings import Settings
-from emotion_assets.warehouse.lake import check_lake, damaged_files, repair_command
+from emotion_assets.warehouse.lake import (
+    check_lake,
+    damaged_files,
+    partly_published,
+    repair_command,
+)
 from emotion_assets.warehouse.views import connect_readonly, ensure_views
 
 
 def check(layout: DataLayout) -> int:
-    """Read every partition not verified yet; report damaged ones (moved aside) and their repair.
+    """Read every partition not verified yet; report damaged ones (moved aside), days that only
+    some tables have (a run stopped half-way), and the repair of each.
 
-    Exit status 1 while any damaged partition waits for its day to be materialized again.
+    Exit status 1 while any of them waits for its day to be materialized again.
     """
     for damage in check_lake(layout.lake):
         print(f"damaged: {damage.sentence()}")
@@ -26,9 +32,15 @@ def check(layout: DataLayout) -> int:
             f"not repaired yet: {layout.relative(path)} (table {path.parent.parent.name}); "
             f"repair: {repair_command(day)}"
         )
-    if not waiting:
-        print(f"lake OK: every partition under {layout.lake} reads back")
-    return 1 if waiting else 0
+    gaps = partly_published(layout.lake)
+    for day, missing in gaps.items():
+        print(
+            f"partly published: {day} lacks {len(missing)} table(s) ({', '.join(missing)}), "
+            f"e.g. after a run stopped by a full disk; repair: {repair_command(day)}"
+        )
+    if not waiting and not gaps:
+        print(f"lake OK: every partition under {layout.lake} reads back, every day is complete")
+    return 1 if waiting or gaps else 0
 
 
 def main(argv: list[str] | None = None) -> int:

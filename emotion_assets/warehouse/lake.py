@@ -235,3 +235,19 @@ def day_status(lake: Path, days: Iterable[str]) -> str:
                 when = "missing"
             lines.append(f"| {table} | {day} | {when} |")
     return "\n".join(lines)
+
+
+def partly_published(lake: Path) -> dict[str, list[str]]:
+    """{day: tables without that day's partition} for days some tables have and others lack.
+
+    Every asset writes a file for each day it runs (an empty one when it has no rows), so after
+    a complete run every table has the day; a run stopped half-way (a full disk) leaves gaps.
+    """
+    tables = list_tables(lake)
+    days_of = {
+        t: {p.parent.name.split("=", 1)[-1] for p in (Path(lake) / t).glob(f"*/{FILE_NAME}")}
+        for t in tables
+    }
+    every_day = set().union(*days_of.values()) if days_of else set()
+    gaps = {day: [t for t in tables if day not in days_of[t]] for day in sorted(every_day)}
+    return {day: missing for day, missing in gaps.items() if missing}

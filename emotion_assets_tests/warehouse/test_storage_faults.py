@@ -133,3 +133,29 @@ def test_disk_full_is_one_sentence_naming_the_place_and_nothing_is_half_written(
     monkeypatch.undo()
     assert read_partitions(lake, "t", [DAYS[2]]).height == 12  # the previous version stays
     assert not list(partition_file(lake, "t", DAYS[2]).parent.glob(".*.tmp"))
+
+
+def test_a_day_stopped_half_way_by_a_full_disk_is_reported_with_its_repair(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from emotion_assets.layout import DataLayout
+    from emotion_assets.warehouse.__main__ import check
+
+    layout = DataLayout(tmp_path / "data")
+    for table in ("ingest_like", "scores_like"):
+        write_partitions(layout.lake, table, [DAYS[0]], _table(DAYS[0], 3))
+    write_partitions(layout.lake, "ingest_like", [DAYS[1]], _table(DAYS[1], 3))
+
+    def full(self: pl.DataFrame, file: Path, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pl.DataFrame, "write_parquet", full)
+    with pytest.raises(DiskFullError):  # the run's next table does not fit any more
+        write_partitions(layout.lake, "scores_like", [DAYS[1]], _table(DAYS[1], 3))
+    monkeypatch.undo()
+    assert check(layout) == 1
+    out = capsys.readouterr().out
+    assert f"partly published: {DAYS[1]} lacks 1 table(s) (scores_like)" in out
+    assert f"make run DAY={DAYS[1]}" in out and DAYS[0] not in out
+    write_partitions(layout.lake, "scores_like", [DAYS[1]], _table(DAYS[1], 3))  # the re-run
+    assert check(layout) == 0
