@@ -1,7 +1,11 @@
 """`emotion-assets analyze FILE`: emotion scores of one recording, written to a timestamped folder.
+`emotion-assets serve`: the web page for one recording (docs/app.md).
 
 DIR/outputs_YYYYMMDD_HHMMSS/ gets processed_audio.wav (16 kHz mono), result.json and, with
 --embedding, embedding.npy (utterance: the mean feature (D,); frame: one row per frame (T, D)).
+
+Every failure is one sentence on stderr and a non-zero exit code (2: the input, a setting or the
+model can't be used; 1: anything else, e.g. a full disk); --debug adds the traceback.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import traceback
 from pathlib import Path
 
 import numpy as np
@@ -19,34 +24,45 @@ from emotion_assets.settings import Settings, load_settings
 log = logging.getLogger("emotion_assets.cli")
 
 
-def _decode(path: Path, ffmpeg: str | None) -> tuple[np.ndarray, int | None]:
-    """Mono 16 kHz float32 samples (ffmpeg via emotion_assets.audio) and the source rate."""
-    from emotion_assets.audio.decode import decode
+class InputError(ValueError):
+    """The file given can't be analysed; the message is the sentence the user sees."""
+
+
+def _decode(path: Path, settings: Settings) -> tuple[np.ndarray, int | None]:
+    """Mono 16 kHz float32 samples (ffmpeg via emotion_assets.audio) and the source rate.
+
+    The file is probed first, with the same rules as the pipeline's ingest (not audio, too
+    short or long, implausible sample rate...), so the user gets the same sentence.
+    """
+    from emotion_assets.audio.decode import DecodeError, decode
     from emotion_assets.audio.probe import probe_file
 
-    source_rate = None
+    ffmpeg = settings.audio.ffmpeg_binary or None
+    probe = probe_file(path, ffmpeg_binary=ffmpeg, max_duration_s=settings.audio.max_duration_s)
+    if probe.problem:
+        detail = f" (ffmpeg: {probe.detail})" if probe.detail else ""
+        raise InputError(f"{path.name}: {probe.problem.rstrip('.')}{detail}.")
     try:
-        source_rate = probe_file(path, ffmpeg_binary=ffmpeg).sample_rate
-    except Exception as exc:  # the rate is only logged; decoding below reports real problems
-        log.debug("probe failed: %s", exc)
-    return decode(path, ffmpeg_binary=ffmpeg, sample_rate=SAMPLE_RATE, mode="mono")[0], source_rate
-
-
-def _engine(model_arg: str | None, settings: Settings):
-    """The engine for --model / EMOTION_MODEL; the tiny model when the default is unavailable."""
-    from emotion_assets.single_file import load_engine_or_tiny
-
-    return load_engine_or_tiny(model_arg, settings)
+        wave = decode(path, ffmpeg_binary=ffmpeg, sample_rate=SAMPLE_RATE, mode="mono")[0]
+    except DecodeError as exc:
+        detail = f" (ffmpeg: {exc.detail})" if exc.detail else ""
+        raise InputError(f"{path.name} could not be decoded as audio{detail}.") from exc
+    return wave, probe.sample_rate
 
 
 def analyze(args: argparse.Namespace) -> Path:
-    from emotion_assets.single_file import outputs_dir, result_document, write_outputs
+    from emotion_assets.single_file import (
+        load_engine_or_tiny,
+        outputs_dir,
+        result_document,
+        write_outputs,
+    )
 
     settings = load_settings()  # a bad setting fails before any work, in one sentence
     path = Path(args.file)
     if not path.is_file():
         raise FileNotFoundError(f"no such file: {path}")
-    wave, source_rate = _decode(path, settings.audio.ffmpeg_binary or None)
+    wave, source_rate = _decode(path, settings)
     log.info(
         "decoded %s: %.2f s, source sample rate %s Hz, converted to %d Hz mono float32",
         path.name,
@@ -54,10 +70,10 @@ def analyze(args: argparse.Namespace) -> Path:
         source_rate or "unknown",
         SAMPLE_RATE,
     )
-    engine = _engine(args.model, settings)
+    engine = load_engine_or_tiny(args.model, settings)
     scores = engine.score(wave, with_features=args.embedding)
     if scores.n_frames == 0:
-        raise ValueError(f"{path.name} is shorter than one 25 ms frame: nothing to score")
+        raise InputError(f"{path.name} is shorter than one 25 ms frame: nothing to score.")
     out = outputs_dir(Path(args.out))
     result = result_document(
         scores, granularity=args.granularity, model_id=engine.model_id, n_samples=len(wave)
@@ -80,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="ModelScope/Hugging Face id or local folder (default: $EMOTION_MODEL)",
     )
+    a.add_argument("--debug", action="store_true", help="show the traceback of a failure")
     s = sub.add_parser("serve", help="the web page for one recording (docs/app.md)")
     s.add_argument("--host", default=None, help="address to bind (default: $EMOTION_APP_HOST)")
     s.add_argument("--port", type=int, default=None, help="port (default: $EMOTION_APP_PORT)")
@@ -88,23 +105,42 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     args = build_parser().parse_args(argv)
-    from emotion_assets.engine import ModelUnavailableError
-
     if args.command == "serve":
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
         from emotion_assets.app.server import serve
 
         return serve(host=args.host, port=args.port, model=args.model)
+    logging.basicConfig(  # quiet unless asked: a failure is one sentence, not a log
+        level=logging.DEBUG if args.debug else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    from emotion_assets.engine import ModelUnavailableError
+
     try:
         out = analyze(args)
-    except (ModelUnavailableError, FileNotFoundError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except (ModelUnavailableError, FileNotFoundError, InputError, ValueError) as exc:
+        return _fail(exc, 2, args.debug)
+    except KeyboardInterrupt:
+        print("error: interrupted.", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the one place that turns any failure into a sentence
+        return _fail(exc, 1, args.debug, unexpected=True)
     print(out)
     return 0
+
+
+def _fail(exc: BaseException, code: int, debug: bool, *, unexpected: bool = False) -> int:
+    from emotion_assets.warehouse.atomic import DiskFullError
+
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if unexpected and not isinstance(exc, DiskFullError):
+        text = f"{type(exc).__name__}: {text}"
+    hint = "" if debug else " (--debug shows the details)" if unexpected else ""
+    print(f"error: {text}{hint}", file=sys.stderr)
+    if debug:
+        traceback.print_exception(exc, file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

@@ -20,6 +20,10 @@ ID_COLUMNS: dict[str, pl.DataType] = dict(_ID)
 SCORES32: dict[str, pl.DataType] = {e: pl.Float32 for e in EMOTIONS}
 MEANS: dict[str, pl.DataType] = {f"mean_{e}": pl.Float64 for e in EMOTIONS}
 
+# One row per problem: a sidecar may have several (two bad RTTM lines), so the stage alone does
+# not identify a row. quarantine_table numbers them in a stable order.
+QUARANTINE_KEY: tuple[str, ...] = ("recording_date", "file_name", "stage", "problem_idx")
+
 CONTRACT_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "raw_recordings": {
         **_ID,
@@ -79,6 +83,7 @@ CONTRACT_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         **_ID,
         "file_name": pl.String,
         "stage": pl.String,
+        "problem_idx": pl.Int32,  # 0, 1, ... per (date, file, stage): one file may have several
         "reason": pl.String,
         "detail": pl.String,
     },
@@ -320,7 +325,7 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "normalized_audio": ("recording_id", "track"),
     "speech_segments": ("recording_id", "track", "segment_idx"),
     "speaker_turns": ("recording_id", "track", "turn_idx"),
-    "quarantine": ("recording_date", "file_name", "stage"),
+    "quarantine": QUARANTINE_KEY,
     "frame_emotion_scores": ("recording_id", "track", "frame_idx"),
     "utterance_emotion_scores": ("recording_id", "track", "scope", "segment_idx"),
     "emotion_embeddings": ("recording_id", "track", "segment_idx"),

@@ -102,13 +102,21 @@ def write_outputs(
 ) -> OutputFiles:
     """processed_audio.wav, result.json and (given features) embedding.npy in `out`."""
     from emotion_assets.audio.decode import write_wav_f32
+    from emotion_assets.warehouse.atomic import write_atomically
 
+    # atomic writes: a full disk becomes one sentence naming the file (DiskFullError)
     audio = write_wav_f32(out / "processed_audio.wav", wave)
-    result_json = out / "result.json"
-    result_json.write_text(json.dumps(result, indent=1), encoding="utf-8")
+    text = json.dumps(result, indent=1)
+    result_json = write_atomically(
+        out / "result.json", lambda tmp: tmp.write_text(text, encoding="utf-8")
+    )
     embedding = None
     if features is not None:
         emb = features if result["granularity"] == "frame" else features.mean(axis=0)
-        embedding = out / "embedding.npy"
-        np.save(embedding, emb.astype(np.float32))
+
+        def save(tmp: Path) -> None:
+            with open(tmp, "wb") as fh:  # np.save on a path would add ".npy" to the temp name
+                np.save(fh, emb.astype(np.float32))
+
+        embedding = write_atomically(out / "embedding.npy", save)
     return OutputFiles(out, audio, result_json, embedding)

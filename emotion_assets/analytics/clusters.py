@@ -5,6 +5,8 @@ direction, the same notion as the cosine similarity of the "moments like this on
 k is reduced to the number of distinct embeddings when there are fewer. Clusters are numbered
 by size (0 = largest; ties by first appearance), so numbers are stable across identical runs.
 distance_to_centroid is the Euclidean distance in the (normalised) space.
+Segments whose embedding holds NaN or ±Inf (a damaged input the ingest did not catch) are left
+out, so k-means never sees them and no NaN reaches the table.
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ def cluster_embeddings(
         return empty(CLUSTERS_SCHEMA)
     rows = rows.sort("recording_id", "track", "segment_idx")
     x = np.asarray(rows["embedding"].to_numpy(), dtype=np.float64).reshape(rows.height, -1)
+    finite = np.isfinite(x).all(axis=1)
+    if not finite.all():
+        rows, x = rows.filter(pl.Series(finite)), x[finite]
+        if rows.is_empty():
+            return empty(CLUSTERS_SCHEMA)
     if normalize:
         norms = np.linalg.norm(x, axis=1, keepdims=True)
         x = x / np.where(norms > 0, norms, 1.0)

@@ -11,13 +11,14 @@ import logging
 import os
 import re
 import stat
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 import soundfile as sf
 
-from emotion_assets.audio.decode import TEMP_PREFIX, DecodeError, decode, level_stats, write_wav_f32
+from emotion_assets.audio.decode import TEMP_PREFIX, DecodeError, TrackStats, decode_to_wav
 from emotion_assets.audio.probe import DEFAULT_MAX_DURATION_S, ProbeResult, probe_file, sha256_file
 from emotion_assets.audio.sidecars import (
     SIDECAR_SUFFIXES,
@@ -31,6 +32,7 @@ from emotion_assets.contracts import CONTRACT_SCHEMAS
 from emotion_assets.labels import SAMPLE_RATE
 from emotion_assets.layout import DataLayout, UnsafePathError
 from emotion_assets.transcripts.names import is_transcript_name
+from emotion_assets.warehouse.atomic import remove_stale_temps
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,8 @@ NORMALIZED_SCHEMA = CONTRACT_SCHEMAS["normalized_audio"]
 SEGMENTS_SCHEMA = CONTRACT_SCHEMAS["speech_segments"]
 TURNS_SCHEMA = CONTRACT_SCHEMAS["speaker_turns"]
 QUARANTINE_SCHEMA = CONTRACT_SCHEMAS["quarantine"]
+# Problems as the stages find them; quarantine_table numbers them (problem_idx).
+PROBLEM_SCHEMA = {c: t for c, t in QUARANTINE_SCHEMA.items() if c != "problem_idx"}
 
 
 def _frame(rows: list[dict], schema: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -101,7 +105,9 @@ def _sidecar(layout: DataLayout, recording: Path, suffix: str) -> Path | None:
 
 def _metadata(layout: DataLayout, recording: Path) -> tuple[RecordingMetadata, list[str]]:
     path = _sidecar(layout, recording, ".json")
-    return read_metadata(path) if path else (RecordingMetadata(), [])
+    if path is None:
+        return RecordingMetadata(), []
+    return read_metadata(path, recording_name=recording.name)
 
 
 def _classify(layout: DataLayout, day_dir: Path, name: str) -> tuple[Path | None, str | None]:
@@ -236,38 +242,45 @@ def normalize_partition(
     for r in raw.filter(pl.col("status") == "ok").sort("file_name").iter_rows(named=True):
         rid, name = r["recording_id"], r["file_name"]
         channel_map = _channel_map(r)
-        split = bool(channel_map) and (r["channels"] or 1) >= 2
+        n_channels = r["channels"] or 1
+        split = bool(channel_map) and n_channels >= 2
+
+        def problem(reason: str, detail: str | None = None, rid: str = rid, name: str = name):
+            problems.append(_problem_row(rec_date, rid, name, "decode", reason, detail))
+
+        # One track at a time, streamed from ffmpeg to the WAV: memory does not grow with the
+        # length or the channel count (docs/audio.md, "Memory").
+        channels = list(range(n_channels)) if split else [None]
+        written: list[tuple[int, Path, TrackStats]] = []
         try:
             source = layout.resolve_inside(r["source_path"])
-            x = decode(source, ffmpeg_binary=ffmpeg_binary, mode="channels" if split else "mono")
+            for track, channel in enumerate(channels):
+                target = wav_path(layout, day, rid, track)
+                stats = decode_to_wav(source, target, channel=channel, ffmpeg_binary=ffmpeg_binary)
+                if not split and stats.audio_streams > 1:
+                    stats = _loudest_first(source, target, stats, ffmpeg_binary, problem)
+                written.append((track, target, stats))
         except (DecodeError, UnsafePathError) as exc:
-            problems.append(
-                _problem_row(
-                    rec_date,
-                    rid,
-                    name,
-                    "decode",
-                    "The audio could not be decoded to 16 kHz.",
-                    getattr(exc, "detail", None) or str(exc),
-                )
+            for _, target, _ in written:
+                target.unlink(missing_ok=True)
+            problem(
+                "The audio could not be decoded to 16 kHz.",
+                getattr(exc, "detail", None) or str(exc),
             )
             log.warning("%s/%s: decode failed: %s", day, name, exc)
             continue
-        if x.shape[1] == 0:
-            problems.append(
-                _problem_row(
-                    rec_date, rid, name, "decode", "Decoding at 16 kHz produced no samples.", None
-                )
-            )
+        if any(stats.n_samples == 0 for _, _, stats in written):
+            for _, target, _ in written:
+                target.unlink(missing_ok=True)
+            problem("Decoding at 16 kHz produced no samples.")
             continue
-        for track in range(x.shape[0]):
+        _report_repairs(written, problem)
+        for track, target, stats in written:
             if split:
                 mode, speaker = "channel", channel_map.get(track)
             else:
-                mode, speaker = ("mono" if (r["channels"] or 1) == 1 else "downmix"), r["speaker"]
-            path = write_wav_f32(wav_path(layout, day, rid, track), x[track], SAMPLE_RATE)
-            keep.add(path.name)
-            n = int(x.shape[1])
+                mode, speaker = ("mono" if n_channels == 1 else "downmix"), r["speaker"]
+            keep.add(target.name)
             rows.append(
                 {
                     "recording_date": rec_date,
@@ -275,24 +288,77 @@ def normalize_partition(
                     "track": track,
                     "channel_mode": mode,
                     "speaker": speaker,
-                    "audio_path": layout.relative(path),
+                    "audio_path": layout.relative(target),
                     "sample_rate": SAMPLE_RATE,
-                    "n_samples": n,
-                    "duration_s": n / SAMPLE_RATE,
+                    "n_samples": stats.n_samples,
+                    "duration_s": stats.n_samples / SAMPLE_RATE,
                     "source_duration_s": r["duration_s"],
-                    **level_stats(x[track]),
+                    **stats.levels(),
                 }
             )
         log.info(
             "%s/%s: %d track(s) %s, %.2f s",
             day,
             name,
-            x.shape[0],
+            len(written),
             "per channel" if split else "mono",
-            x.shape[1] / SAMPLE_RATE,
+            written[0][2].n_samples / SAMPLE_RATE,
         )
     remove_stale(out_dir, keep)
-    return _frame(rows, NORMALIZED_SCHEMA), _frame(problems, QUARANTINE_SCHEMA)
+    return _frame(rows, NORMALIZED_SCHEMA), _frame(problems, PROBLEM_SCHEMA)
+
+
+# A float WAV may overshoot full scale a little after resampling; beyond this it is broken data.
+_BROKEN_LEVEL = 2.0
+
+
+def _report_repairs(written: list[tuple[int, Path, TrackStats]], problem: Callable) -> None:
+    """A note for every track whose samples had to be repaired (the recording is still used)."""
+    for track, _, stats in written:
+        which = f"track {track}: " if len(written) > 1 else ""
+        if stats.non_finite:
+            problem(
+                f"{which}{stats.non_finite} sample(s) were not numbers (NaN or infinite); they "
+                "were replaced by silence and the rest of the recording was used.",
+                f"non_finite={stats.non_finite}",
+            )
+        if stats.max_abs_before_clip > _BROKEN_LEVEL:
+            problem(
+                f"{which}{stats.over_full_scale} sample(s) were far beyond full scale (up to "
+                f"{stats.max_abs_before_clip:.3g}); they were clipped to ±1 and the rest of the "
+                "recording was used.",
+                f"over_full_scale={stats.over_full_scale}",
+            )
+
+
+def _loudest_first(
+    source: Path, target: Path, first: TrackStats, ffmpeg_binary: str | None, problem: Callable
+) -> TrackStats:
+    """With several audio streams: keep the first unless it is silent, then the first with sound.
+
+    The choice is reported either way, so nobody wonders which stream was analysed.
+    """
+    used, stats = 0, first
+    if first.peak == 0.0:
+        for stream in range(1, first.audio_streams):
+            try:
+                candidate = decode_to_wav(
+                    source, target, stream=stream, ffmpeg_binary=ffmpeg_binary
+                )
+            except DecodeError:
+                continue
+            if candidate.peak > 0.0:
+                used, stats = stream, candidate
+                break
+        else:  # every stream silent: put the first one back
+            stats = decode_to_wav(source, target, stream=0, ffmpeg_binary=ffmpeg_binary)
+    why = "the first one is silent" if used else "the first one"
+    problem(
+        f"The file has {first.audio_streams} audio streams; only audio stream {used} was used "
+        f"({why}).",
+        f"audio_streams={first.audio_streams}; used={used}",
+    )
+    return stats
 
 
 def remove_stale(out_dir: Path, keep: set[str]) -> list[str]:
@@ -300,6 +366,7 @@ def remove_stale(out_dir: Path, keep: set[str]) -> list[str]:
     removed: list[str] = []
     if not out_dir.is_dir():
         return removed
+    remove_stale_temps(out_dir)  # temp WAVs of writers that died (atomic_path's names)
     for entry in sorted(os.listdir(out_dir)):
         ours = _OUR_WAV.match(entry) or entry.startswith(TEMP_PREFIX)
         path = out_dir / entry
@@ -498,24 +565,31 @@ def turns_partition(
                         f"raw/{day}/{n}",
                     )
                 )
-    return _frame(rows, TURNS_SCHEMA), _frame(problems, QUARANTINE_SCHEMA)
+    return _frame(rows, TURNS_SCHEMA), _frame(problems, PROBLEM_SCHEMA)
 
 
 # --- quarantine ------------------------------------------------------------------------------
 def quarantine_table(raw: pl.DataFrame, *problem_frames: pl.DataFrame) -> pl.DataFrame:
-    """Quarantined raw files (stage 'probe') plus the problems of the later stages."""
+    """Quarantined raw files (stage 'probe') plus the problems of the later stages.
+
+    Rows are numbered per (recording_date, file_name, stage) in the order they were found
+    (`problem_idx`), so several problems of one file are several rows with distinct keys.
+    """
+    columns = [c for c in QUARANTINE_SCHEMA if c != "problem_idx"]
     probe_rows = (
         raw.filter(pl.col("status") == "quarantined")
         .with_columns(
             stage=pl.lit("probe"),
             detail=pl.col("detail") if "detail" in raw.columns else pl.lit(None),
         )
-        .select(list(QUARANTINE_SCHEMA))
-        .cast(QUARANTINE_SCHEMA)
+        .select(columns)
     )
-    frames = [probe_rows] + [
-        f.select(list(QUARANTINE_SCHEMA)).cast(QUARANTINE_SCHEMA)
-        for f in problem_frames
-        if f is not None
-    ]
-    return pl.concat(frames, how="vertical").sort("file_name", "stage", maintain_order=True)
+    frames = [probe_rows] + [f.select(columns) for f in problem_frames if f is not None]
+    schema = {c: QUARANTINE_SCHEMA[c] for c in columns}
+    rows = pl.concat([f.cast(schema) for f in frames], how="vertical")
+    key = ["recording_date", "file_name", "stage"]
+    return (
+        rows.sort("file_name", "stage", maintain_order=True)
+        .with_columns(pl.int_range(pl.len(), dtype=pl.Int32).over(key).alias("problem_idx"))
+        .select(list(QUARANTINE_SCHEMA))
+    )

@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 
 MIN_DURATION_S = RECEPTIVE_FIELD / SAMPLE_RATE  # 25 ms: less than one model frame
 DEFAULT_MAX_DURATION_S = 4 * 3600.0
+# Plausible sample rates of a recording. Outside this range the header is damaged or hostile:
+# a WAV claiming 1 Hz turns 18 KB into "9,000 s" of audio (a 551 MB processed WAV).
+MIN_SAMPLE_RATE = 4_000
+MAX_SAMPLE_RATE = 768_000
 _CHUNK = 1 << 20
 
 _INPUT = re.compile(r"^Input #0, (?P<container>.+?), from ", re.M)
@@ -224,6 +228,13 @@ def probe_file(
         return fail("The audio could not be decoded.", last_error_line(stderr))
     if not banner.sample_rate:
         return fail("The audio stream has no sample rate ffmpeg can report.", None)
+    if not MIN_SAMPLE_RATE <= banner.sample_rate <= MAX_SAMPLE_RATE:
+        return fail(
+            f"The sample rate of {banner.sample_rate:,} Hz is not plausible for a recording "
+            f"(expected {MIN_SAMPLE_RATE:,} to {MAX_SAMPLE_RATE:,} Hz); the header is probably "
+            "damaged.",
+            f"header sample rate {banner.sample_rate} Hz",
+        )
     duration = n / banner.sample_rate
     if n == 0:
         return fail(

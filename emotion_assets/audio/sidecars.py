@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
@@ -17,6 +18,18 @@ log = logging.getLogger(__name__)
 SIDECAR_SUFFIXES: tuple[str, ...] = (".rttm", ".json", ".vtt", ".srt")
 MAX_SIDECAR_BYTES = 10 * 1024 * 1024  # a sidecar bigger than this is not a sidecar
 KNOWN_KEYS = ("speaker", "team", "teams", "channels", "compare_with")
+# Names are copied into every frame row and every report: a 2 MB "speaker" must not become gigabytes.
+MAX_NAME_CHARS = 200
+# Per-speaker tables, reports and team health grow with the speakers; an RTTM naming more than
+# this is not a diarization of one recording (and is ignored whole, with a reason).
+MAX_SPEAKERS = 500
+# Deeper JSON is not a metadata sidecar; json would otherwise recurse until RecursionError.
+MAX_JSON_DEPTH = 32
+# At most this many malformed RTTM lines are listed one by one; the rest are counted.
+MAX_LISTED_LINES = 20
+# RTTM times: plain decimals ("6.690", "1e-3"); float() would also take "1_0", "nan", "inf".
+_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
+_RTTM_FIELDS = 10  # type file chan onset dur ortho stype name conf slat
 
 
 @dataclass(frozen=True)
@@ -89,21 +102,46 @@ def read_rttm(path: str | Path) -> tuple[list[Turn], list[str]]:
                 f"{path.name} line {no}: a SPEAKER line needs at least 8 fields, found {len(fields)}."
             )
             continue
-        try:
-            onset, duration = float(fields[3]), float(fields[4])
-        except ValueError:
+        if not (_NUMBER.match(fields[3]) and _NUMBER.match(fields[4])):
             problems.append(
-                f"{path.name} line {no}: onset {fields[3]!r} and duration {fields[4]!r} "
+                f"{path.name} line {no}: onset {fields[3][:40]!r} and duration {fields[4][:40]!r} "
                 "must be numbers of seconds."
             )
             continue
+        onset, duration = float(fields[3]), float(fields[4])
         if not (math.isfinite(onset) and math.isfinite(duration)) or onset < 0 or duration <= 0:
             problems.append(
                 f"{path.name} line {no}: onset must be >= 0 and duration > 0 "
-                f"(got {fields[3]}, {fields[4]})."
+                f"(got {fields[3][:40]}, {fields[4][:40]})."
             )
             continue
-        turns.append(Turn(fields[7], onset, onset + duration))
+        speaker = fields[7]
+        if len(fields) > _RTTM_FIELDS:
+            # RTTM fields are separated by blanks, so a name with spaces spills into the next
+            # fields; the last two are always confidence and lookahead.
+            speaker = " ".join(fields[7:-2])
+            problems.append(
+                f"{path.name} line {no}: the speaker name has spaces; it was read as "
+                f"{speaker[:60]!r} (RTTM separates fields by blanks: use _ instead)."
+            )
+        if len(speaker) > MAX_NAME_CHARS:
+            problems.append(
+                f"{path.name} line {no}: the speaker name is {len(speaker)} characters long "
+                f"(at most {MAX_NAME_CHARS}); the line was skipped."
+            )
+            continue
+        turns.append(Turn(speaker, onset, onset + duration))
+    n_speakers = len({t.speaker for t in turns})
+    if n_speakers > MAX_SPEAKERS:
+        return [], [
+            f"{path.name} names {n_speakers} different speakers; at most {MAX_SPEAKERS} per "
+            "recording are supported, so the RTTM was ignored."
+        ]
+    if len(problems) > MAX_LISTED_LINES:
+        more = len(problems) - MAX_LISTED_LINES
+        problems = problems[:MAX_LISTED_LINES] + [
+            f"{path.name}: {more} more line(s) with problems were skipped (not listed)."
+        ]
     turns.sort(key=lambda t: (t.t_start, t.t_end, t.speaker))
     if problems:
         log.warning("%s: %d malformed line(s) skipped", path.name, len(problems))
@@ -124,35 +162,104 @@ def _bare_name(value: str) -> bool:
     )
 
 
-def read_metadata(path: str | Path) -> tuple[RecordingMetadata, list[str]]:
+def _depth(doc: object) -> int:
+    """Nesting depth of a parsed JSON value, without recursion."""
+    deepest, stack = 0, [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(value, dict):
+            stack += [(v, depth + 1) for v in value.values()]
+        elif isinstance(value, list):
+            stack += [(v, depth + 1) for v in value]
+    return deepest
+
+
+def _nesting_of_text(text: str) -> int:
+    """Upper bound of the bracket nesting of JSON text (strings skipped), without parsing it."""
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+        return 0  # cannot be deeper than the limit: skip the character loop
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def read_metadata(
+    path: str | Path, *, recording_name: str | None = None
+) -> tuple[RecordingMetadata, list[str]]:
     """The JSON sidecar. Not JSON or not an object: empty metadata and a problem.
 
     A known key with the wrong type is dropped with a problem; the rest is still used.
+    NaN/Infinity (not JSON, though Python's json accepts them) become null with a problem.
+    `recording_name`: the recording the sidecar belongs to (so compare_with cannot name itself).
     """
     path = Path(path)
     text, problem = _read_text(path, "JSON")
     if text is None:
         return RecordingMetadata(), [problem] if problem else []
+    if (depth := _nesting_of_text(text)) > MAX_JSON_DEPTH:
+        return RecordingMetadata(), [
+            f"The JSON sidecar {path.name} is nested {depth} levels deep (at most "
+            f"{MAX_JSON_DEPTH}); it was ignored."
+        ]
+    constants: list[str] = []
+
+    def non_finite(name: str) -> None:
+        constants.append(name)
+        return None
+
     try:
-        doc = json.loads(text)
+        doc = json.loads(text, parse_constant=non_finite)
     except json.JSONDecodeError as exc:
         return RecordingMetadata(), [
             f"The JSON sidecar {path.name} is not valid JSON (line {exc.lineno}: {exc.msg}); "
             "it was ignored."
+        ]
+    except RecursionError:  # belt and braces: _nesting_of_text should have caught it
+        return RecordingMetadata(), [
+            f"The JSON sidecar {path.name} is nested too deeply to read; it was ignored."
         ]
     if not isinstance(doc, dict):
         return RecordingMetadata(), [
             f"The JSON sidecar {path.name} must hold an object ({{...}}), not a "
             f"{type(doc).__name__}; it was ignored."
         ]
+    if _depth(doc) > MAX_JSON_DEPTH:  # unreachable when the text check holds; cheap to be sure
+        return RecordingMetadata(), [f"The JSON sidecar {path.name} is nested too deeply."]
     problems: list[str] = []
+    if constants:
+        problems.append(
+            f"{path.name}: {', '.join(sorted(set(constants)))} is not a JSON number; "
+            "it was stored as null."
+        )
 
     def text_field(key: str) -> str | None:
         value = doc.get(key)
         if value is None:
             return None
         if isinstance(value, str) and value.strip():
-            return value.strip()
+            if len(value.strip()) <= MAX_NAME_CHARS:
+                return value.strip()
+            problems.append(
+                f"{path.name}: '{key}' is {len(value.strip())} characters long (at most "
+                f"{MAX_NAME_CHARS}); it was ignored."
+            )
+            return None
         problems.append(f"{path.name}: '{key}' must be a non-empty string; it was ignored.")
         return None
 
@@ -163,6 +270,13 @@ def read_metadata(path: str | Path) -> tuple[RecordingMetadata, list[str]]:
         if isinstance(value, dict) and all(
             isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in value.items()
         ):
+            long = [k for k, v in value.items() if max(len(k), len(v.strip())) > MAX_NAME_CHARS]
+            if long or len(value) > MAX_SPEAKERS:
+                problems.append(
+                    f"{path.name}: '{key}' has more than {MAX_SPEAKERS} entries or names longer "
+                    f"than {MAX_NAME_CHARS} characters; it was ignored."
+                )
+                return {}
             return {k: v.strip() for k, v in value.items()}
         problems.append(
             f"{path.name}: '{key}' must map names to non-empty strings; it was ignored."
@@ -186,6 +300,12 @@ def read_metadata(path: str | Path) -> tuple[RecordingMetadata, list[str]]:
             f"not a path ({compare_with!r}); it was ignored."
         )
         compare_with = None
+    elif compare_with is not None and compare_with == recording_name:
+        problems.append(
+            f"{path.name}: compare_with names the recording itself ({compare_with!r}); "
+            "a take is compared with another recording, so it was ignored."
+        )
+        compare_with = None
     elif compare_with is not None and not (path.parent / compare_with).is_file():
         problems.append(
             f"{path.name}: compare_with names {compare_with!r}, which is not in the folder."
@@ -198,6 +318,6 @@ def read_metadata(path: str | Path) -> tuple[RecordingMetadata, list[str]]:
         channels=channels,
         compare_with=compare_with,
         extra={k: v for k, v in doc.items() if k not in KNOWN_KEYS},
-        raw_json=json.dumps(doc, ensure_ascii=False, sort_keys=True),
+        raw_json=json.dumps(doc, ensure_ascii=False, sort_keys=True, allow_nan=False),
     )
     return meta, problems

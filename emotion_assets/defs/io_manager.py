@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 from dagster import (
     ConfigurableIOManager,
+    Failure,
     InputContext,
     MetadataValue,
     OutputContext,
@@ -14,6 +15,8 @@ from dagster import (
 
 from emotion_assets.layout import DataLayout
 from emotion_assets.warehouse import ensure_views, read_partitions, write_partitions
+from emotion_assets.warehouse.atomic import DiskFullError
+from emotion_assets.warehouse.lake import day_status
 
 
 def _table_name(context: OutputContext | InputContext) -> str:
@@ -34,10 +37,25 @@ class LakeIOManager(ConfigurableIOManager):
             return
         table = _table_name(context)
         days = context.asset_partition_keys
-        paths = write_partitions(self._layout.lake, table, days, obj)
-        ensure_views(self._layout.lake, self._layout.warehouse, written={table: paths})
+        lake = self._layout.lake
+        try:
+            paths = write_partitions(lake, table, days, obj)
+        except DiskFullError as exc:
+            # The day's other tables may already hold this run's rows: say so where people look.
+            raise Failure(
+                description=f"{exc} Until then {', '.join(days)} is only partly updated: "
+                f"{table} and the steps after it still hold the previous run's rows (or none).",
+                metadata={"lake_state": MetadataValue.md(day_status(lake, days))},
+            ) from exc
+        damages: list = []
+        ensure_views(lake, self._layout.warehouse, written={table: paths}, damages=damages)
+        for damage in damages:
+            context.log.error(damage.sentence())
         context.add_output_metadata(
             {
+                "damaged_partitions_moved_aside": MetadataValue.text(
+                    "\n".join(d.sentence() for d in damages) or "none"
+                ),
                 "dagster/row_count": obj.height,
                 "dagster/column_schema": TableSchema(
                     columns=[TableColumn(name, str(dtype)) for name, dtype in obj.schema.items()]

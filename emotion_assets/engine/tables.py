@@ -34,24 +34,61 @@ def _covered(centres: np.ndarray, intervals: Sequence[tuple[float, float]]) -> n
     return mask
 
 
-def frame_speakers(
+def frame_speaker_codes(
     n_frames: int, turns: Sequence[tuple[str, float, float]]
-) -> tuple[list[str | None], np.ndarray]:
-    """Per frame: the single speaker covering its centre (or None) and whether >= 2 overlap."""
+) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Per frame: the index into `names` of the single speaker covering its centre (-1: nobody
+    or several), the sorted speaker names, and whether >= 2 speakers cover it.
+
+    A sweep over turn boundaries: memory is O(frames + turns), not speakers x frames (an RTTM
+    naming 150,000 speakers used to build a 7.6 GB mask). Overlapping turns of one speaker are
+    merged first, so they never count as overlap.
+    """
     centres = frame_centres(n_frames)
     by_speaker: dict[str, list[tuple[float, float]]] = {}
     for speaker, start, end in turns:
         by_speaker.setdefault(str(speaker), []).append((float(start), float(end)))
     names = sorted(by_speaker)
-    if not names:
-        return [None] * n_frames, np.zeros(n_frames, dtype=bool)
-    masks = np.stack([_covered(centres, by_speaker[name]) for name in names])
-    count = masks.sum(axis=0)
-    first = masks.argmax(axis=0)
-    speakers = [
-        names[i] if c == 1 else None for i, c in zip(first.tolist(), count.tolist(), strict=True)
-    ]
-    return speakers, count >= 2
+    count = np.zeros(n_frames + 1, dtype=np.int32)
+    code_sum = np.zeros(n_frames + 1, dtype=np.int64)
+    for code, name in enumerate(names):
+        bounds = np.searchsorted(centres, np.array(by_speaker[name], dtype=np.float64), "left")
+        bounds = bounds[bounds[:, 1] > bounds[:, 0]]
+        if not len(bounds):
+            continue
+        bounds = bounds[np.argsort(bounds[:, 0], kind="stable")]
+        # union of this speaker's frame ranges: a new run starts where it passes the furthest end
+        ends = np.maximum.accumulate(bounds[:, 1])
+        starts_run = np.r_[True, bounds[1:, 0] > ends[:-1]]
+        run_lo = bounds[starts_run, 0]
+        run_hi = ends[np.r_[starts_run[1:], True]]
+        np.add.at(count, run_lo, 1)
+        np.add.at(count, run_hi, -1)
+        np.add.at(code_sum, run_lo, code)
+        np.add.at(code_sum, run_hi, -code)
+    covering = np.cumsum(count[:n_frames])
+    codes = np.where(covering == 1, np.cumsum(code_sum[:n_frames]), -1).astype(np.int32)
+    return codes, names, covering >= 2
+
+
+def frame_speakers(
+    n_frames: int, turns: Sequence[tuple[str, float, float]]
+) -> tuple[list[str | None], np.ndarray]:
+    """Per frame: the single speaker covering its centre (or None) and whether >= 2 overlap."""
+    codes, names, overlap = frame_speaker_codes(n_frames, turns)
+    lookup = [*names, None]  # code -1 picks the trailing None
+    return [lookup[c] for c in codes.tolist()], overlap
+
+
+def speaker_column(codes: np.ndarray, names: list[str]) -> pl.Series:
+    """The per-frame speaker column, built by gathering from the distinct names.
+
+    A gather of a string column shares the names' bytes (each row is a 16-byte view), so a long
+    name costs its length once, not once per frame.
+    """
+    distinct = pl.Series("speaker", [*names, None], dtype=pl.String)
+    index = np.where(codes < 0, len(names), codes).astype(np.uint32)
+    return distinct.gather(pl.Series(index))
 
 
 def segment_bounds(segments: pl.DataFrame | Sequence[tuple[float, float]]) -> list:
@@ -74,14 +111,14 @@ def frame_table(
     n = scores.n_frames
     idx = np.arange(n, dtype=np.int32)
     t_start = idx.astype(np.float64) * FRAME_HOP_S
-    speakers, overlap = frame_speakers(n, turns)
+    codes, names, overlap = frame_speaker_codes(n, turns)
     probs = np.asarray(scores.probs, dtype=np.float32)
     labels = np.array(EMOTIONS)
     data: dict[str, pl.Series] = {
         "recording_date": pl.Series([recording_date] * n, dtype=pl.Date),
         "recording_id": pl.Series([recording_id] * n, dtype=pl.String),
         "track": pl.Series([track] * n, dtype=pl.Int32),
-        "speaker": pl.Series(speakers, dtype=pl.String),
+        "speaker": speaker_column(codes, names),
         "is_overlap": pl.Series(overlap, dtype=pl.Boolean),
         "frame_idx": pl.Series(idx, dtype=pl.Int32),
         "t_start": pl.Series(t_start, dtype=pl.Float64),

@@ -1,4 +1,5 @@
-"""python -m emotion_assets.warehouse [--refresh] ["SQL"]: refresh views or run a read-only query."""
+"""python -m emotion_assets.warehouse [--check] [--refresh] ["SQL"]: check the lake, refresh views,
+or run a read-only query."""
 
 from __future__ import annotations
 
@@ -7,15 +8,55 @@ import sys
 
 from emotion_assets.layout import DataLayout
 from emotion_assets.settings import StorageSettings, load_group
+from emotion_assets.warehouse.lake import (
+    check_lake,
+    damaged_files,
+    partly_published,
+    repair_command,
+)
 from emotion_assets.warehouse.views import connect_readonly, ensure_views
+
+
+def check(layout: DataLayout) -> int:
+    """Read every partition not verified yet; report damaged ones (moved aside), days that only
+    some tables have (a run stopped half-way), and the repair of each.
+
+    Exit status 1 while any of them waits for its day to be materialized again.
+    """
+    for damage in check_lake(layout.lake):
+        print(f"damaged: {damage.sentence()}")
+    waiting = damaged_files(layout.lake)
+    for path in waiting:
+        day = path.parent.name.split("=", 1)[-1]
+        print(
+            f"not repaired yet: {layout.relative(path)} (table {path.parent.parent.name}); "
+            f"repair: {repair_command(day)}"
+        )
+    gaps = partly_published(layout.lake)
+    for day, missing in gaps.items():
+        print(
+            f"partly published: {day} lacks {len(missing)} table(s) ({', '.join(missing)}), "
+            f"e.g. after a run stopped by a full disk; repair: {repair_command(day)}"
+        )
+    if not waiting and not gaps:
+        print(f"lake OK: every partition under {layout.lake} reads back, every day is complete")
+    return 1 if waiting or gaps else 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m emotion_assets.warehouse", description=__doc__)
     parser.add_argument("sql", nargs="?", help="a query to run read-only against the warehouse")
     parser.add_argument("--refresh", action="store_true", help="(re)create the views over the lake")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="read every lake partition back; move damaged ones aside and say how to repair them",
+    )
     args = parser.parse_args(argv)
     layout = DataLayout(load_group(StorageSettings).data_dir)
+    status = 0
+    if args.check:
+        status = check(layout)
     if args.refresh:
         refreshed = ensure_views(layout.lake, layout.warehouse)
         print(f"views refreshed: {', '.join(refreshed) or 'none needed'} ({layout.warehouse})")
@@ -28,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
             print(con.sql(args.sql))
         finally:
             con.close()
-    return 0
+    return status
 
 
 if __name__ == "__main__":

@@ -6,14 +6,49 @@ A reader (or a killed writer) sees either the old file or the new one, never a p
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 TMP_SUFFIX = ".tmp"
 _TMP_PATTERN = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[0-9a-f]{8}\.tmp$")
+
+
+# Below this many free bytes a failed write is blamed on a full disk, whatever the library said
+# (libsndfile reports ENOSPC as "System error.").
+NEARLY_FULL_BYTES = 1 << 20
+
+
+class DiskFullError(OSError):
+    """A write failed because the file system is full; the message says where."""
+
+
+def free_bytes(folder: Path) -> int | None:
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return None
+
+
+def disk_full_error(exc: BaseException, target: Path) -> DiskFullError | None:
+    """A DiskFullError naming `target` when `exc` was caused by a full disk, else None."""
+    if isinstance(exc, DiskFullError):
+        return exc
+    free = free_bytes(Path(target).parent)
+    by_errno = isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    if not by_errno and (free is None or free >= NEARLY_FULL_BYTES):
+        return None
+    left = f"{free:,} bytes" if free is not None else "no space"
+    error = DiskFullError(
+        f"The disk is full: {target} could not be written ({left} left on the file system of "
+        f"{Path(target).parent}); free some space and run this day again."
+    )
+    error.errno = errno.ENOSPC  # str() stays the sentence (no "[Errno 28]" prefix)
+    return error
 
 
 def temp_name_for(target: Path) -> Path:
@@ -50,9 +85,14 @@ def atomic_path(target: Path) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_name_for(target)
     try:
-        yield tmp
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
+        try:
+            yield tmp
+            with open(tmp, "rb") as handle:
+                os.fsync(handle.fileno())
+        except Exception as exc:
+            if (full := disk_full_error(exc, target)) is not None and full is not exc:
+                raise full from exc
+            raise
         os.replace(tmp, target)
         dir_fd = os.open(target.parent, os.O_RDONLY)
         try:

@@ -1,9 +1,22 @@
-"""The Parquet lake: data/lake/<table>/recording_date=YYYY-MM-DD/data.parquet, one file a partition."""
+"""The Parquet lake: data/lake/<table>/recording_date=YYYY-MM-DD/data.parquet, one file a partition.
+
+Damaged partitions (a disk fault truncating a file) must not take the other days down: every
+write is read back before it replaces the old file, and `check_lake` (run before each view
+refresh and by `python -m emotion_assets.warehouse --check`) moves a partition it cannot read
+aside to `data.parquet.damaged-<time>` — kept, never deleted — so the views, which glob
+`*/data.parquet`, keep answering for every other day. Each damage is reported with its path and
+the command that repairs it (re-materializing that day).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import json
 import logging
+import os
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -14,6 +27,47 @@ log = logging.getLogger(__name__)
 
 PARTITION_COLUMN = "recording_date"
 FILE_NAME = "data.parquet"
+DAMAGED_SUFFIX = ".damaged-"
+VERIFIED_FILE = "_verified.json"  # size and mtime of partitions already read back successfully
+
+
+class DamagedPartitionError(OSError):
+    """A lake partition cannot be read; the message names it and the command that repairs it."""
+
+
+def repair_command(day: str) -> str:
+    return f"make run DAY={day}"
+
+
+@dataclass(frozen=True)
+class Damage:
+    table: str
+    day: str
+    path: Path
+    error: str
+    moved_to: Path | None
+
+    def sentence(self) -> str:
+        aside = (
+            f"; it was moved aside to {self.moved_to.name}, so the other days stay readable"
+            if self.moved_to
+            else ""
+        )
+        return (
+            f"{self.path} is damaged ({self.error}){aside}; "
+            f"repair it by materializing that day again: {repair_command(self.day)}"
+        )
+
+
+def parquet_problem(path: Path, rows: int | None = None) -> str | None:
+    """Why `path` is not a readable Parquet file (footer, schema, row count), or None."""
+    try:
+        n = pl.scan_parquet(path).select(pl.len()).collect().item()
+    except Exception as exc:  # noqa: BLE001 - any reader error means the file is unusable
+        return " ".join(str(exc).split())[:200] or type(exc).__name__
+    if rows is not None and n != rows:
+        return f"{n} rows read back, {rows} written"
+    return None
 
 
 def partition_dir(lake: Path, table: str, day: str) -> Path:
@@ -47,19 +101,33 @@ def write_partitions(lake: Path, table: str, days: Iterable[str], df: pl.DataFra
         part = df.filter(pl.col(PARTITION_COLUMN).cast(pl.Utf8) == day)
         target = partition_file(lake, table, day)
         remove_stale_temps(target.parent)
-        write_atomically(target, lambda tmp, part=part: part.write_parquet(tmp, statistics=True))
+        write_atomically(target, lambda tmp, part=part: _write_verified(part, tmp))
         log.info("lake: wrote %s rows to %s", part.height, target)
         written.append(target)
     return written
 
 
+def _write_verified(part: pl.DataFrame, tmp: Path) -> None:
+    """Write, then read the footer back: a bad write never replaces a good partition."""
+    part.write_parquet(tmp, statistics=True)
+    if problem := parquet_problem(tmp, part.height):
+        raise OSError(f"the Parquet file just written to {tmp} does not read back: {problem}")
+
+
 def read_partitions(lake: Path, table: str, days: Iterable[str]) -> pl.DataFrame | None:
-    """Rows of the given days, or None when none of those partitions was ever written."""
+    """Rows of the given days, or None when none of those partitions was ever written.
+
+    A damaged partition raises DamagedPartitionError naming it and the repair command.
+    """
     frames = []
     for day in sorted(set(days)):
         path = partition_file(lake, table, day)
         if path.exists():
-            frames.append(pl.read_parquet(path))
+            try:
+                frames.append(pl.read_parquet(path))
+            except Exception as exc:  # noqa: BLE001 - reader errors come in many types
+                damage = Damage(table, day, path, " ".join(str(exc).split())[:200], None)
+                raise DamagedPartitionError(damage.sentence()) from exc
     if not frames:
         return None
     return pl.concat(frames, how="diagonal_relaxed")
@@ -77,3 +145,109 @@ def list_tables(lake: Path) -> list[str]:
         and not entry.name.startswith(("_", "."))
         and any(entry.glob(f"*/{FILE_NAME}"))
     )
+
+
+def _load_verified(lake: Path) -> dict[str, list[int]]:
+    try:
+        return json.loads((Path(lake) / VERIFIED_FILE).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def _move_aside(path: Path, seen_inode: int) -> Path | None:
+    """Rename a damaged file out of the views' glob, unless a writer replaced it meanwhile."""
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    aside = path.with_name(f"{path.name}{DAMAGED_SUFFIX}{stamp}")
+    try:
+        if os.stat(path).st_ino != seen_inode:
+            return None  # a writer has just put a new file there: not ours to move
+        os.rename(path, aside)
+    except FileNotFoundError:
+        return None
+    return aside
+
+
+def check_lake(lake: Path, tables: Iterable[str] | None = None) -> list[Damage]:
+    """Find partitions that cannot be read, move them aside and report them.
+
+    Files already verified with the same size and mtime are not read again, so this costs a
+    stat per partition; a truncated file changes both and is read.
+    """
+    lake = Path(lake)
+    if not lake.is_dir():
+        return []
+    verified = _load_verified(lake)
+    names = list_tables(lake) if tables is None else sorted(set(tables))
+    damages: list[Damage] = []
+    changed = False
+    for table in names:
+        for path in sorted((lake / table).glob(f"*/{FILE_NAME}")):
+            key = path.relative_to(lake).as_posix()
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                continue
+            if verified.get(key) == [st.st_size, st.st_mtime_ns]:
+                continue
+            problem = parquet_problem(path)
+            if problem is None:
+                verified[key], changed = [st.st_size, st.st_mtime_ns], True
+                continue
+            day = path.parent.name.split("=", 1)[-1]
+            damage = Damage(table, day, path, problem, _move_aside(path, st.st_ino))
+            verified.pop(key, None)
+            changed = True
+            log.error("lake: %s", damage.sentence())
+            damages.append(damage)
+    if changed:
+        with contextlib.suppress(OSError):  # the cache only saves work; losing it is harmless
+            write_atomically(
+                lake / VERIFIED_FILE, lambda tmp: tmp.write_text(json.dumps(verified, indent=0))
+            )
+    return damages
+
+
+def damaged_files(lake: Path) -> list[Path]:
+    """Partitions moved aside as damaged whose day has not been written again since."""
+    lake = Path(lake)
+    if not lake.is_dir():
+        return []
+    return sorted(
+        p
+        for p in lake.glob(f"*/*/{FILE_NAME}{DAMAGED_SUFFIX}*")
+        if not (p.parent / FILE_NAME).exists()
+    )
+
+
+def day_status(lake: Path, days: Iterable[str]) -> str:
+    """Markdown: for each table, when its partition of each day was last written (or missing).
+
+    Shown when a run stops half-way (disk full), so the half-published state is visible.
+    """
+    lines = ["| table | day | partition written (UTC) |", "|---|---|---|"]
+    for table in list_tables(lake):
+        for day in sorted(set(days)):
+            path = partition_file(lake, table, day)
+            try:
+                stamp = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc)
+                when = stamp.strftime("%Y-%m-%d %H:%M:%S")
+            except FileNotFoundError:
+                when = "missing"
+            lines.append(f"| {table} | {day} | {when} |")
+    return "\n".join(lines)
+
+
+def partly_published(lake: Path) -> dict[str, list[str]]:
+    """{day: tables without that day's partition} for days some tables have and others lack.
+
+    Every asset writes a file for each day it runs (an empty one when it has no rows), so after
+    a complete run every table has the day; a run stopped half-way (a full disk) leaves gaps.
+    """
+    tables = list_tables(lake)
+    days_of = {
+        t: {p.parent.name.split("=", 1)[-1] for p in (Path(lake) / t).glob(f"*/{FILE_NAME}")}
+        for t in tables
+    }
+    every_day = set().union(*days_of.values()) if days_of else set()
+    gaps = {day: [t for t in tables if day not in days_of[t]] for day in sorted(every_day)}
+    return {day: missing for day, missing in gaps.items() if missing}

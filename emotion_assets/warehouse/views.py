@@ -1,28 +1,30 @@
 """DuckDB views over the lake, kept in data/warehouse.duckdb for analysts.
 
 DuckDB lets one process write a database file OR many read it. Pipeline steps therefore never
-write the file on their hot path: views glob the lake and DuckDB re-binds `SELECT *` at query
-time, so new partitions and new columns show up without touching the file. It is opened for
-writing only when a view's text changes (a new table, a new embedding size, a moved data dir).
-The lake's path is the only literal in the view text (DDL takes no parameters): it is quoted. That rare write is serialised by a lock file and retried
-while analysts hold read-only connections; if it can't get in, the old views keep working and the
-next run tries again.
+open the analysts' file for writing: views glob the lake and DuckDB re-binds `SELECT *` at query
+time, so new partitions and new columns show up without touching the file. When a view's text
+changes (a new table, a new embedding size, a moved data dir) a *fresh* warehouse file is built
+beside the old one and swapped in with one atomic rename: writers never wait for readers, readers
+never see a lock error — an open connection keeps reading the old file (same views, same lake)
+until it reconnects. Builders are serialised by a lock file that only writers take.
+The lake's path is the only literal in the view text (DDL takes no parameters): it is quoted.
+Before each refresh the lake is checked (`lake.check_lake`): a damaged partition is moved aside
+and reported, so it cannot break the views for the other days.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
-import hashlib
 import json
 import logging
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
 
-from emotion_assets.warehouse.atomic import write_atomically
-from emotion_assets.warehouse.lake import FILE_NAME, list_tables
+from emotion_assets.warehouse.atomic import atomic_path, write_atomically
+from emotion_assets.warehouse.lake import FILE_NAME, Damage, check_lake, list_tables
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +88,7 @@ def _desired(lake: Path, written: dict[str, Sequence[Path]] | None) -> dict[str,
 
 
 def _load_state(lake: Path) -> dict[str, str]:
+    """{table: its CREATE VIEW text, "__warehouse__": the file they were written to}."""
     path = Path(lake) / STATE_FILE
     try:
         return json.loads(path.read_text())
@@ -93,14 +96,12 @@ def _load_state(lake: Path) -> dict[str, str]:
         return {}
 
 
-def _fingerprint(views: dict[str, str], warehouse: Path) -> dict[str, str]:
-    state = {t: hashlib.sha256(sql.encode()).hexdigest() for t, sql in views.items()}
-    state["__warehouse__"] = str(Path(warehouse).resolve())
-    return state
-
-
 def _up_to_date(state: dict[str, str], want: dict[str, str], warehouse: Path) -> bool:
-    return warehouse.exists() and all(state.get(k) == v for k, v in want.items())
+    return (
+        warehouse.exists()
+        and state.get("__warehouse__") == str(warehouse.resolve())
+        and all(state.get(k) == v for k, v in want.items())
+    )
 
 
 def ensure_views(
@@ -108,38 +109,42 @@ def ensure_views(
     warehouse: Path,
     *,
     written: dict[str, Sequence[Path]] | None = None,
-    timeout_s: float = 60.0,
+    timeout_s: float | None = None,
+    damages: list[Damage] | None = None,
 ) -> list[str]:
     """Create or refresh the views that changed; return the tables refreshed.
 
     `written` ({table: files just written}) limits the work to those tables (the IO manager's
     case); None checks every table in the lake (`python -m emotion_assets.warehouse --refresh`).
-    Cheap when nothing changed (no DuckDB file access). Never raises because analysts are
-    reading: after `timeout_s` of lock conflicts it logs a warning and leaves the old views.
+    Cheap when nothing changed (no DuckDB file access). Never waits for readers: a changed view
+    set is published as a new file swapped in atomically. Damaged partitions found on the way
+    are moved aside and appended to `damages` (when given). `timeout_s` is accepted for
+    compatibility and unused: there is nothing to wait for.
     """
+    del timeout_s
     lake, warehouse = Path(lake), Path(warehouse)
+    found = check_lake(lake)
+    if damages is not None:
+        damages.extend(found)
     desired = _desired(lake, written)
-    if _up_to_date(_load_state(lake), _fingerprint(desired, warehouse), warehouse):
+    if _up_to_date(_load_state(lake), desired, warehouse):
         return []
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     lock_path = warehouse.with_name(warehouse.name + ".lock")
     with open(lock_path, "a+") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        fcntl.flock(lock, fcntl.LOCK_EX)  # only writers take it; held for one small build
         try:
             desired = _desired(lake, written)  # another process may have refreshed meanwhile
             state = _load_state(lake)
-            want = _fingerprint(desired, warehouse)
-            if _up_to_date(state, want, warehouse):
+            if _up_to_date(state, desired, warehouse):
                 return []
-            if state.get("__warehouse__") != want["__warehouse__"] or not warehouse.exists():
-                # a new or moved warehouse file: every view, not only the tables just written
+            if state.get("__warehouse__") != str(warehouse.resolve()) or not warehouse.exists():
+                state = {}  # a new or moved warehouse file: every view, not only those written
                 desired = _desired(lake, None)
-                want = _fingerprint(desired, warehouse)
-                state = {}
-            changed = [t for t in desired if state.get(t) != want[t]]
-            new = {**state, **want}
-            if not _apply(warehouse, [desired[t] for t in changed], timeout_s=timeout_s):
-                return []
+            changed = sorted(t for t in desired if state.get(t) != desired[t])
+            views = _all_views(lake, state, desired)
+            _publish(warehouse, views)
+            new = {**views, "__warehouse__": str(warehouse.resolve())}
             write_atomically(
                 lake / STATE_FILE,
                 lambda tmp: tmp.write_text(json.dumps(new, indent=1, sort_keys=True)),
@@ -150,32 +155,42 @@ def ensure_views(
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _apply(warehouse: Path, statements: list[str], *, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    delay = 0.2
-    while True:
+def _all_views(lake: Path, state: dict[str, str], desired: dict[str, str]) -> dict[str, str]:
+    """Every view the new file needs: the changed ones plus the kept ones, for tables that still
+    have partitions (a view over an empty glob would fail every query of it)."""
+    present = set(list_tables(lake))
+    views: dict[str, str] = {}
+    for table in sorted(present):
+        if table in desired:
+            views[table] = desired[table]
+        elif str(state.get(table, "")).startswith("CREATE"):
+            views[table] = state[table]
+        else:  # unknown or an older state format: derive it from the lake
+            views[table] = view_sql(lake, table)
+    return views
+
+
+def _publish(warehouse: Path, views: dict[str, str]) -> None:
+    """Build a complete warehouse file under a temporary name and rename it over the old one.
+
+    Readers holding the old file keep it (POSIX keeps an open file alive after a rename) and
+    see the new views when they reconnect; a reader connecting now opens one file or the other,
+    never a half-written one, and never meets a writer's lock.
+    """
+    with atomic_path(warehouse) as tmp:
+        con = duckdb.connect(str(tmp))
         try:
-            con = duckdb.connect(str(warehouse))
-        except duckdb.IOException as exc:  # analysts hold read-only connections: wait
-            if time.monotonic() >= deadline:
-                log.warning(
-                    "warehouse: %s is held by readers; views not refreshed this time (%s). "
-                    "New partitions are visible anyway; new tables/columns appear on the next run "
-                    "or with `python -m emotion_assets.warehouse --refresh`.",
-                    warehouse,
-                    str(exc).splitlines()[0],
-                )
-                return False
-            time.sleep(delay)
-            delay = min(delay * 2, 2.0)
-            continue
-        try:
-            for sql in statements:
+            for sql in views.values():
                 con.execute(sql)
             con.execute("CHECKPOINT")
         finally:
             con.close()
-        return True
+        with contextlib.suppress(FileNotFoundError):
+            Path(str(tmp) + ".wal").unlink()
+    # A WAL beside the real file could only come from an older writer that crashed; it belongs
+    # to the replaced file and must not be replayed into the new one.
+    with contextlib.suppress(FileNotFoundError):
+        Path(str(warehouse) + ".wal").unlink()
 
 
 def connect_readonly(warehouse: Path) -> duckdb.DuckDBPyConnection:

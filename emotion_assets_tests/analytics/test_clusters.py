@@ -87,3 +87,15 @@ def test_find_moments_like_this_one_recipe_runs_in_duckdb(tmp_path):
     ).fetchall()
     assert [r[1] for r in rows][0] == 0
     assert {r[1] for r in rows} == set(np.flatnonzero(groups == 0).tolist())
+
+
+def test_non_finite_embeddings_are_left_out_not_crashing_kmeans():
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(8, DIM))
+    vectors[2, 5] = np.nan
+    vectors[6, 0] = np.inf
+    out = cluster_embeddings(embeddings_table(vectors), k=2)
+    assert sorted(out["segment_idx"].to_list()) == [0, 1, 3, 4, 5, 7]
+    assert out["distance_to_centroid"].is_finite().all()
+    all_bad = np.full((3, DIM), np.nan)
+    assert cluster_embeddings(embeddings_table(all_bad), k=2).is_empty()

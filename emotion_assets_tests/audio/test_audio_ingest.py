@@ -14,6 +14,7 @@ import torch
 
 from emotion_assets.audio import ingest
 from emotion_assets.audio.ffmpeg_tools import ffmpeg_binary
+from emotion_assets.audio.vad import VadParams
 from emotion_assets.layout import DataLayout
 from emotion_assets_tests.audio.helpers import DAY, fingerprint, make_day, shared
 
@@ -31,9 +32,9 @@ CONTRACT = {
     "speech_segments": "recording_date recording_id track segment_idx t_start t_end duration_s",
     "speaker_turns": "recording_date recording_id track turn_idx speaker t_start t_end "
     "duration_s source",
-    "quarantine": "recording_date recording_id file_name stage reason detail",
+    "quarantine": "recording_date recording_id file_name stage problem_idx reason detail",
 }
-INT32 = {"track", "segment_idx", "turn_idx"}
+INT32 = {"track", "segment_idx", "turn_idx", "problem_idx"}
 INT64 = {"sample_rate", "channels", "bytes", "n_samples"}
 
 
@@ -272,7 +273,7 @@ def test_vad_keywords_override_the_defaults(day_run: dict) -> None:
     rid = _row(day_run["raw"], "two_speakers.wav")["recording_id"]
     norm = day_run["normalized"].filter(pl.col("recording_id") == rid)
     default = day_run["segments"].filter(pl.col("recording_id") == rid)["duration_s"].sum()
-    strict = ingest.segment_partition(day_run["layout"], norm, threshold=0.95)
+    strict = ingest.segment_partition(day_run["layout"], norm, params=VadParams(threshold=0.95))
     assert strict["duration_s"].sum() < default
 
 
@@ -284,10 +285,30 @@ def test_rttm_turns_for_two_speakers(day_run: dict) -> None:
     assert turns["turn_idx"].to_list() == list(range(turns.height))
 
 
-def test_single_speaker_from_sidecar(day_run: dict) -> None:
+def test_a_duplicates_sidecar_does_not_name_the_processed_copy(day_run: dict) -> None:
     rid = _row(day_run["raw"], "copy of read.ogg")["recording_id"]
     # The sidecar belongs to read.ogg, the duplicate: the processed copy has no speaker.
     assert day_run["turns"].filter(pl.col("recording_id") == rid).height == 0
+
+
+def test_single_speaker_from_sidecar(tmp_path: Path) -> None:
+    day_dir = make_day(
+        tmp_path,
+        {
+            "read.ogg": shared("speech/librispeech_198-209-0000.ogg"),
+            "read.json": json.dumps({"speaker": "heather"}),
+        },
+    )
+    layout = DataLayout(tmp_path)
+    day = day_dir.name
+    raw = ingest.scan_partition(layout, day)
+    normalized, _ = ingest.normalize_partition(layout, day, raw)
+    segments = ingest.segment_partition(layout, normalized)
+    turns, problems = ingest.turns_partition(layout, day, raw, normalized, segments=segments)
+    assert problems.height == 0
+    assert turns["speaker"].to_list() == ["heather"] and turns["source"].to_list() == ["sidecar"]
+    (duration,) = normalized["duration_s"].to_list()
+    assert turns["t_start"][0] == 0.0 and turns["t_end"][0] == pytest.approx(duration)
 
 
 def test_sidecar_problems_are_quarantined(day_run: dict) -> None:

@@ -183,12 +183,10 @@ def test_write_wav_f32_round_trip(tmp_path: Path) -> None:
         write_wav_f32(tmp_path / "b.wav", np.zeros((2, 10), np.float32), 16000)
 
 
-def test_ffmpeg_binary_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FFMPEG_BINARY", "/opt/ff/ffmpeg")
+def test_ffmpeg_binary_precedence() -> None:
+    # FFMPEG_BINARY reaches the decoders as this override (AudioSettings; tests/test_settings.py)
     assert ffmpeg_binary("/usr/bin/ffmpeg") == "/usr/bin/ffmpeg"
-    assert ffmpeg_binary() == "/opt/ff/ffmpeg"
-    monkeypatch.delenv("FFMPEG_BINARY")
-    assert Path(ffmpeg_binary()).is_file()
+    assert Path(ffmpeg_binary()).is_file()  # else the binary of the imageio-ffmpeg wheel
 
 
 @pytest.mark.parametrize(

@@ -187,6 +187,7 @@ def synthetic_lake(
             "recording_id": None,
             "file_name": "broken.mp3",
             "stage": "decode",
+            "problem_idx": 0,
             "reason": "The file could not be decoded as audio.",
             "detail": "Invalid data found when processing input",
         }

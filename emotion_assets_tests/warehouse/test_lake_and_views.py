@@ -166,27 +166,83 @@ def test_parallel_writers_and_a_reader_holding_a_connection(tmp_path: Path) -> N
     con.close()
 
 
-def test_schema_changes_while_a_reader_holds_the_file(tmp_path: Path) -> None:
-    """A new column needs no write at all; a new table waits for the readers, never fails."""
+def _holding_reader(warehouse: str, ready: str, stop: str, out: mp.Queue) -> None:
+    """An analyst: one read-only connection held open, querying again and again until `stop`."""
+    con = duckdb.connect(warehouse, read_only=True)
+    counts, errors = [], []
+    while not os.path.exists(stop):
+        try:
+            counts.append(con.execute("SELECT count(*) FROM t").fetchone()[0])
+        except Exception as exc:  # noqa: BLE001 - the test reports any failure
+            errors.append(repr(exc))
+        Path(ready).touch()
+        time.sleep(0.01)
+    con.close()
+    out.put(("holding", len(counts), errors))
+
+
+def _reconnecting_reader(warehouse: str, ready: str, stop: str, out: mp.Queue) -> None:
+    """An analyst who opens a fresh read-only connection for every query (a notebook re-run)."""
+    opened, errors = 0, []
+    while not os.path.exists(stop):
+        try:
+            con = duckdb.connect(warehouse, read_only=True)
+            try:
+                con.execute("SELECT count(*) FROM t").fetchone()
+                opened += 1
+            finally:
+                con.close()
+        except Exception as exc:  # noqa: BLE001 - the test reports any failure
+            errors.append(repr(exc))
+        Path(ready).touch()
+    out.put(("reconnecting", opened, errors))
+
+
+def test_views_are_refreshed_while_readers_hold_and_open_connections(tmp_path: Path) -> None:
+    """Issue 11, item 9: a refresh never waits for readers and readers never see an error.
+
+    One reader holds a read-only connection for the whole test, another connects again and
+    again; meanwhile new tables appear (each needs a new view) several times. Every refresh
+    publishes its views while both readers are still there (they stop only when told).
+    """
     lake, wh = tmp_path / "lake", tmp_path / "warehouse.duckdb"
     write_partitions(lake, "t", ["2024-01-01"], _table("2024-01-01", 2))
     ensure_views(lake, wh)
     ctx = mp.get_context("spawn")
     out: mp.Queue = ctx.Queue()
-    reader = ctx.Process(target=_reader, args=(str(wh), time.monotonic() + 4, out))
-    reader.start()
-    time.sleep(1.0)
+    stop = tmp_path / "stop"
+    ready = [tmp_path / "ready-holding", tmp_path / "ready-reconnecting"]
+    readers = [
+        ctx.Process(target=fn, args=(str(wh), str(flag), str(stop), out))
+        for fn, flag in zip((_holding_reader, _reconnecting_reader), ready, strict=True)
+    ]
+    for r in readers:
+        r.start()
+    deadline = time.monotonic() + 60
+    while not all(f.exists() for f in ready) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert all(f.exists() for f in ready), "the readers never connected"
     write_partitions(lake, "t", ["2024-01-02"], _table("2024-01-02", 2, extra=True))
-    assert ensure_views(lake, wh, timeout_s=0.5) == []  # same view text: nothing to write
-    write_partitions(lake, "u", ["2024-01-02"], _table("2024-01-02", 1))
-    assert ensure_views(lake, wh, timeout_s=0.5) == []  # blocked by the reader: warns, no error
-    counts, errors = out.get(timeout=30)
-    reader.join()
-    assert errors == [] and counts[-1] == 4
-    assert ensure_views(lake, wh) == ["u"]  # readers gone: the new table gets its view
+    assert ensure_views(lake, wh) == []  # same view text: nothing to write
+    published = []
+    for i in range(5):
+        name = f"u{i}"
+        write_partitions(lake, name, ["2024-01-02"], _table("2024-01-02", i + 1))
+        published.append(ensure_views(lake, wh))
+        con = connect_readonly(wh)  # a new connection sees the new view at once
+        assert con.execute(f"SELECT count(*) FROM {name}").fetchone()[0] == i + 1
+        con.close()
+    assert all(r.is_alive() for r in readers)  # still connected: nobody waited for them
+    stop.touch()
+    results = {kind: (n, errors) for kind, n, errors in (out.get(timeout=30) for _ in readers)}
+    for r in readers:
+        r.join()
+    assert published == [[f"u{i}"] for i in range(5)]
+    assert results["holding"][1] == [] and results["reconnecting"][1] == []
+    assert results["holding"][0] > 0 and results["reconnecting"][0] > 5
     con = connect_readonly(wh)
     assert "new_column" in [r[0] for r in con.execute("DESCRIBE t").fetchall()]
-    assert con.execute("SELECT count(*) FROM u").fetchone()[0] == 1
+    assert con.execute("SELECT count(*) FROM t").fetchone()[0] == 4
     con.close()
 
 

@@ -1,0 +1,78 @@
+"""Issue 11, item 7: every failure of `emotion-assets analyze` is one sentence and a non-zero
+exit code, with the traceback only under --debug."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from emotion_assets import cli
+
+
+def _analyze(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "EMOTION_DATA_DIR": str(cwd / "data")}
+    return subprocess.run(
+        [sys.executable, "-m", "emotion_assets.cli", "analyze", *args, "--out", str(cwd / "o")],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_random_bytes_named_mp3_is_one_sentence_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "x.mp3"
+    bad.write_bytes(os.urandom(20_000))
+    done = _analyze(str(bad), cwd=tmp_path)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: x.mp3: ")
+    assert "Traceback" not in done.stderr and "ffmpeg can read" in lines[0]
+    assert not (tmp_path / "o").exists()
+
+
+def test_an_implausible_rate_and_a_missing_file_are_one_sentence(tmp_path: Path) -> None:
+    import numpy as np
+    import soundfile as sf
+
+    sf.write(tmp_path / "one_hz.wav", np.zeros(9000, np.int16), 1, subtype="PCM_16")
+    done = _analyze(str(tmp_path / "one_hz.wav"), cwd=tmp_path)
+    assert done.returncode == 2 and "1 Hz" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    done = _analyze(str(tmp_path / "missing.wav"), cwd=tmp_path)
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_unexpected_failures_are_one_sentence_and_debug_shows_the_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    def explode(args: object) -> Path:
+        raise RuntimeError("something\nbroke")
+
+    monkeypatch.setattr(cli, "analyze", explode)
+    assert cli.main(["analyze", "whatever.wav"]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == "error: RuntimeError: something broke (--debug shows the details)"
+    assert cli.main(["analyze", "whatever.wav", "--debug"]) == 1
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_a_full_disk_is_said_in_one_sentence(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from emotion_assets.warehouse.atomic import DiskFullError
+
+    def full(args: object) -> Path:
+        raise DiskFullError("The disk is full: /x/o/result.json could not be written.")
+
+    monkeypatch.setattr(cli, "analyze", full)
+    assert cli.main(["analyze", "whatever.wav"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "error: The disk is full: /x/o/result.json could not be written. "
+        "(--debug shows the details)"
+    )
