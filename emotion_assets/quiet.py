@@ -15,8 +15,13 @@ import warnings
 QUIET_LOGGERS = ("great_expectations", "alembic")
 
 # Dagster marks BackfillPolicy as beta and warns once per asset definition in every process
-# that loads the code (about 10 lines each time a run or the code server starts).
-QUIET_WARNINGS = (r"Parameter `backfill_policy` of function .* is currently in beta",)
+# that loads the code (about 10 lines each time a run or the code server starts); and
+# pydub (imported by funasr, never used here: audio goes through imageio-ffmpeg) warns when no
+# `ffmpeg` is on PATH.
+QUIET_WARNINGS = (
+    r"Parameter `backfill_policy` of function .* is currently in beta",
+    r"Couldn't find ffmpeg or avconv",
+)
 
 
 def quiet_library_noise() -> None:

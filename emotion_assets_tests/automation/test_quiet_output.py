@@ -13,6 +13,7 @@ NOISE = {
     "Dagster's BackfillPolicy beta warning": "BetaWarning",
     "Great Expectations' registration chatter": "because it is a closure",
     "alembic's storage migration lines": "alembic",
+    "pydub's missing-ffmpeg warning (pydub is not used)": "Couldn't find ffmpeg or avconv",
 }
 
 

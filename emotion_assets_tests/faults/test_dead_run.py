@@ -101,8 +101,8 @@ def test_a_killed_run_is_failed_its_slot_freed_and_the_next_run_completes(
     tmp_path: Path, shared_audio: Path, tiny_model_dir: Path
 ) -> None:
     root = tmp_path / "data"
-    # A longer day (the 30 s two-speaker recording, twice) so the model step is still running
-    # when it is killed.
+    # About 45 s of speech, so the model step (model load, then scoring) is still running when
+    # its worker is killed.
     copy_into_day(
         root,
         DAY,
@@ -177,7 +177,8 @@ def test_a_killed_run_is_failed_its_slot_freed_and_the_next_run_completes(
         ]
 
         # The dead run is FAILURE, says why, and gave its pool slot back (without
-        # free_slots_after_run_end_seconds the slot stays taken and the second run never starts).
+        # free_slots_after_run_end_seconds the slot stays taken and the second run's model step
+        # waits for it forever: the wait above times out).
         assert instance.get_run_by_id(killed_id).status == DagsterRunStatus.FAILURE
         events = instance.all_logs(killed_id, of_type=DagsterEventType.ENGINE_EVENT)
         why = [
