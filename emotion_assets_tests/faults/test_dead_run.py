@@ -7,6 +7,7 @@ QueuedRunCoordinator, executed by the code server's run workers.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -190,8 +191,9 @@ def test_a_killed_run_is_failed_its_slot_freed_and_the_next_run_completes(
     finally:
         instance.dispose()
         os.killpg(daemon.pid, signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             daemon.wait(timeout=60)
-        except subprocess.TimeoutExpired:
+        # Its code server (same process group) may still wait for runs: none outlives the test.
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(daemon.pid, signal.SIGKILL)
         daemon_log.close()
