@@ -47,7 +47,10 @@ demo: setup  ## set up, then run every asset on the bundled samples and show the
 test: setup  ## set up, then run the whole test suite
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
+# As `make demo`: with EMOTION_MODEL unset and the real model unavailable, runs use the tiny one.
+ui: export EMOTION_ALLOW_TINY_FALLBACK ?= 1
 ui: setup  ## the Dagster UI (and daemon: schedules, sensors, backfills) on 127.0.0.1
+	@test -n "$$EMOTION_MODEL" || echo "!! EMOTION_MODEL is unset: runs fall back to the TINY RANDOM MODEL (meaningless scores) when iic/emotion2vec_plus_large cannot be loaded; each such run says so in its log and metadata (README, Model)."
 	$(BIN)/dagster dev -h $(UI_HOST) -p $(UI_PORT) -w workspace.yaml
 
 app: setup  ## the web page for one recording on 127.0.0.1 (EMOTION_APP_PORT, default 7860)

@@ -2,6 +2,9 @@
 
 A day is requested when its folder looks the same on two consecutive looks (so a file still
 being copied waits) and differs from what was last requested (new, changed or removed files).
+With no memory of earlier looks (the sensor's first tick), "last requested" is the fingerprint
+that each day's last ingest recorded in its metadata, so days already processed from the same
+files are not run again.
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ from pathlib import Path
 FileSig = tuple[int, int]  # (size, mtime_ns)
 DaySnapshot = dict[str, FileSig]
 
+# Metadata key of raw_recordings' materializations: {day: fingerprint of the files ingested}.
+FINGERPRINTS_METADATA_KEY = "raw_fingerprints"
+
 
 def is_day_folder(name: str) -> bool:
     try:
@@ -23,25 +29,31 @@ def is_day_folder(name: str) -> bool:
         return False
 
 
+def day_snapshot(day_dir: Path) -> DaySnapshot:
+    """Size and mtime of every visible file in one day folder (empty if there is none)."""
+    files: DaySnapshot = {}
+    if not day_dir.is_dir():
+        return files
+    for entry in sorted(day_dir.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        try:
+            stat = entry.lstat()
+        except FileNotFoundError:  # removed while we looked
+            continue
+        files[entry.name] = (stat.st_size, stat.st_mtime_ns)
+    return files
+
+
 def snapshot(raw_dir: Path) -> dict[str, DaySnapshot]:
     """Size and mtime of every visible file in each data/raw/YYYY-MM-DD/ folder."""
-    result: dict[str, DaySnapshot] = {}
     if not raw_dir.is_dir():
-        return result
-    for day_dir in sorted(raw_dir.iterdir()):
-        if not (day_dir.is_dir() and is_day_folder(day_dir.name)):
-            continue
-        files: DaySnapshot = {}
-        for entry in sorted(day_dir.iterdir()):
-            if entry.name.startswith("."):
-                continue
-            try:
-                stat = entry.lstat()
-            except FileNotFoundError:  # removed while we looked
-                continue
-            files[entry.name] = (stat.st_size, stat.st_mtime_ns)
-        result[day_dir.name] = files
-    return result
+        return {}
+    return {
+        day_dir.name: day_snapshot(day_dir)
+        for day_dir in sorted(raw_dir.iterdir())
+        if day_dir.is_dir() and is_day_folder(day_dir.name)
+    }
 
 
 def fingerprint(files: DaySnapshot) -> str:
@@ -62,6 +74,15 @@ class WatchState:
             return cls()
         data = json.loads(text)
         return cls(seen=dict(data.get("seen", {})), requested=dict(data.get("requested", {})))
+
+    @classmethod
+    def from_materialized(cls, fingerprints: dict[str, str]) -> WatchState:
+        """The first look (no cursor): a day already processed from the same files is done.
+
+        `fingerprints` maps day -> the fingerprint of the files its last run ingested; a day
+        whose files differ (or that was never processed) is requested once its files settle.
+        """
+        return cls(requested=dict(fingerprints))
 
 
 @dataclass(frozen=True)

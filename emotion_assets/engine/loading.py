@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.metadata
+import io
 import logging
 import os
 import socket
@@ -139,7 +140,10 @@ def resolve_model_dir(model: str, hub: str = "ms", cache_dir: Path | None = None
 def load_funasr_model(model_dir: Path, device: str, threads: int):
     """funasr AutoModel on a local folder: no network, threads set once via ncpu."""
     check_funasr_version()
-    from funasr import AutoModel
+    # funasr prints a notice about a missing system ffmpeg on import: audio never reaches it
+    # here (it gets decoded samples), so the notice would only mislead the user.
+    with contextlib.redirect_stdout(io.StringIO()):
+        from funasr import AutoModel
 
     root = logging.getLogger()
     level = root.level

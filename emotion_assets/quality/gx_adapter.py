@@ -2,13 +2,13 @@
 
 dagster-ge only supports GX 0.x, hence this adapter. One ephemeral GX context per process
 (creating it is cheap, importing GX is not); analytics off and progress bars off so GX stays
-out of the logs. A lock keeps concurrent callers (threads) from racing on the shared context.
+out of the logs (its INFO chatter is lowered in emotion_assets/quiet.py). A lock keeps
+concurrent callers (threads) from racing on the shared context.
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import threading
 from collections.abc import Sequence
@@ -34,7 +34,6 @@ def gx_context() -> Any:
     global _context
     if _context is None:
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # read when a context is made
-        logging.getLogger("great_expectations").setLevel(logging.WARNING)
         ctx = gx.get_context(mode="ephemeral")
         ctx.config.analytics_enabled = False
         ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)

@@ -2,13 +2,47 @@
 
 from __future__ import annotations
 
-from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, sensor
+from dagster import (
+    AssetKey,
+    AssetRecordsFilter,
+    DagsterEventType,
+    DagsterInstance,
+    DefaultSensorStatus,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    sensor,
+)
 
 from emotion_assets.defs.automation.jobs import emotion_pipeline
 from emotion_assets.defs.partitions import daily_partitions
 from emotion_assets.layout import DataLayout
 from emotion_assets.settings import StorageSettings, load_group
-from emotion_assets.watch import WatchState, plan_runs, snapshot
+from emotion_assets.watch import FINGERPRINTS_METADATA_KEY, WatchState, plan_runs, snapshot
+
+RAW_RECORDINGS = AssetKey("raw_recordings")
+
+
+def ingested_fingerprints(instance: DagsterInstance, days: list[str]) -> dict[str, str]:
+    """day -> fingerprint of the files that the day's latest raw_recordings materialization read."""
+    if not days:
+        return {}
+    latest = instance.get_latest_storage_id_by_partition(
+        RAW_RECORDINGS, DagsterEventType.ASSET_MATERIALIZATION, set(days)
+    )
+    if not latest:
+        return {}
+    records = instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=RAW_RECORDINGS, storage_ids=list(latest.values())),
+        limit=len(latest),
+    ).records
+    found = {}
+    for record in records:
+        entry = record.asset_materialization.metadata.get(FINGERPRINTS_METADATA_KEY)
+        day = record.partition_key
+        if entry is not None and day in entry.value:  # older runs did not record it
+            found[day] = entry.value[day]
+    return found
 
 
 @sensor(
@@ -19,7 +53,12 @@ from emotion_assets.watch import WatchState, plan_runs, snapshot
 )
 def raw_folder_sensor(context: SensorEvaluationContext) -> SensorResult:
     layout = DataLayout(load_group(StorageSettings).data_dir)
-    plan = plan_runs(WatchState.from_json(context.cursor), snapshot(layout.raw))
+    current = snapshot(layout.raw)
+    if context.cursor:
+        state = WatchState.from_json(context.cursor)
+    else:  # first tick: days already processed from the same files are not run again
+        state = WatchState.from_materialized(ingested_fingerprints(context.instance, [*current]))
+    plan = plan_runs(state, current)
     valid = set(daily_partitions.get_partition_keys())
     requests = []
     for day, fp in plan.run_days:

@@ -11,10 +11,11 @@ from dagster import (
     multi_asset,
 )
 
-from emotion_assets.defs.common import filter_day, retry_policy
+from emotion_assets.defs.common import filter_day, not_retried, retry_policy
 from emotion_assets.defs.partitions import backfill_policy, daily_partitions
 from emotion_assets.defs.resources import EmotionModelResource, StorageResource
 from emotion_assets.engine import tables
+from emotion_assets.engine.loading import ModelUnavailableError
 from emotion_assets.engine.partition import score_partition
 from emotion_assets.labels import FRAME_HOP_S
 from emotion_assets.settings import ModelSettings, load_group
@@ -57,7 +58,9 @@ def emotion_model_outputs(
     speaker_turns: pl.DataFrame,
 ):
     layout = storage.layout
-    engine, warning = emotion_model.load(layout)
+    # No model, or settings the engine refuses (ValueError): a retry gives the same answer.
+    with not_retried(ModelUnavailableError, ValueError):
+        engine, warning = emotion_model.load(layout)
     if warning:
         context.log.warning(warning)
     frames_all, embeddings_all = [], []

@@ -5,13 +5,14 @@ found on the way lands in `quarantine` in the same run, so the partition always 
 """
 
 import polars as pl
-from dagster import AssetExecutionContext, AssetOut, Output, multi_asset
+from dagster import AssetExecutionContext, AssetOut, MetadataValue, Output, multi_asset
 
 from emotion_assets.audio import ingest
 from emotion_assets.defs.common import filter_day, retry_policy
 from emotion_assets.defs.partitions import backfill_policy, daily_partitions
 from emotion_assets.defs.resources import AudioResource, StorageResource
 from emotion_assets.transcripts.partition import transcripts_partition
+from emotion_assets.watch import FINGERPRINTS_METADATA_KEY, day_snapshot, fingerprint
 
 INGEST_TABLES = {
     "raw_recordings": "Every file of the day probed: format, duration, sha256, status.",
@@ -39,7 +40,9 @@ def ingest_recordings(
 ):
     layout = storage.layout
     tables: dict[str, list[pl.DataFrame]] = {name: [] for name in INGEST_TABLES}
+    fingerprints: dict[str, str] = {}  # what was ingested: the sensor skips unchanged days
     for day in context.partition_keys:
+        fingerprints[day] = fingerprint(day_snapshot(layout.raw_day(day)))  # before reading
         context.log.info(f"ingest {day}: scanning {layout.raw_day(day)}")
         raw = ingest.scan_partition(
             layout,
@@ -89,6 +92,8 @@ def ingest_recordings(
         if name == "transcript_segments":
             metadata["transcribed_recordings"] = df["recording_id"].n_unique() if df.height else 0
             metadata["clipped_cues"] = int(df["clipped"].sum()) if df.height else 0
+        if name == "raw_recordings":
+            metadata[FINGERPRINTS_METADATA_KEY] = MetadataValue.json(fingerprints)
         yield Output(df, output_name=name, metadata=metadata)
 
 
