@@ -10,6 +10,7 @@ from dagster import DagsterInstance, SensorResult, build_sensor_context, materia
 from emotion_assets.definitions import build_resources
 from emotion_assets.defs.automation.sensors import raw_folder_sensor
 from emotion_assets.defs.ingest.assets import ingest_recordings
+from emotion_assets.settings import load_settings
 from emotion_assets_tests.conftest import copy_into_day
 
 DONE, NEW = "2024-06-03", "2024-06-04"
@@ -32,7 +33,10 @@ def test_first_tick_requests_only_new_or_changed_days(
     with DagsterInstance.ephemeral() as instance:
         # The day is ingested for real (the step that records what it read).
         result = materialize(
-            [ingest_recordings], partition_key=DONE, instance=instance, resources=build_resources()
+            [ingest_recordings],
+            partition_key=DONE,
+            instance=instance,
+            resources=build_resources(load_settings()),
         )
         assert result.success
         copy_into_day(data_dir, NEW, recording)  # a day never processed
