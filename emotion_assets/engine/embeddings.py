@@ -9,8 +9,6 @@ memory-mapped .npy that is renamed into place only when complete.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,6 +16,7 @@ import numpy as np
 import polars as pl
 
 from emotion_assets.engine.tables import frame_centres, frame_speakers, segment_bounds
+from emotion_assets.warehouse.atomic import atomic_path
 
 
 class SegmentPooler:
@@ -110,31 +109,24 @@ class FrameEmbeddingWriter:
 
     def __init__(self, path: Path, n_frames: int, dim: int) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(
-            prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
-        )
-        os.close(fd)
-        self._tmp = Path(tmp)
-        self._array = np.lib.format.open_memmap(
-            self._tmp, mode="w+", dtype=np.float32, shape=(n_frames, dim)
-        )
+        self._shape = (n_frames, dim)
+        self._array: np.memmap | None = None
+        self._atomic = atomic_path(self.path)  # the one atomic-write helper (warehouse/atomic)
 
     def add(self, first_frame: int, block: np.ndarray) -> None:
         self._array[first_frame : first_frame + len(block)] = block
 
     def __enter__(self) -> FrameEmbeddingWriter:
+        tmp = self._atomic.__enter__()
+        self._array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=self._shape)
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type, exc, tb) -> bool | None:
         array, self._array = self._array, None
         if array is not None:
             array.flush()
             del array  # unmap before the rename
-        if exc_type is None:
-            os.replace(self._tmp, self.path)
-        else:
-            self._tmp.unlink(missing_ok=True)
+        return self._atomic.__exit__(exc_type, exc, tb)
 
 
 def save_frame_embeddings(path: Path, features: np.ndarray) -> Path:

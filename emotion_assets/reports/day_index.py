@@ -9,8 +9,9 @@ from pathlib import Path
 import polars as pl
 
 from emotion_assets.layout import DataLayout
-from emotion_assets.reports.files import report_stem, reports_dir, write_atomic
+from emotion_assets.reports.files import report_stem, reports_dir
 from emotion_assets.reports.palette import MEANINGLESS_WARNING, emotion_color, is_meaningless_model
+from emotion_assets.warehouse.atomic import write_bytes_atomically
 
 
 def _num(value: object, pattern: str) -> str:
@@ -93,4 +94,4 @@ text-align:left;vertical-align:top}} img{{width:320px}} .muted{{color:#666;font-
 {rows_html}
 </tbody></table></body></html>
 """
-    return write_atomic(folder / "index.html", page)
+    return write_bytes_atomically(folder / "index.html", page)

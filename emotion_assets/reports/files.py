@@ -1,15 +1,15 @@
-"""Where report files go, atomic writes, the shared plotly.js, and relative links."""
+"""Where report files go, the shared plotly.js, and relative links."""
 
 from __future__ import annotations
 
 import os
 import re
-import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
 from emotion_assets.layout import DataLayout
 from emotion_assets.reports.html_report import PLOTLY_JS_NAME
+from emotion_assets.warehouse.atomic import write_bytes_atomically
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -26,22 +26,6 @@ def report_stem(recording_id: str, track: int) -> str:
     return f"{recording_id}_t{int(track)}"
 
 
-def write_atomic(path: Path, data: bytes | str) -> Path:
-    """Write next to the target then os.replace: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def ensure_plotly_js(directory: Path) -> Path:
     """plotly.min.js beside the reports (offline: no CDN); rewritten only if it differs."""
     from plotly.offline import get_plotlyjs
@@ -49,7 +33,7 @@ def ensure_plotly_js(directory: Path) -> Path:
     script = get_plotlyjs().encode("utf-8")
     target = directory / PLOTLY_JS_NAME
     if not target.exists() or target.stat().st_size != len(script):
-        write_atomic(target, script)
+        write_bytes_atomically(target, script)
     return target
 
 

@@ -16,7 +16,6 @@ from emotion_assets.reports.files import (
     relative_url,
     report_stem,
     reports_dir,
-    write_atomic,
 )
 from emotion_assets.reports.html_report import AudioClip, curves_figure, report_html
 from emotion_assets.reports.palette import is_meaningless_model
@@ -31,6 +30,7 @@ from emotion_assets.reports.series import (
     nonspeech_spans,
     select_track,
 )
+from emotion_assets.warehouse.atomic import write_bytes_atomically
 
 
 @dataclass(frozen=True)
@@ -196,8 +196,8 @@ def render_recording_report(
         title=picture_title,
     )
     heat = pictures.heatmap_png(heatmap(frames), total_s=total, title=picture_title)
-    curves_path = write_atomic(folder / f"{stem}_curves.png", curves)
-    heatmap_path = write_atomic(folder / f"{stem}_heatmap.png", heat)
+    curves_path = write_bytes_atomically(folder / f"{stem}_curves.png", curves)
+    heatmap_path = write_bytes_atomically(folder / f"{stem}_heatmap.png", heat)
 
     figure = interactive_figure(
         frames,
@@ -230,7 +230,7 @@ def render_recording_report(
         else None,
     )
     ensure_plotly_js(folder)
-    html_path = write_atomic(folder / f"{stem}_report.html", page)
+    html_path = write_bytes_atomically(folder / f"{stem}_report.html", page)
     return ReportFiles(
         curves_png=curves_path,
         heatmap_png=heatmap_path,

@@ -105,6 +105,13 @@ def atomic_path(target: Path) -> Iterator[Path]:
 
 
 def write_atomically(target: Path, writer: Callable[[Path], None]) -> Path:
+    """`writer(tmp)` fills a temporary file that then replaces `target` (see atomic_path)."""
     with atomic_path(target) as tmp:
         writer(tmp)
     return target
+
+
+def write_bytes_atomically(target: Path, data: bytes | str) -> Path:
+    """`data` (str: UTF-8) as the whole new content of `target`, atomically."""
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    return write_atomically(Path(target), lambda tmp: tmp.write_bytes(payload))
