@@ -1,0 +1,72 @@
+"""The ingest of one recording date: scan → normalize → segment → turns → transcripts → quarantine.
+
+One pass over a day's folder: each file is probed and decoded once, and every problem found on
+the way lands in the quarantine table of the same day, so the day always completes. The Dagster
+asset `ingest_recordings` calls `ingest_day` and only publishes its tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import polars as pl
+
+from emotion_assets.audio import ingest
+from emotion_assets.layout import DataLayout
+from emotion_assets.settings import AudioSettings
+from emotion_assets.transcripts.partition import transcripts_partition
+from emotion_assets.watch import day_snapshot, fingerprint
+
+# The tables of a day's ingest, in the order ingest_day returns them, with what each holds.
+INGEST_TABLES: dict[str, str] = {
+    "raw_recordings": "Every file of the day probed: format, duration, sha256, status.",
+    "normalized_audio": "16 kHz mono float32 WAV per track, with level statistics.",
+    "speech_segments": "Speech regions per track from silero-vad.",
+    "speaker_turns": "Who speaks when: RTTM sidecar, stereo channel map or sidecar speaker.",
+    "quarantine": "Inputs that can't be used, each with a reason a person understands.",
+    "transcript_segments": "Transcript sentences/cues per track (VTT, SRT, whisperX, funasr).",
+    "transcript_words": "Transcript words with their own times (whisperX / faster-whisper).",
+}
+
+
+@dataclass(frozen=True)
+class IngestedDay:
+    tables: dict[str, pl.DataFrame]  # INGEST_TABLES' keys
+    fingerprint: str  # of the day's folder before it was read (the sensor compares it)
+
+
+def ingest_day(
+    layout: DataLayout,
+    day: str,
+    audio: AudioSettings,
+    log: Callable[[str], None] = lambda text: None,
+    warn: Callable[[str], None] = lambda text: None,
+) -> IngestedDay:
+    """Every ingest table of `day` from data/raw/<day>/ (raw files are only read)."""
+    ffmpeg = audio.ffmpeg_binary or None
+    seen = fingerprint(day_snapshot(layout.raw_day(day)))
+    log(f"ingest {day}: scanning {layout.raw_day(day)}")
+    raw = ingest.scan_partition(
+        layout, day, ffmpeg_binary=ffmpeg, max_duration_s=audio.max_duration_s
+    )
+    usable = raw.filter(pl.col("status") == "ok").height if raw.height else 0
+    log(f"ingest {day}: {raw.height} files, {usable} usable")
+    normalized, decode_problems = ingest.normalize_partition(layout, day, raw, ffmpeg_binary=ffmpeg)
+    segments = ingest.segment_partition(layout, normalized, params=audio.vad_params())
+    turns, sidecar_problems = ingest.turns_partition(
+        layout, day, raw, normalized, segments=segments
+    )
+    transcripts = transcripts_partition(layout, day, raw, normalized, turns)
+    quarantine = ingest.quarantine_table(
+        raw, decode_problems, sidecar_problems, transcripts.problems
+    )
+    if quarantine.height:
+        warn(
+            f"ingest {day}: {quarantine.height} problem(s) noted: "
+            + "; ".join(
+                f"{r['file_name']}: {r['reason']}" for r in quarantine.iter_rows(named=True)
+            )
+        )
+    tables = (raw, normalized, segments, turns, quarantine, transcripts.segments, transcripts.words)
+    return IngestedDay(dict(zip(INGEST_TABLES, tables, strict=True)), seen)
