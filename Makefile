@@ -44,7 +44,14 @@ setup: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 demo: setup  ## set up, then run every asset on the bundled samples and show the tables
 	$(BIN)/python -m emotion_assets.demo --date $(DEMO_DATE)
 
-test: setup  ## set up, then run the whole test suite
+# The browser tests drive Debian's chromium (no browser download: none is reachable here).
+CHROMIUM ?= /usr/bin/chromium
+$(CHROMIUM):
+	@echo "installing Debian's chromium for the browser tests (apt-get)"
+	@{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null \
+	  || { echo "could not install chromium: run 'apt-get install chromium' as root" >&2; exit 1; }
+
+test: setup $(CHROMIUM)  ## set up, then run the whole test suite
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 # As `make demo`: with EMOTION_MODEL unset and the real model unavailable, runs use the tiny one.
