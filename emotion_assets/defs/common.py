@@ -3,17 +3,32 @@
 from collections.abc import Callable
 
 import polars as pl
-from dagster import AssetExecutionContext, RetryPolicy
+from dagster import AssetExecutionContext, Failure, RetryPolicy
+
+from emotion_assets.defs.partitions import not_a_partition
 
 # Transient failures (a busy disk, a flaky network share) are retried; bad input is not an
 # error at all: it is quarantined and the partition succeeds.
 retry_policy = RetryPolicy(max_retries=2, delay=5)
 
 
+def run_days(context: AssetExecutionContext) -> list[str]:
+    """The days this run covers (one `dagster/partition` or a range), each a real partition.
+
+    A day outside the partitions fails at once, in one sentence and without retries: a retry
+    cannot move a folder into the partition range.
+    """
+    days = list(context.partition_keys)
+    problems = [text for text in map(not_a_partition, days) if text]
+    if problems:
+        raise Failure(description=" ".join(problems), allow_retries=False)
+    return days
+
+
 def per_day(context: AssetExecutionContext, fn: Callable[[str], pl.DataFrame]) -> pl.DataFrame:
     """Run `fn` for each partition key of this run (one day, or a range) and stack the results."""
     frames = []
-    for day in context.partition_keys:
+    for day in run_days(context):
         context.log.info(f"{context.asset_key.to_user_string()}: processing {day}")
         frames.append(fn(day))
     return pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]

@@ -8,8 +8,8 @@ import polars as pl
 from dagster import AssetExecutionContext, AssetOut, Output, multi_asset
 
 from emotion_assets.audio import ingest
-from emotion_assets.defs.common import filter_day, retry_policy
-from emotion_assets.defs.partitions import backfill_policy, daily_partitions
+from emotion_assets.defs.common import filter_day, retry_policy, run_days
+from emotion_assets.defs.partitions import daily_partitions
 from emotion_assets.defs.resources import AudioResource, StorageResource
 
 INGEST_TABLES = {
@@ -27,7 +27,6 @@ INGEST_TABLES = {
         for name, text in INGEST_TABLES.items()
     },
     partitions_def=daily_partitions,
-    backfill_policy=backfill_policy,
     retry_policy=retry_policy,
     code_version="ingest-v1",
 )
@@ -36,7 +35,7 @@ def ingest_recordings(
 ):
     layout = storage.layout
     tables: dict[str, list[pl.DataFrame]] = {name: [] for name in INGEST_TABLES}
-    for day in context.partition_keys:
+    for day in run_days(context):
         context.log.info(f"ingest {day}: scanning {layout.raw_day(day)}")
         raw = ingest.scan_partition(
             layout,
