@@ -13,5 +13,5 @@ def outside_partitions(day: str, first: str, last: str) -> str | None:
     where = "before the first partition" if day < first else "after the last partition"
     return (
         f"data/raw/{day}/ is not a partition: {day} is {where} (partitions run from {first} "
-        f"(EMOTION_PARTITION_START) to {last}, today in EMOTION_TIMEZONE), so it is not processed."
+        f"(EMOTION_PARTITION_START) to {last}), so it is not processed."
     )

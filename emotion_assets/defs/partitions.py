@@ -21,7 +21,7 @@ daily_partitions = DailyPartitionsDefinition(
 
 
 def partition_bounds() -> tuple[str, str]:
-    """The first and the last partition key (today, in EMOTION_TIMEZONE)."""
+    """The first and the last partition key (the last is today, in EMOTION_TIMEZONE)."""
     first = daily_partitions.get_first_partition_key() or _settings.partition_start
     return first, daily_partitions.get_last_partition_key() or first
 

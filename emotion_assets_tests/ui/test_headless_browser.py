@@ -1,0 +1,85 @@
+"""A person's clicks in a real browser: asset graph → Materialize all → one day → the run succeeds.
+
+Debian's chromium, driven by Playwright (no browser download: `executable_path`). A screenshot
+of the finished run is left in the test's temporary folder for a look.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from emotion_assets_tests.ui.conftest import DagsterUI, copy_day
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+DAY = "2024-06-14"
+
+
+def _run_of_day(ui: DagsterUI, day: str) -> dict | None:
+    runs = ui.graphql(
+        """query($day: String!) { runsOrError(filter: {tags: [{key: "dagster/partition",
+             value: $day}]}) { ... on Runs { results { runId status } } } }""",
+        {"day": day},
+    )["runsOrError"]["results"]
+    return runs[0] if runs else None
+
+
+def test_materialize_all_for_one_day_from_the_asset_graph(
+    dagster_ui: DagsterUI, shared_audio: Path, tmp_path: Path
+) -> None:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    copy_day(dagster_ui.data_dir, DAY, shared_audio / "speech" / "librispeech_198-209-0000.ogg")
+    assert _run_of_day(dagster_ui, DAY) is None
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.set_default_timeout(90_000)
+            page.goto(f"{dagster_ui.url}/asset-groups")  # Lineage: the global asset graph
+            materialize = page.get_by_role("button", name="Materialize all")
+            materialize.wait_for()
+            page.get_by_text("emotion_reports").or_(page.get_by_text("analytics")).first.wait_for()
+            skip = page.get_by_role("button", name="Skip")  # Dagster's first-visit newsletter
+            if skip.count():
+                skip.click()
+            materialize.click()
+            dialog = page.get_by_role("dialog")
+            show_all = dialog.get_by_text("Show all partitions")  # beyond the last 90 days
+            if show_all.count():
+                show_all.click()
+            partitions = dialog.get_by_role("textbox").first
+            partitions.fill(DAY)
+            partitions.press("Enter")
+            dialog.get_by_role("button", name="Launch 1 run").click()
+
+            deadline, run = time.monotonic() + 300, None
+            while time.monotonic() < deadline:
+                run = _run_of_day(dagster_ui, DAY)
+                if run and run["status"] in ("SUCCESS", "FAILURE", "CANCELED"):
+                    break
+                time.sleep(2)
+            assert run is not None, f"the click launched no run:\n{dagster_ui.tail()}"
+            page.goto(f"{dagster_ui.url}/runs/{run['runId']}")
+            page.get_by_text("Success", exact=True).first.wait_for()
+            page.screenshot(path=str(tmp_path / "run.png"))
+        finally:
+            browser.close()
+    assert run["status"] == "SUCCESS", dagster_ui.tail()
