@@ -6,6 +6,7 @@ import re
 
 import polars as pl
 
+from emotion_assets.analytics.smoothing import smooth_frames
 from emotion_assets.analytics.summary import recording_summary
 from emotion_assets.layout import DataLayout
 from emotion_assets.reports.day import render_day
@@ -15,7 +16,7 @@ from emotion_assets_tests.reports import synthetic as syn
 def _render(tmp_path, model_id: str = syn.MODEL_ID) -> tuple[DataLayout, pl.DataFrame]:
     layout = DataLayout(tmp_path / "data")
     frames = syn.frames(42.0, model_id=model_id)
-    smoothed = syn.smoothed(frames)
+    smoothed = smooth_frames(frames, window=5)
     key = {"recording_id": syn.RECORDING_ID, "track": 0}
     table = render_day(
         layout,

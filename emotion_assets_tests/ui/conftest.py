@@ -61,6 +61,18 @@ class DagsterUI:
         data = self.graphql("{ assetNodes { assetKey { path } } }")
         return [{"path": node["assetKey"]["path"]} for node in data["assetNodes"]]
 
+    def asset_checks(self) -> list[dict]:
+        """Every check of every asset, as the UI's Materialize button selects them."""
+        data = self.graphql(
+            """{ assetNodes { assetKey { path }
+                 assetChecksOrError { ... on AssetChecks { checks { name } } } } }"""
+        )
+        return [
+            {"assetKey": {"path": node["assetKey"]["path"]}, "name": check["name"]}
+            for node in data["assetNodes"]
+            for check in node["assetChecksOrError"]["checks"]
+        ]
+
     def run(self, run_id: str) -> dict:
         data = self.graphql(
             """query($id: ID!) { runOrError(runId: $id) { __typename

@@ -73,7 +73,7 @@ def _launch_single_day(ui: DagsterUI, day: str) -> str:
             "repositoryName": REPOSITORY,
             "pipelineName": ASSET_JOB,
             "assetSelection": ui.asset_keys(),
-            "assetCheckSelection": [],
+            "assetCheckSelection": ui.asset_checks(),
         },
     }
     result = ui.graphql(LAUNCH_RUN, {"params": params})["launchPipelineExecution"]

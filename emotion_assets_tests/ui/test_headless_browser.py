@@ -1,11 +1,13 @@
 """A person's clicks in a real browser: asset graph → Materialize all → one day → the run succeeds.
 
 Debian's chromium, driven by Playwright (no browser download: `executable_path`). A screenshot
-of the finished run is left in the test's temporary folder for a look.
+of where the test ended (the check's page, or where it got stuck) is left in its temporary
+folder for a look; run.png is the finished run's page.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -42,6 +44,7 @@ def test_materialize_all_for_one_day_from_the_asset_graph(
 ) -> None:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)")
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     copy_day(dagster_ui.data_dir, DAY, shared_audio / "speech" / "librispeech_198-209-0000.ogg")
@@ -50,8 +53,8 @@ def test_materialize_all_for_one_day_from_the_asset_graph(
         browser = pw.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
         )
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.set_default_timeout(90_000)
             page.goto(f"{dagster_ui.url}/asset-groups")  # Lineage: the global asset graph
             materialize = page.get_by_role("button", name="Materialize all")
@@ -62,13 +65,20 @@ def test_materialize_all_for_one_day_from_the_asset_graph(
                 skip.click()
             materialize.click()
             dialog = page.get_by_role("dialog")
-            show_all = dialog.get_by_text("Show all partitions")  # beyond the last 90 days
-            if show_all.count():
-                show_all.click()
-            partitions = dialog.get_by_role("textbox").first
-            partitions.fill(DAY)
-            partitions.press("Enter")
-            dialog.get_by_role("button", name="Launch 1 run").click()
+            # The dialog offers the last 90 days; the day is older (partitions start 2024-01-01).
+            dialog.get_by_text("Show all partitions").click()
+            # The box is reset whenever the partition list (re)loads: type until it sticks.
+            partitions = dialog.get_by_placeholder(re.compile(r"^ex: "))
+            launch = dialog.get_by_role("button", name="Launch 1 run")
+            for _ in range(10):
+                partitions.fill(DAY)
+                partitions.press("Enter")
+                try:
+                    launch.wait_for(timeout=5_000)
+                    break
+                except PlaywrightTimeout:
+                    continue
+            launch.click()
 
             deadline, run = time.monotonic() + 300, None
             while time.monotonic() < deadline:
@@ -80,6 +90,13 @@ def test_materialize_all_for_one_day_from_the_asset_graph(
             page.goto(f"{dagster_ui.url}/runs/{run['runId']}")
             page.get_by_text("Success", exact=True).first.wait_for()
             page.screenshot(path=str(tmp_path / "run.png"))
+            page.goto(
+                f"{dagster_ui.url}/assets/frame_emotion_scores?view=checks&checkDetail=frame_counts"
+            )
+            # The check's latest result, filed under the day it validated (was "Partition —").
+            page.get_by_text("Latest execution").wait_for()
+            page.get_by_text(DAY, exact=True).first.wait_for()
         finally:
+            page.screenshot(path=str(tmp_path / "page.png"))  # the run page, or where it stuck
             browser.close()
     assert run["status"] == "SUCCESS", dagster_ui.tail()
