@@ -71,6 +71,23 @@ def test_a_range_run_checks_each_day_on_its_own_rows(two_days: Path) -> None:
         for e in found:
             assert e.metadata["table_rows"].value == _rows(two_days, e.asset_key.path[-1], day)
     assert _rows(two_days, "raw_recordings", DAYS[1]) == 2
+    _assert_catalog_metadata(result)
+
+
+def _assert_catalog_metadata(result) -> None:
+    """The catalog describes every column; the reports show curves and heat maps."""
+    materializations = [
+        e.event_specific_data.materialization
+        for e in result.all_events
+        if e.event_type_value == "ASSET_MATERIALIZATION"
+    ]
+    assert len({m.asset_key for m in materializations}) == 17
+    for m in materializations:
+        columns = m.metadata["dagster/column_schema"].value.columns
+        assert columns and all(c.description for c in columns), m.asset_key
+    reports = next(m for m in materializations if m.asset_key.path == ["emotion_reports"])
+    tracks = reports.metadata["reports"].value
+    assert reports.metadata["heat_maps"].value.count("data:image/png") == tracks == 3
 
 
 def test_a_blocking_check_failing_on_one_day_of_a_range_stops_downstream(
