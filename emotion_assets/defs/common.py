@@ -4,7 +4,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import polars as pl
-from dagster import Failure, RetryPolicy
+from dagster import AssetExecutionContext, Failure, RetryPolicy
+
+from emotion_assets.defs.partitions import not_a_partition
 
 # Transient failures (a busy disk, a flaky network share) are retried; bad input is not an
 # error at all: it is quarantined and the partition succeeds.
@@ -22,6 +24,22 @@ def not_retried(*errors: type[Exception]) -> Iterator[None]:
         yield
     except errors as exc:
         raise Failure(description=str(exc), allow_retries=False) from exc
+
+
+def run_days(context: AssetExecutionContext) -> list[str]:
+    """The days this run covers (one `dagster/partition` or a range), each a real partition.
+
+    A day outside the partitions fails at once, in one sentence and without retries: a retry
+    cannot move a folder into the partition range.
+    """
+    # The range's ends are checked first: Dagster cannot even list the keys of a range that
+    # leaves the partitions (an invariant error that a user should never see).
+    key_range = context.partition_key_range
+    ends = dict.fromkeys((key_range.start, key_range.end))
+    problems = [text for text in map(not_a_partition, ends) if text]
+    if problems:
+        raise Failure(description=" ".join(problems), allow_retries=False)
+    return list(context.partition_keys)
 
 
 def filter_day(df: pl.DataFrame, day: str) -> pl.DataFrame:

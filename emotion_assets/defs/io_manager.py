@@ -13,6 +13,7 @@ from dagster import (
     TableSchema,
 )
 
+from emotion_assets.contracts import column_description
 from emotion_assets.layout import DataLayout
 from emotion_assets.warehouse import ensure_views, read_partitions, write_partitions
 from emotion_assets.warehouse.atomic import DiskFullError
@@ -58,7 +59,10 @@ class LakeIOManager(ConfigurableIOManager):
                 ),
                 "dagster/row_count": obj.height,
                 "dagster/column_schema": TableSchema(
-                    columns=[TableColumn(name, str(dtype)) for name, dtype in obj.schema.items()]
+                    columns=[
+                        TableColumn(name, str(dtype), description=column_description(table, name))
+                        for name, dtype in obj.schema.items()
+                    ]
                 ),
                 "lake_files": MetadataValue.text(
                     "\n".join(self._layout.relative(p) for p in paths)
@@ -70,10 +74,12 @@ class LakeIOManager(ConfigurableIOManager):
     def load_input(self, context: InputContext) -> pl.DataFrame:
         table = _table_name(context)
         days = list(context.asset_partition_keys)
-        if context.has_partition_key and context.partition_key in days:
-            # An asset check is not partitioned, so Dagster offers it every partition of the
-            # table; it must validate the run's day only.
-            days = [context.partition_key]
+        run = run_partition_keys(context)
+        if run is not None:
+            # Whatever launched the run (a `dagster/partition` tag, the partition-range tags of a
+            # backfill, `dagster job execute`), a step reads only the run's days: never the rest
+            # of the lake, even where Dagster would offer more partitions of an upstream table.
+            days = [day for day in days if day in run]
         df = read_partitions(self._layout.lake, table, days)
         if df is None:
             raise FileNotFoundError(
@@ -81,3 +87,14 @@ class LakeIOManager(ConfigurableIOManager):
                 "materialize it for these dates first"
             )
         return df
+
+
+def run_partition_keys(context: InputContext) -> set[str] | None:
+    """The partition keys of the run this input is loaded in; None for an unpartitioned run."""
+    step = context.step_context
+    if not step.has_partitions:
+        return None
+    key_range = step.partition_key_range
+    if key_range.start == key_range.end:
+        return {key_range.start}
+    return set(step.run_partitions_def.get_partition_keys_in_range(key_range))

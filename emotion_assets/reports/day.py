@@ -11,6 +11,7 @@ from emotion_assets.contracts import REPORT_SCHEMA
 from emotion_assets.layout import DataLayout
 from emotion_assets.reports.day_index import render_day_index
 from emotion_assets.reports.render import render_recording_report
+from emotion_assets.reports.series import duration_s
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ def render_day(
     names = dict(zip(recordings["recording_id"], recordings["file_name"], strict=False))
     track_rows = summary.filter(pl.col("scope") == "track")
     whole = utterances.filter(pl.col("scope") == "track")
-    rows = []
+    rows, index_rows = [], []
     for key in (
         frames.select("recording_id", "track").unique().sort("recording_id", "track").iter_rows()
     ):
@@ -86,7 +87,15 @@ def render_day(
                 "report_html": layout.relative(files.html),
             }
         )
+        # The index also shows each track's length and warns about a meaningless model.
+        index_rows.append(
+            {
+                **rows[-1],
+                "duration_s": duration_s(track_frames),
+                "model_id": str(track_frames["model_id"][0]),
+            }
+        )
     table = pl.DataFrame(rows, schema=REPORT_SCHEMA)
     if table.height:
-        render_day_index(layout, day, table.with_columns(pl.lit(None).alias("model_id")))
+        render_day_index(layout, day, index_rows)
     return table

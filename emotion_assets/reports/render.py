@@ -97,8 +97,11 @@ def _numbers(
         "bursts": 0 if bursts is None else bursts.height,
         "highlights": 0 if highlights is None else highlights.height,
     }
-    # Everything scalar the summary row carries, except what the headline already shows.
+    # Everything scalar the summary row carries, except what the headline and the numbers
+    # above already show (duration and speech, formatted).
     skip = {
+        "duration_s",
+        "speech_s",
         "recording_id",
         "track",
         "dominant_emotion",

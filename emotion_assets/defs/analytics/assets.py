@@ -14,12 +14,11 @@ from emotion_assets.analytics.team_health import team_health as team_health_tabl
 from emotion_assets.analytics.timeline import emotion_timeline as timeline_table
 from emotion_assets.defs.analytics.reports import emotion_reports
 from emotion_assets.defs.analytics.transcripts import segment_emotions
-from emotion_assets.defs.partitions import backfill_policy, daily_partitions
+from emotion_assets.defs.partitions import daily_partitions
 from emotion_assets.defs.resources import AnalyticsResource, StorageResource
 
 _COMMON = {
     "partitions_def": daily_partitions,
-    "backfill_policy": backfill_policy,
     "group_name": "analytics",
     "kinds": {"polars", "parquet"},
 }

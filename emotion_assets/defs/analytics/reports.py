@@ -4,7 +4,7 @@ import polars as pl
 from dagster import AssetExecutionContext, MetadataValue, asset
 
 from emotion_assets.defs.common import filter_day
-from emotion_assets.defs.partitions import backfill_policy, daily_partitions
+from emotion_assets.defs.partitions import daily_partitions
 from emotion_assets.defs.resources import StorageResource
 from emotion_assets.reports import markdown_image
 from emotion_assets.reports.day import render_day
@@ -15,7 +15,6 @@ MAX_EMBEDDED = 4
 
 @asset(
     partitions_def=daily_partitions,
-    backfill_policy=backfill_policy,
     group_name="analytics",
     kinds={"matplotlib", "plotly", "html"},
     code_version="reports-v2",
@@ -52,20 +51,27 @@ def emotion_reports(
             )
         )
     table = pl.concat(tables, how="vertical")
-    parts = []
+    curves, heat_maps = [], []
     for row in table.head(MAX_EMBEDDED).iter_rows(named=True):
-        png = (layout.root / row["curves_png"]).read_bytes()
-        parts.append(
-            f"### {row['file_name']} · track {row['track']}\n\n{markdown_image(png, row['file_name'] or '')}"
+        heading = f"### {row['file_name']} · track {row['track']}\n\n"
+        name = row["file_name"] or ""
+        curves.append(
+            heading + markdown_image((layout.root / row["curves_png"]).read_bytes(), name)
+        )
+        heat_maps.append(
+            heading + markdown_image((layout.root / row["heatmap_png"]).read_bytes(), name)
         )
     if table.height > MAX_EMBEDDED:
-        parts.append(f"…and {table.height - MAX_EMBEDDED} more in the index pages below.")
+        more = f"…and {table.height - MAX_EMBEDDED} more in the index pages below."
+        curves.append(more)
+        heat_maps.append(more)
     indexes = sorted(
         {str(layout.reports_day(day) / "index.html") for day in context.partition_keys}
     )
     context.add_output_metadata(
         {
-            "curves": MetadataValue.md("\n\n".join(parts) or "no recordings"),
+            "curves": MetadataValue.md("\n\n".join(curves) or "no recordings"),
+            "heat_maps": MetadataValue.md("\n\n".join(heat_maps) or "no recordings"),
             "index_html": MetadataValue.md("\n".join(f"- [{p}](file://{p})" for p in indexes)),
             "reports": table.height,
         }

@@ -5,7 +5,7 @@ from dagster import AssetExecutionContext, MetadataValue, asset
 
 from emotion_assets.analytics.segment_emotions import most_emotional_markdown
 from emotion_assets.analytics.segment_emotions import segment_emotions as segment_table
-from emotion_assets.defs.partitions import backfill_policy, daily_partitions
+from emotion_assets.defs.partitions import daily_partitions
 
 # The UI shows this many sentences per recording.
 TOP_SENTENCES = 3
@@ -13,7 +13,6 @@ TOP_SENTENCES = 3
 
 @asset(
     partitions_def=daily_partitions,
-    backfill_policy=backfill_policy,
     group_name="analytics",
     kinds={"polars", "parquet"},
     code_version="segment-emotions-v1",

@@ -15,7 +15,7 @@ from dagster import (
 )
 
 from emotion_assets.defs.automation.jobs import emotion_pipeline
-from emotion_assets.defs.partitions import daily_partitions
+from emotion_assets.defs.partitions import not_a_partition, partition_bounds
 from emotion_assets.layout import DataLayout
 from emotion_assets.settings import StorageSettings, load_group
 from emotion_assets.watch import FINGERPRINTS_METADATA_KEY, WatchState, plan_runs, snapshot
@@ -59,13 +59,21 @@ def raw_folder_sensor(context: SensorEvaluationContext) -> SensorResult:
     else:  # first tick: days already processed from the same files are not run again
         state = WatchState.from_materialized(ingested_fingerprints(context.instance, [*current]))
     plan = plan_runs(state, current)
-    valid = set(daily_partitions.get_partition_keys())
-    requests = []
+    requests, outside = [], []
     for day, fp in plan.run_days:
-        if day not in valid:
-            context.log.warning(f"raw/{day} is outside the partitions (EMOTION_PARTITION_START)")
+        problem = not_a_partition(day)
+        if problem:  # a run for it could only fail: say so once, in the log and the tick
+            context.log.warning(problem)
+            outside.append(problem)
+            if day > partition_bounds()[1]:
+                plan.state.requested.pop(day, None)  # requested for real once its date comes
             continue
         requests.append(RunRequest(run_key=f"raw-{day}-{fp}", partition_key=day))
     if plan.waiting_days:
         context.log.info(f"waiting for files to settle in: {', '.join(plan.waiting_days)}")
-    return SensorResult(run_requests=requests, cursor=plan.state.to_json())
+    return SensorResult(
+        run_requests=requests,
+        # The tick shows why nothing ran (a skip reason cannot accompany run requests).
+        skip_reason=" ".join(outside) if outside and not requests else None,
+        cursor=plan.state.to_json(),
+    )

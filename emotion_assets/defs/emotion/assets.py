@@ -12,7 +12,7 @@ from dagster import (
 )
 
 from emotion_assets.defs.common import filter_day, not_retried, retry_policy
-from emotion_assets.defs.partitions import backfill_policy, daily_partitions
+from emotion_assets.defs.partitions import daily_partitions
 from emotion_assets.defs.resources import EmotionModelResource, StorageResource
 from emotion_assets.engine import tables
 from emotion_assets.engine.loading import ModelUnavailableError
@@ -45,7 +45,6 @@ MODEL_CODE_VERSION = f"emotion-v1|{load_group(ModelSettings).model}"
         "speaker_turns": AssetIn(),
     },
     partitions_def=daily_partitions,
-    backfill_policy=backfill_policy,
     retry_policy=retry_policy,
     pool="emotion_model",  # one model step at a time per machine (limit in dagster.yaml)
 )
@@ -104,7 +103,6 @@ def emotion_model_outputs(
 
 @asset(
     partitions_def=daily_partitions,
-    backfill_policy=backfill_policy,
     group_name="emotion",
     kinds={"polars", "parquet"},
     code_version="utterance-v1",

@@ -1,28 +1,34 @@
-"""raw_recordings → normalized_audio → speech_segments / speaker_turns, and the quarantine.
+"""raw_recordings → normalized_audio → speech_segments / speaker_turns / transcripts, quarantine.
 
-One step for the whole ingest of a day: each file is probed and decoded once, and every problem
-found on the way lands in `quarantine` in the same run, so the partition always completes.
+One step for the whole ingest of a day (emotion_assets.audio.day.ingest_day): each file is
+probed and decoded once, and every problem found on the way lands in `quarantine` in the same
+run, so the partition always completes. This module only publishes the tables.
 """
 
 import polars as pl
 from dagster import AssetExecutionContext, AssetOut, MetadataValue, Output, multi_asset
 
-from emotion_assets.audio import ingest
-from emotion_assets.defs.common import filter_day, retry_policy
-from emotion_assets.defs.partitions import backfill_policy, daily_partitions
+from emotion_assets.audio.day import INGEST_TABLES, ingest_day
+from emotion_assets.defs.common import retry_policy, run_days
+from emotion_assets.defs.partitions import daily_partitions
 from emotion_assets.defs.resources import AudioResource, StorageResource
-from emotion_assets.transcripts.partition import transcripts_partition
-from emotion_assets.watch import FINGERPRINTS_METADATA_KEY, day_snapshot, fingerprint
+from emotion_assets.watch import FINGERPRINTS_METADATA_KEY
 
-INGEST_TABLES = {
-    "raw_recordings": "Every file of the day probed: format, duration, sha256, status.",
-    "normalized_audio": "16 kHz mono float32 WAV per track, with level statistics.",
-    "speech_segments": "Speech regions per track from silero-vad.",
-    "speaker_turns": "Who speaks when: RTTM sidecar, stereo channel map or sidecar speaker.",
-    "quarantine": "Inputs that can't be used, each with a reason a person understands.",
-    "transcript_segments": "Transcript sentences/cues per track (VTT, SRT, whisperX, funasr).",
-    "transcript_words": "Transcript words with their own times (whisperX / faster-whisper).",
-}
+
+def _metadata(name: str, df: pl.DataFrame) -> dict:
+    metadata: dict = {"rows": df.height}
+    if not df.height:
+        return metadata
+    if name == "normalized_audio":
+        metadata["audio_seconds"] = float(df["duration_s"].sum())
+    elif name == "speech_segments":
+        metadata["speech_seconds"] = float(df["duration_s"].sum())
+    elif name == "quarantine":
+        metadata["quarantined"] = df.height
+    elif name == "transcript_segments":
+        metadata["transcribed_recordings"] = df["recording_id"].n_unique()
+        metadata["clipped_cues"] = int(df["clipped"].sum())
+    return metadata
 
 
 @multi_asset(
@@ -31,70 +37,26 @@ INGEST_TABLES = {
         for name, text in INGEST_TABLES.items()
     },
     partitions_def=daily_partitions,
-    backfill_policy=backfill_policy,
     retry_policy=retry_policy,
     code_version="ingest-v2",
 )
 def ingest_recordings(
     context: AssetExecutionContext, storage: StorageResource, audio: AudioResource
 ):
-    layout = storage.layout
-    tables: dict[str, list[pl.DataFrame]] = {name: [] for name in INGEST_TABLES}
-    fingerprints: dict[str, str] = {}  # what was ingested: the sensor skips unchanged days
-    for day in context.partition_keys:
-        fingerprints[day] = fingerprint(day_snapshot(layout.raw_day(day)))  # before reading
-        context.log.info(f"ingest {day}: scanning {layout.raw_day(day)}")
-        raw = ingest.scan_partition(
-            layout,
-            day,
-            ffmpeg_binary=audio.ffmpeg_binary or None,
-            max_duration_s=audio.max_duration_s,
+    days = {
+        day: ingest_day(
+            storage.layout, day, audio.settings(), log=context.log.info, warn=context.log.warning
         )
-        context.log.info(
-            f"ingest {day}: {raw.height} files, "
-            f"{raw.filter(pl.col('status') == 'ok').height} usable"
-        )
-        normalized, decode_problems = ingest.normalize_partition(
-            layout, day, raw, ffmpeg_binary=audio.ffmpeg_binary or None
-        )
-        segments = ingest.segment_partition(
-            layout,
-            normalized,
-            params=audio.settings().vad_params(),
-        )
-        turns, sidecar_problems = ingest.turns_partition(
-            layout, day, raw, normalized, segments=segments
-        )
-        transcripts = transcripts_partition(layout, day, raw, normalized, turns)
-        quarantine = ingest.quarantine_table(
-            raw, decode_problems, sidecar_problems, transcripts.problems
-        )
-        outputs = (raw, normalized, segments, turns, quarantine)
-        outputs += (transcripts.segments, transcripts.words)
-        for name, df in zip(INGEST_TABLES, outputs, strict=True):
-            tables[name].append(filter_day(df, day) if df.height else df)
-        if quarantine.height:
-            context.log.warning(
-                f"ingest {day}: {quarantine.height} input(s) quarantined: "
-                + "; ".join(
-                    f"{r['file_name']}: {r['reason']}" for r in quarantine.iter_rows(named=True)
-                )
-            )
-    for name, frames in tables.items():
-        df = pl.concat(frames, how="diagonal_relaxed")
-        metadata = {"rows": df.height}
-        if name == "normalized_audio" and df.height:
-            metadata["audio_seconds"] = float(df["duration_s"].sum())
-        if name == "speech_segments" and df.height:
-            metadata["speech_seconds"] = float(df["duration_s"].sum())
-        if name == "quarantine":
-            metadata["quarantined"] = df.height
-        if name == "transcript_segments":
-            metadata["transcribed_recordings"] = df["recording_id"].n_unique() if df.height else 0
-            metadata["clipped_cues"] = int(df["clipped"].sum()) if df.height else 0
+        for day in run_days(context)
+    }
+    # What was ingested, per day: the sensor's first tick skips days whose files are unchanged.
+    fingerprints = {day: done.fingerprint for day, done in days.items()}
+    for name in INGEST_TABLES:
+        df = pl.concat([done.tables[name] for done in days.values()], how="diagonal_relaxed")
+        metadata = _metadata(name, df)
         if name == "raw_recordings":
             metadata[FINGERPRINTS_METADATA_KEY] = MetadataValue.json(fingerprints)
         yield Output(df, output_name=name, metadata=metadata)
 
 
-__all__ = ["ingest_recordings"]
+__all__ = ["INGEST_TABLES", "ingest_recordings"]

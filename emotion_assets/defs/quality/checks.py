@@ -1,35 +1,121 @@
-"""Asset checks: one step per table runs every check of emotion_assets.quality on the partition.
+"""Asset checks: one step per table runs every check of emotion_assets.quality, day by day.
 
 Grouping a table's checks in one multi_asset_check keeps a run to a few steps (each loads the
-partition once); the frame-score checks are blocking, so a bad model output stops downstream.
+run's days once); the frame-score checks are blocking, so a bad model output stops downstream.
+
+Every check is partitioned like its table and validates each day of the run on that day's rows
+only, and every result names its day (the UI's "Partition" column):
+- a run of one day (`dagster/partition`: the UI's Materialize, backfills, the sensor, the
+  schedule, `dagster job execute`) yields AssetCheckResults, which Dagster files under that day;
+- a run over a range of days (partition-range tags) logs one evaluation per check and day, and
+  fails the step itself when a blocking check failed on any day.
 """
 
+import warnings
 from collections import defaultdict
+from collections.abc import Iterator
 
 import polars as pl
 from dagster import (
+    AssetCheckEvaluation,
     AssetCheckExecutionContext,
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetIn,
     AssetKey,
+    Failure,
+    Output,
+    PreviewWarning,
     multi_asset_check,
 )
 
+from emotion_assets.defs.common import filter_day
+from emotion_assets.defs.partitions import daily_partitions
 from emotion_assets.quality.outcome import CheckOutcome
 from emotion_assets.quality.registry import CheckSpec, all_checks
 
 
-def _result(spec: CheckSpec, outcome: CheckOutcome) -> AssetCheckResult:
-    return AssetCheckResult(
-        asset_key=AssetKey(spec.table),
-        check_name=spec.name,
-        passed=bool(outcome.passed),
-        severity=AssetCheckSeverity.ERROR if spec.severity == "error" else AssetCheckSeverity.WARN,
-        description=outcome.description,
-        metadata=dict(outcome.metadata),
-    )
+def _severity(spec: CheckSpec) -> AssetCheckSeverity:
+    return AssetCheckSeverity.ERROR if spec.severity == "error" else AssetCheckSeverity.WARN
+
+
+def _metadata(outcome: CheckOutcome, day: str, table_rows: int) -> dict:
+    # `table_rows`: the rows of the checked table on `day`, i.e. exactly what the check read.
+    return {**outcome.metadata, "partition": day, "table_rows": table_rows}
+
+
+def evaluate_day(
+    spec: CheckSpec, tables: dict[str, pl.DataFrame], day: str
+) -> tuple[CheckOutcome, int]:
+    """Run one check on one day's rows of every table it reads."""
+    inputs = [filter_day(tables[name], day) for name in spec.inputs]
+    return spec.run(*inputs), inputs[0].height
+
+
+def _one_day(
+    context: AssetCheckExecutionContext, specs: list[CheckSpec], tables: dict[str, pl.DataFrame]
+) -> Iterator[AssetCheckResult]:
+    day = context.partition_key
+    for spec in specs:
+        outcome, rows = evaluate_day(spec, tables, day)
+        if not outcome.passed:
+            context.log.warning(f"{spec.name} on {day}: {outcome.description}")
+        yield AssetCheckResult(
+            asset_key=AssetKey(spec.table),
+            check_name=spec.name,
+            passed=bool(outcome.passed),
+            severity=_severity(spec),
+            description=outcome.description,
+            metadata=_metadata(outcome, day, rows),
+        )
+
+
+def _day_range(
+    context: AssetCheckExecutionContext, specs: list[CheckSpec], tables: dict[str, pl.DataFrame]
+) -> Iterator[Output]:
+    blocking_failures = []
+    for spec in specs:
+        for day in context.partition_keys:
+            outcome, rows = evaluate_day(spec, tables, day)
+            if not outcome.passed:
+                context.log.warning(f"{spec.name} on {day}: {outcome.description}")
+                if spec.blocking and spec.severity == "error":
+                    blocking_failures.append(f"{spec.name} on {day}")
+            context.op_execution_context.log_event(
+                AssetCheckEvaluation(
+                    asset_key=AssetKey(spec.table),
+                    check_name=spec.name,
+                    passed=bool(outcome.passed),
+                    metadata=_metadata(outcome, day, rows),
+                    severity=_severity(spec),
+                    description=outcome.description,
+                    blocking=spec.blocking,
+                    partition=day,
+                )
+            )
+        # The check's output carries no value: it only lets blocked assets wait for this step.
+        yield Output(None, output_name=_spec(spec).get_python_identifier())
+    if blocking_failures:
+        raise Failure(
+            description="blocking check(s) failed: " + ", ".join(blocking_failures),
+            allow_retries=False,
+        )
+
+
+def _spec(spec: CheckSpec) -> AssetCheckSpec:
+    with warnings.catch_warnings():
+        # Partitioned checks are a "preview" API in Dagster 1.13: one warning per spec and
+        # process would drown the logs.
+        warnings.simplefilter("ignore", PreviewWarning)
+        return AssetCheckSpec(
+            spec.name,
+            asset=spec.table,
+            description=spec.description,
+            blocking=spec.blocking,
+            additional_deps=[t for t in spec.inputs if t != spec.table],
+            partitions_def=daily_partitions,
+        )
 
 
 def _checks_for_table(table: str, specs: list[CheckSpec]):
@@ -37,24 +123,14 @@ def _checks_for_table(table: str, specs: list[CheckSpec]):
 
     @multi_asset_check(
         name=f"{table}_checks",
-        specs=[
-            AssetCheckSpec(
-                spec.name,
-                asset=table,
-                description=spec.description,
-                blocking=spec.blocking,
-                additional_deps=[t for t in spec.inputs if t != table],
-            )
-            for spec in specs
-        ],
+        specs=[_spec(spec) for spec in specs],
         ins={name: AssetIn(key=name) for name in inputs},
     )
     def _run(context: AssetCheckExecutionContext, **tables: pl.DataFrame):
-        for spec in specs:
-            outcome = spec.run(*(tables[name] for name in spec.inputs))
-            if not outcome.passed:
-                context.log.warning(f"{spec.name}: {outcome.description}")
-            yield _result(spec, outcome)
+        if context.has_partition_key:
+            yield from _one_day(context, specs, tables)
+        else:
+            yield from _day_range(context, specs, tables)
 
     return _run
 

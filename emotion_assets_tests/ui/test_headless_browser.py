@@ -1,0 +1,103 @@
+"""A person's clicks in a real browser: asset graph → Materialize all → one day → the run succeeds.
+
+Debian's chromium, driven by Playwright (no browser download: `executable_path`). A screenshot
+of where the test ended (the check's page, or where it got stuck) is left in its temporary
+folder for a look; run.png is the finished run's page.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from emotion_assets_tests.ui.conftest import DagsterUI, copy_day
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+DAY = "2024-06-14"
+
+
+def _run_of_day(ui: DagsterUI, day: str) -> dict | None:
+    runs = ui.graphql(
+        """query($day: String!) { runsOrError(filter: {tags: [{key: "dagster/partition",
+             value: $day}]}) { ... on Runs { results { runId status } } } }""",
+        {"day": day},
+    )["runsOrError"]["results"]
+    return runs[0] if runs else None
+
+
+def test_materialize_all_for_one_day_from_the_asset_graph(
+    dagster_ui: DagsterUI, shared_audio: Path, tmp_path: Path
+) -> None:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)")
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import sync_playwright
+
+    copy_day(dagster_ui.data_dir, DAY, shared_audio / "speech" / "librispeech_198-209-0000.ogg")
+    assert _run_of_day(dagster_ui, DAY) is None
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        try:
+            page.set_default_timeout(90_000)
+            # Dagster's first-visit newsletter dialog pops up a second or so after a page loads:
+            # a person clicks "Skip" whenever it shows up.
+            skip = page.get_by_role("button", name="Skip")
+            page.add_locator_handler(skip, lambda: skip.click())
+            page.goto(f"{dagster_ui.url}/asset-groups")  # Lineage: the global asset graph
+            materialize = page.get_by_role("button", name="Materialize all")
+            materialize.wait_for()
+            page.get_by_text("emotion_reports").or_(page.get_by_text("analytics")).first.wait_for()
+            materialize.click()
+            dialog = page.get_by_role("dialog")
+            # The dialog offers the last 90 days; the day is older (partitions start 2024-01-01).
+            dialog.get_by_text("Show all partitions").click()
+            # The box is reset whenever the partition list (re)loads: type until it sticks.
+            partitions = dialog.get_by_placeholder(re.compile(r"^ex: "))
+            launch = dialog.get_by_role("button", name="Launch 1 run")
+            for _ in range(10):
+                partitions.fill(DAY)
+                partitions.press("Enter")
+                try:
+                    launch.wait_for(timeout=5_000)
+                    break
+                except PlaywrightTimeout:
+                    continue
+            launch.click()
+
+            deadline, run = time.monotonic() + 300, None
+            while time.monotonic() < deadline:
+                run = _run_of_day(dagster_ui, DAY)
+                if run and run["status"] in ("SUCCESS", "FAILURE", "CANCELED"):
+                    break
+                time.sleep(2)
+            assert run is not None, f"the click launched no run:\n{dagster_ui.tail()}"
+            page.goto(f"{dagster_ui.url}/runs/{run['runId']}")
+            page.get_by_text("Success", exact=True).first.wait_for()
+            page.screenshot(path=str(tmp_path / "run.png"))
+            page.goto(
+                f"{dagster_ui.url}/assets/frame_emotion_scores?view=checks&checkDetail=frame_counts"
+            )
+            # The check's latest result, filed under the day it validated (was "Partition —").
+            page.get_by_text("Latest execution").wait_for()
+            page.get_by_text(DAY, exact=True).first.wait_for()
+        finally:
+            page.screenshot(path=str(tmp_path / "page.png"))  # the run page, or where it stuck
+            browser.close()
+    assert run["status"] == "SUCCESS", dagster_ui.tail()
