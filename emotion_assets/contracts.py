@@ -450,6 +450,7 @@ _EMOTION_WORDS = {
     "frame_emotion_scores": "Score of '{e}' for the frame (0..1; the nine sum to 1).",
     "utterance_emotion_scores": "Score of '{e}': softmax of the mean frame logits (0..1).",
     "smoothed_emotion_curves": "Score of '{e}', centred rolling mean over speech frames.",
+    "segment_emotions": "Score of '{e}' for the sentence/word: softmax of the mean frame logits.",
 }
 
 TABLE_COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
@@ -484,6 +485,7 @@ TABLE_COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "source": "Where the turn comes from: rttm, channel_map or sidecar.",
     },
     "quarantine": {
+        "problem_idx": "Number of the problem within the file and stage (0, 1, …).",
         "recording_id": "sha256 prefix of the file, null when it could not be read.",
         "stage": "Where the problem was found: probe, decode or sidecar.",
     },
@@ -506,12 +508,14 @@ TABLE_COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "overlap_s": "Overlap time in seconds (track rows; null on speaker rows).",
     },
     "emotion_bursts": {
+        "text": "What the transcript says during the burst (null without a transcript).",
         "peak": "Highest smoothed score within the burst.",
         "mean_score": "Mean smoothed score within the burst.",
         "rule_threshold": "The rule's score threshold.",
         "rule_min_duration_s": "The rule's minimum duration in seconds.",
     },
     "emotion_highlights": {
+        "text": "What the transcript says during the moment (null without a transcript).",
         "clip_path": "WAV clip of the moment, relative to the data directory.",
     },
     "emotion_timeline": {
@@ -538,6 +542,34 @@ TABLE_COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
     },
     "emotion_clusters": {
         "distance_to_centroid": "Distance of the segment's embedding to its cluster centre.",
+    },
+    "transcript_segments": {
+        "segment_idx": "Index of the cue (sentence) within the track, in time order.",
+        "speaker_source": "Where the speaker came from: transcript, rttm, channel_map or sidecar.",
+        "text": "What was said (the cue's text).",
+        "clipped": "True when the cue ran past the recording's end and was cut there.",
+        "source_file": "The transcript file under data/raw/<date>/.",
+        "source_format": "webvtt, srt, whisper_json or funasr_json.",
+        "encoding": "Text encoding the file was read with (detected).",
+    },
+    "transcript_words": {
+        "segment_idx": "Index of the cue (sentence) the word belongs to.",
+        "word_idx": "Index of the word within its cue.",
+        "word": "The word.",
+        "score": "The ASR's confidence in the word, when it gave one.",
+        "source_file": "The transcript file under data/raw/<date>/.",
+    },
+    "segment_emotions": {
+        "scope": "segment (a transcript sentence) or word.",
+        "segment_idx": "Index of the transcript sentence within the track.",
+        "word_idx": "Index of the word within its sentence (null for a sentence row).",
+        "text": "What was said.",
+        "n_frames": "20 ms frames whose centre lies inside the sentence/word.",
+        "confidence": "Score of the top emotion (0..1).",
+        "peak_emotion": "Emotion of the highest smoothed non-neutral score inside it.",
+        "peak_score": "That highest smoothed score (0..1).",
+        "emotional_share": "Share of its speech frames whose smoothed top emotion is not neutral.",
+        "speech_share": "Share of its frames that are speech.",
     },
     "emotion_reports": {
         "confidence": "Confidence of the track's utterance emotion (0..1).",

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 from dagster import DagsterInstance, build_sensor_context
-from emotion_assets.quality.schemas import TABLE_SCHEMAS
 
-from emotion_assets.contracts import column_description
+from emotion_assets.contracts import TABLE_SCHEMAS, column_description
 from emotion_assets.partition_range import outside_partitions
 
 

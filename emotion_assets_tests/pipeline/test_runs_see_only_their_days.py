@@ -15,6 +15,7 @@ import polars as pl
 import pytest
 from dagster import DagsterInstance
 
+from emotion_assets.contracts import TABLE_SCHEMAS
 from emotion_assets.engine import tables
 
 DAYS = ("2024-06-03", "2024-06-04")
@@ -81,7 +82,7 @@ def _assert_catalog_metadata(result) -> None:
         for e in result.all_events
         if e.event_type_value == "ASSET_MATERIALIZATION"
     ]
-    assert len({m.asset_key for m in materializations}) == 17
+    assert len({m.asset_key for m in materializations}) == len(TABLE_SCHEMAS)
     for m in materializations:
         columns = m.metadata["dagster/column_schema"].value.columns
         assert columns and all(c.description for c in columns), m.asset_key
