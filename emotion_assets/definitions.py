@@ -1,20 +1,23 @@
 """The Dagster code location: assets, checks, job, schedule, sensor and resources, wired together.
 
-Every setting comes from the environment (README, "Settings"); nothing here does real work.
+Nothing is read or built at import time: Dagster calls `defs()` when it loads the code location,
+which reads every setting once (emotion_assets.settings.load_settings, README "Settings") and
+builds each domain's definitions from them. Nothing here does real work.
 """
 
 from __future__ import annotations
 
-from dagster import Definitions, in_process_executor
+from dagster import Definitions, definitions, in_process_executor
 
-from emotion_assets.defs.analytics.assets import ANALYTICS_ASSETS
+from emotion_assets.defs.analytics.assets import analytics_assets
 from emotion_assets.defs.automation.jobs import emotion_pipeline
 from emotion_assets.defs.automation.schedules import daily_emotion_schedule
 from emotion_assets.defs.automation.sensors import raw_folder_sensor
-from emotion_assets.defs.emotion.assets import emotion_model_outputs, utterance_emotion_scores
-from emotion_assets.defs.ingest.assets import ingest_recordings
+from emotion_assets.defs.emotion.assets import emotion_assets
+from emotion_assets.defs.ingest.assets import ingest_assets
 from emotion_assets.defs.io_manager import LakeIOManager
-from emotion_assets.defs.quality.checks import ASSET_CHECKS
+from emotion_assets.defs.partitions import daily_partitions
+from emotion_assets.defs.quality.checks import build_asset_checks
 from emotion_assets.defs.resources import (
     AnalyticsResource,
     AudioResource,
@@ -34,19 +37,21 @@ def build_resources(settings: Settings) -> dict:
     }
 
 
-def build_definitions() -> Definitions:
+def build_definitions(settings: Settings | None = None) -> Definitions:
+    settings = settings or load_settings()
+    partitions = daily_partitions(settings.storage)
+    job = emotion_pipeline(partitions)
     return Definitions(
         assets=[
-            ingest_recordings,
-            emotion_model_outputs,
-            utterance_emotion_scores,
-            *ANALYTICS_ASSETS,
+            *ingest_assets(partitions),
+            *emotion_assets(partitions, settings.model),
+            *analytics_assets(partitions),
         ],
-        asset_checks=ASSET_CHECKS,
-        jobs=[emotion_pipeline],
-        schedules=[daily_emotion_schedule],
-        sensors=[raw_folder_sensor],
-        resources=build_resources(load_settings()),
+        asset_checks=build_asset_checks(partitions),
+        jobs=[job],
+        schedules=[daily_emotion_schedule(job, partitions)],
+        sensors=[raw_folder_sensor(job, partitions)],
+        resources=build_resources(settings),
         # Every job of the code location, including the implicit asset job behind the UI's
         # "Materialize" and backfills, runs its steps in one process: torch, funasr and GX are
         # imported and the model is loaded once per run, not once per step (a multiprocess run
@@ -56,4 +61,6 @@ def build_definitions() -> Definitions:
     )
 
 
-defs = build_definitions()
+@definitions
+def defs() -> Definitions:
+    return build_definitions()

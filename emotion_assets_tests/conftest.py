@@ -60,3 +60,21 @@ def pipeline_env(data_dir: Path, tiny_model_dir: Path, monkeypatch: pytest.Monke
     monkeypatch.setenv("EMOTION_MODEL", str(tiny_model_dir))
     monkeypatch.setenv("EMOTION_THREADS", "1")
     return data_dir
+
+
+def code_location():
+    """The code location's Definitions, built from the current environment."""
+    from emotion_assets.definitions import build_definitions
+
+    return build_definitions()
+
+
+def sensor_tick(instance, cursor: str | None = None):
+    """One evaluation of raw_folder_sensor, with the code location's storage resource."""
+    from dagster import build_sensor_context
+
+    defs = code_location()
+    context = build_sensor_context(
+        instance=instance, cursor=cursor, resources={"storage": defs.resources["storage"]}
+    )
+    return defs.resolve_sensor_def("raw_folder_sensor")(context)

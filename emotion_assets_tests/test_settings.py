@@ -23,12 +23,11 @@ from emotion_assets.analytics.bursts import find_bursts
 from emotion_assets.analytics.smoothing import smooth_frames
 from emotion_assets.audio.ffmpeg_tools import ffmpeg_binary
 from emotion_assets.definitions import build_resources
-from emotion_assets.defs.ingest.assets import ingest_recordings
 from emotion_assets.engine import ModelUnavailableError
 from emotion_assets.layout import DataLayout
 from emotion_assets.settings import SettingsError, load_settings
 from emotion_assets_tests.analytics.frames import build_frames, steps
-from emotion_assets_tests.conftest import REPO, copy_into_day
+from emotion_assets_tests.conftest import REPO, code_location, copy_into_day
 
 DAY = "2024-06-07"
 
@@ -78,7 +77,8 @@ def test_storage_settings_shape_the_code_location(tmp_path: Path) -> None:
     script = textwrap.dedent(
         """
         import json
-        from emotion_assets.definitions import defs
+        from emotion_assets.definitions import build_definitions
+        defs = build_definitions()
         job = defs.resolve_job_def("emotion_pipeline")
         keys = job.partitions_def.get_partition_keys()
         schedule = defs.resolve_schedule_def("daily_emotion_schedule")
@@ -111,7 +111,9 @@ def test_storage_settings_shape_the_code_location(tmp_path: Path) -> None:
 
 def _ingest(data_dir: Path) -> dict[str, pl.DataFrame]:
     result = materialize(
-        [ingest_recordings], resources=build_resources(load_settings()), partition_key=DAY
+        # the code location as the environment makes it: its resources come bound
+        [code_location().resolve_assets_def("raw_recordings")],
+        partition_key=DAY,
     )
     assert result.success
     lake = data_dir / "lake"

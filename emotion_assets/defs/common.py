@@ -36,7 +36,8 @@ def run_days(context: AssetExecutionContext) -> list[str]:
     # leaves the partitions (an invariant error that a user should never see).
     key_range = context.partition_key_range
     ends = dict.fromkeys((key_range.start, key_range.end))
-    problems = [text for text in map(not_a_partition, ends) if text]
+    partitions = context.assets_def.partitions_def
+    problems = [text for day in ends if (text := not_a_partition(day, partitions))]
     if problems:
         raise Failure(description=" ".join(problems), allow_retries=False)
     return list(context.partition_keys)

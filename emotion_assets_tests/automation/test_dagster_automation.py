@@ -8,10 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dagster import DagsterInstance, build_schedule_context, build_sensor_context
+from dagster import DagsterInstance, build_schedule_context
 
-from emotion_assets.defs.automation.schedules import daily_emotion_schedule
-from emotion_assets.defs.automation.sensors import raw_folder_sensor
+from emotion_assets_tests.conftest import code_location, sensor_tick
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -20,7 +19,7 @@ def test_the_daily_schedule_requests_the_previous_day() -> None:
     context = build_schedule_context(
         scheduled_execution_time=dt.datetime(2024, 6, 4, 1, 30, tzinfo=dt.timezone.utc)
     )
-    request = daily_emotion_schedule(context)
+    request = code_location().resolve_schedule_def("daily_emotion_schedule")(context)
     assert request.partition_key == "2024-06-03"
 
 
@@ -31,11 +30,11 @@ def test_the_sensor_waits_for_files_to_settle_then_requests_their_day(
     day.mkdir()
     (day / "a.wav").write_bytes(b"RIFF....")
     instance = DagsterInstance.ephemeral()
-    first = raw_folder_sensor(build_sensor_context(instance=instance))
+    first = sensor_tick(instance)
     assert first.run_requests == []
-    second = raw_folder_sensor(build_sensor_context(instance=instance, cursor=first.cursor))
+    second = sensor_tick(instance, first.cursor)
     assert [r.partition_key for r in second.run_requests] == ["2024-06-03"]
-    third = raw_folder_sensor(build_sensor_context(instance=instance, cursor=second.cursor))
+    third = sensor_tick(instance, second.cursor)
     assert third.run_requests == []
 
 

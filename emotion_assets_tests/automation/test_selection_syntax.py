@@ -14,15 +14,14 @@ from pathlib import Path
 import duckdb
 from dagster import AssetKey, AssetSelection
 
-from emotion_assets.definitions import defs
-from emotion_assets_tests.conftest import copy_into_day
+from emotion_assets_tests.conftest import code_location, copy_into_day
 
 REPO = Path(__file__).resolve().parents[2]
 DAY = "2024-06-05"
 
 
 def _keys(selection: str) -> set[str]:
-    graph = defs.resolve_asset_graph()
+    graph = code_location().resolve_asset_graph()
     return {k.to_user_string() for k in AssetSelection.from_string(selection).resolve(graph)}
 
 
@@ -37,7 +36,7 @@ def test_selection_strings_resolve_against_the_code_location() -> None:
         "normalized_audio",
     }
     assert AssetKey("emotion_bursts") in AssetSelection.from_string("*").resolve(
-        defs.resolve_asset_graph()
+        code_location().resolve_asset_graph()
     )
 
 

@@ -5,23 +5,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dagster import DagsterInstance, SensorResult, build_sensor_context, materialize
+from dagster import DagsterInstance, materialize
 
-from emotion_assets.definitions import build_resources
-from emotion_assets.defs.automation.sensors import raw_folder_sensor
-from emotion_assets.defs.ingest.assets import ingest_recordings
-from emotion_assets.settings import load_settings
-from emotion_assets_tests.conftest import copy_into_day
+from emotion_assets_tests.conftest import code_location, copy_into_day, sensor_tick
 
 DONE, NEW = "2024-06-03", "2024-06-04"
 
 
 def two_ticks_from_scratch(instance: DagsterInstance) -> list[str]:
     """Days requested by a sensor started fresh (daemon restarted, cursor lost), over two ticks."""
-    first: SensorResult = raw_folder_sensor(build_sensor_context(instance=instance))
-    second: SensorResult = raw_folder_sensor(
-        build_sensor_context(instance=instance, cursor=first.cursor)
-    )
+    first = sensor_tick(instance)
+    second = sensor_tick(instance, first.cursor)
     return [r.partition_key for r in [*first.run_requests, *second.run_requests]]
 
 
@@ -33,10 +27,9 @@ def test_first_tick_requests_only_new_or_changed_days(
     with DagsterInstance.ephemeral() as instance:
         # The day is ingested for real (the step that records what it read).
         result = materialize(
-            [ingest_recordings],
+            [code_location().resolve_assets_def("raw_recordings")],
             partition_key=DONE,
             instance=instance,
-            resources=build_resources(load_settings()),
         )
         assert result.success
         copy_into_day(data_dir, NEW, recording)  # a day never processed

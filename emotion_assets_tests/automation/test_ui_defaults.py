@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from dagster import DagsterInstance, build_sensor_context
+from dagster import DagsterInstance
 
 from emotion_assets.contracts import TABLE_SCHEMAS, column_description
 from emotion_assets.partition_range import outside_partitions
@@ -75,15 +75,15 @@ def test_a_day_outside_the_partitions_is_named_with_the_range(day, words) -> Non
 def test_the_sensor_reports_folders_outside_the_partitions_instead_of_running_them(
     data_dir: Path,
 ) -> None:
-    from emotion_assets.defs.automation.sensors import raw_folder_sensor
+    from emotion_assets_tests.conftest import sensor_tick
 
     future = (dt.date.today() + dt.timedelta(days=30)).isoformat()
     for day in ("2019-03-01", future):
         (data_dir / "raw" / day).mkdir()
         (data_dir / "raw" / day / "a.wav").write_bytes(b"RIFF....")
     instance = DagsterInstance.ephemeral()
-    first = raw_folder_sensor(build_sensor_context(instance=instance))
-    second = raw_folder_sensor(build_sensor_context(instance=instance, cursor=first.cursor))
+    first = sensor_tick(instance)
+    second = sensor_tick(instance, first.cursor)
     assert second.run_requests == []
     reason = second.skip_reason.skip_message
     assert "data/raw/2019-03-01/ is not a partition" in reason
@@ -93,6 +93,6 @@ def test_the_sensor_reports_folders_outside_the_partitions_instead_of_running_th
 
     (data_dir / "raw" / "2024-06-03").mkdir()
     (data_dir / "raw" / "2024-06-03" / "a.wav").write_bytes(b"RIFF....")
-    third = raw_folder_sensor(build_sensor_context(instance=instance, cursor=second.cursor))
-    fourth = raw_folder_sensor(build_sensor_context(instance=instance, cursor=third.cursor))
+    third = sensor_tick(instance, second.cursor)
+    fourth = sensor_tick(instance, third.cursor)
     assert [r.partition_key for r in fourth.run_requests] == ["2024-06-03"]

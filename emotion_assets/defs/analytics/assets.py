@@ -2,7 +2,7 @@
 comparisons and clusters. Each is a thin call into emotion_assets.analytics."""
 
 import polars as pl
-from dagster import AssetExecutionContext, asset
+from dagster import AssetExecutionContext, AssetsDefinition, PartitionsDefinition, asset
 
 from emotion_assets.analytics.bursts import find_bursts
 from emotion_assets.analytics.clusters import cluster_embeddings
@@ -12,16 +12,9 @@ from emotion_assets.analytics.smoothing import smooth_frames
 from emotion_assets.analytics.summary import recording_summary as summary_table
 from emotion_assets.analytics.team_health import team_health as team_health_table
 from emotion_assets.analytics.timeline import emotion_timeline as timeline_table
-from emotion_assets.defs.analytics.reports import emotion_reports
-from emotion_assets.defs.analytics.transcripts import segment_emotions
-from emotion_assets.defs.partitions import daily_partitions
+from emotion_assets.defs.analytics.reports import emotion_reports_asset
+from emotion_assets.defs.analytics.transcripts import segment_emotions_asset
 from emotion_assets.defs.resources import AnalyticsResource, StorageResource
-
-_COMMON = {
-    "partitions_def": daily_partitions,
-    "group_name": "analytics",
-    "kinds": {"polars", "parquet"},
-}
 
 
 def _with_numbers(context: AssetExecutionContext, numbers: dict[str, float]) -> None:
@@ -29,142 +22,145 @@ def _with_numbers(context: AssetExecutionContext, numbers: dict[str, float]) -> 
     context.add_output_metadata({k: float(v) for k, v in numbers.items()})
 
 
-@asset(**_COMMON, code_version="smoothing-v1")
-def smoothed_emotion_curves(
-    frame_emotion_scores: pl.DataFrame, analytics: AnalyticsResource
-) -> pl.DataFrame:
-    """Centred rolling mean of each score over speech frames; the smoothed top emotion."""
-    return smooth_frames(frame_emotion_scores, window=analytics.settings().smoothing_window)
+def analytics_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]:
+    """The derived tables' assets, partitioned like the rest."""
+    _COMMON = {
+        "partitions_def": partitions,
+        "group_name": "analytics",
+        "kinds": {"polars", "parquet"},
+    }
 
+    @asset(**_COMMON, code_version="smoothing-v1")
+    def smoothed_emotion_curves(
+        frame_emotion_scores: pl.DataFrame, analytics: AnalyticsResource
+    ) -> pl.DataFrame:
+        """Centred rolling mean of each score over speech frames; the smoothed top emotion."""
+        return smooth_frames(frame_emotion_scores, window=analytics.settings().smoothing_window)
 
-@asset(**_COMMON, code_version="summary-v1")
-def recording_summary(
-    context: AssetExecutionContext,
-    frame_emotion_scores: pl.DataFrame,
-    smoothed_emotion_curves: pl.DataFrame,
-    analytics: AnalyticsResource,
-) -> pl.DataFrame:
-    """Per track and per speaker: means, dominant emotion, entropy, neutral share, volatility."""
-    summary = summary_table(
-        frame_emotion_scores, smoothed_emotion_curves, window=analytics.settings().smoothing_window
-    )
-    tracks = summary.filter(pl.col("scope") == "track")
-    if tracks.height:
-        _with_numbers(
-            context,
-            {
-                "speech_seconds": tracks["speech_s"].sum(),
-                "mean_entropy_bits": tracks["emotion_entropy"].mean(),
-                "mean_neutral_share": tracks["neutral_share"].mean() or 0.0,
-            },
+    @asset(**_COMMON, code_version="summary-v1")
+    def recording_summary(
+        context: AssetExecutionContext,
+        frame_emotion_scores: pl.DataFrame,
+        smoothed_emotion_curves: pl.DataFrame,
+        analytics: AnalyticsResource,
+    ) -> pl.DataFrame:
+        """Per track and per speaker: means, dominant emotion, entropy, neutral share, volatility."""
+        summary = summary_table(
+            frame_emotion_scores,
+            smoothed_emotion_curves,
+            window=analytics.settings().smoothing_window,
         )
-    return summary
+        tracks = summary.filter(pl.col("scope") == "track")
+        if tracks.height:
+            _with_numbers(
+                context,
+                {
+                    "speech_seconds": tracks["speech_s"].sum(),
+                    "mean_entropy_bits": tracks["emotion_entropy"].mean(),
+                    "mean_neutral_share": tracks["neutral_share"].mean() or 0.0,
+                },
+            )
+        return summary
 
+    @asset(**_COMMON, code_version="bursts-v2")
+    def emotion_bursts(
+        context: AssetExecutionContext,
+        smoothed_emotion_curves: pl.DataFrame,
+        transcript_segments: pl.DataFrame,
+        analytics: AnalyticsResource,
+    ) -> pl.DataFrame:
+        """Intervals where an emotion stays above its threshold for at least its minimum duration,
+        with what the transcript says during them."""
+        bursts = find_bursts(
+            smoothed_emotion_curves, analytics.settings().burst_rules, transcript_segments
+        )
+        _with_numbers(context, {"bursts": bursts.height})
+        return bursts
 
-@asset(**_COMMON, code_version="bursts-v2")
-def emotion_bursts(
-    context: AssetExecutionContext,
-    smoothed_emotion_curves: pl.DataFrame,
-    transcript_segments: pl.DataFrame,
-    analytics: AnalyticsResource,
-) -> pl.DataFrame:
-    """Intervals where an emotion stays above its threshold for at least its minimum duration,
-    with what the transcript says during them."""
-    bursts = find_bursts(
-        smoothed_emotion_curves, analytics.settings().burst_rules, transcript_segments
-    )
-    _with_numbers(context, {"bursts": bursts.height})
-    return bursts
+    @asset(**_COMMON, code_version="highlights-v2")
+    def emotion_highlights(
+        smoothed_emotion_curves: pl.DataFrame,
+        normalized_audio: pl.DataFrame,
+        transcript_segments: pl.DataFrame,
+        storage: StorageResource,
+        analytics: AnalyticsResource,
+    ) -> pl.DataFrame:
+        """Top-N emotional moments per recording, with a WAV clip each under data/clips/<date>/
+        and what the transcript says during them."""
+        return find_highlights(
+            smoothed_emotion_curves,
+            normalized_audio,
+            storage.layout,
+            analytics.settings(),
+            transcript=transcript_segments,
+        )
 
+    @asset(**_COMMON, code_version="timeline-v1")
+    def emotion_timeline(
+        frame_emotion_scores: pl.DataFrame, analytics: AnalyticsResource
+    ) -> pl.DataFrame:
+        """Mean scores and dominant emotion per time bucket (the lesson heat map as a table)."""
+        return timeline_table(frame_emotion_scores, bucket_s=analytics.settings().timeline_bucket_s)
 
-@asset(**_COMMON, code_version="highlights-v2")
-def emotion_highlights(
-    smoothed_emotion_curves: pl.DataFrame,
-    normalized_audio: pl.DataFrame,
-    transcript_segments: pl.DataFrame,
-    storage: StorageResource,
-    analytics: AnalyticsResource,
-) -> pl.DataFrame:
-    """Top-N emotional moments per recording, with a WAV clip each under data/clips/<date>/
-    and what the transcript says during them."""
-    return find_highlights(
+    @asset(**_COMMON, code_version="team-health-v1")
+    def team_health(
+        frame_emotion_scores: pl.DataFrame,
+        smoothed_emotion_curves: pl.DataFrame,
+        emotion_bursts: pl.DataFrame,
+        raw_recordings: pl.DataFrame,
+        speaker_turns: pl.DataFrame,
+        analytics: AnalyticsResource,
+    ) -> pl.DataFrame:
+        """Per speaker per day: speech time, neutral share, happy volatility, anger bursts, health."""
+        return team_health_table(
+            frame_emotion_scores,
+            smoothed_emotion_curves,
+            emotion_bursts,
+            raw_recordings,
+            speaker_turns,
+            analytics.settings(),
+        )
+
+    @asset(**_COMMON, code_version="comparisons-v1")
+    def emotion_comparisons(
+        smoothed_emotion_curves: pl.DataFrame,
+        raw_recordings: pl.DataFrame,
+        analytics: AnalyticsResource,
+    ) -> pl.DataFrame:
+        """Declared pairs (sidecar `compare_with`): correlation per emotion and the best lag."""
+        settings = analytics.settings()
+        return compare_recordings(
+            smoothed_emotion_curves,
+            raw_recordings,
+            max_lag_s=settings.compare_max_lag_s,
+            min_frames=settings.compare_min_frames,
+        )
+
+    @asset(**_COMMON, code_version="clusters-v1")
+    def emotion_clusters(
+        emotion_embeddings: pl.DataFrame, analytics: AnalyticsResource
+    ) -> pl.DataFrame:
+        """k-means over the day's speech-segment embeddings."""
+        settings = analytics.settings()
+        return cluster_embeddings(
+            emotion_embeddings,
+            k=settings.cluster_k,
+            random_state=settings.cluster_random_state,
+            normalize=settings.cluster_normalize,
+        )
+
+    return [
         smoothed_emotion_curves,
-        normalized_audio,
-        storage.layout,
-        analytics.settings(),
-        transcript=transcript_segments,
-    )
-
-
-@asset(**_COMMON, code_version="timeline-v1")
-def emotion_timeline(
-    frame_emotion_scores: pl.DataFrame, analytics: AnalyticsResource
-) -> pl.DataFrame:
-    """Mean scores and dominant emotion per time bucket (the lesson heat map as a table)."""
-    return timeline_table(frame_emotion_scores, bucket_s=analytics.settings().timeline_bucket_s)
-
-
-@asset(**_COMMON, code_version="team-health-v1")
-def team_health(
-    frame_emotion_scores: pl.DataFrame,
-    smoothed_emotion_curves: pl.DataFrame,
-    emotion_bursts: pl.DataFrame,
-    raw_recordings: pl.DataFrame,
-    speaker_turns: pl.DataFrame,
-    analytics: AnalyticsResource,
-) -> pl.DataFrame:
-    """Per speaker per day: speech time, neutral share, happy volatility, anger bursts, health."""
-    return team_health_table(
-        frame_emotion_scores,
-        smoothed_emotion_curves,
+        recording_summary,
         emotion_bursts,
-        raw_recordings,
-        speaker_turns,
-        analytics.settings(),
-    )
+        emotion_highlights,
+        emotion_timeline,
+        team_health,
+        emotion_comparisons,
+        emotion_clusters,
+        segment_emotions_asset(partitions),
+        emotion_reports_asset(partitions),
+    ]
 
 
-@asset(**_COMMON, code_version="comparisons-v1")
-def emotion_comparisons(
-    smoothed_emotion_curves: pl.DataFrame,
-    raw_recordings: pl.DataFrame,
-    analytics: AnalyticsResource,
-) -> pl.DataFrame:
-    """Declared pairs (sidecar `compare_with`): correlation per emotion and the best lag."""
-    settings = analytics.settings()
-    return compare_recordings(
-        smoothed_emotion_curves,
-        raw_recordings,
-        max_lag_s=settings.compare_max_lag_s,
-        min_frames=settings.compare_min_frames,
-    )
-
-
-@asset(**_COMMON, code_version="clusters-v1")
-def emotion_clusters(
-    emotion_embeddings: pl.DataFrame, analytics: AnalyticsResource
-) -> pl.DataFrame:
-    """k-means over the day's speech-segment embeddings."""
-    settings = analytics.settings()
-    return cluster_embeddings(
-        emotion_embeddings,
-        k=settings.cluster_k,
-        random_state=settings.cluster_random_state,
-        normalize=settings.cluster_normalize,
-    )
-
-
-ANALYTICS_ASSETS = [
-    smoothed_emotion_curves,
-    recording_summary,
-    emotion_bursts,
-    emotion_highlights,
-    emotion_timeline,
-    team_health,
-    emotion_comparisons,
-    emotion_clusters,
-    segment_emotions,
-    emotion_reports,
-]
-
-__all__ = ["ANALYTICS_ASSETS"]
+__all__ = ["analytics_assets"]

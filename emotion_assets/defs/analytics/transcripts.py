@@ -1,44 +1,52 @@
 """segment_emotions: emotion per transcript sentence and word (emotion_assets.analytics)."""
 
 import polars as pl
-from dagster import AssetExecutionContext, MetadataValue, asset
+from dagster import (
+    AssetExecutionContext,
+    AssetsDefinition,
+    MetadataValue,
+    PartitionsDefinition,
+    asset,
+)
 
 from emotion_assets.analytics.segment_emotions import most_emotional_markdown
 from emotion_assets.analytics.segment_emotions import segment_emotions as segment_table
-from emotion_assets.defs.partitions import daily_partitions
 
 # The UI shows this many sentences per recording.
 TOP_SENTENCES = 3
 
 
-@asset(
-    partitions_def=daily_partitions,
-    group_name="analytics",
-    kinds={"polars", "parquet"},
-    code_version="segment-emotions-v1",
-)
-def segment_emotions(
-    context: AssetExecutionContext,
-    frame_emotion_scores: pl.DataFrame,
-    smoothed_emotion_curves: pl.DataFrame,
-    transcript_segments: pl.DataFrame,
-    transcript_words: pl.DataFrame,
-    raw_recordings: pl.DataFrame,
-) -> pl.DataFrame:
-    """Per transcript sentence and word: softmax of the mean frame logits, top emotion, peak
-    smoothed score, speech share; the UI shows each recording's most emotional sentences."""
-    table = segment_table(
-        frame_emotion_scores, smoothed_emotion_curves, transcript_segments, transcript_words
+def segment_emotions_asset(partitions: PartitionsDefinition) -> AssetsDefinition:
+    @asset(
+        partitions_def=partitions,
+        group_name="analytics",
+        kinds={"polars", "parquet"},
+        code_version="segment-emotions-v1",
     )
-    names = dict(zip(raw_recordings["recording_id"], raw_recordings["file_name"], strict=False))
-    sentences = table.filter(pl.col("scope") == "segment")
-    context.add_output_metadata(
-        {
-            "most_emotional_sentences": MetadataValue.md(
-                most_emotional_markdown(table, names, TOP_SENTENCES)
-            ),
-            "sentences": float(sentences.height),
-            "words": float(table.height - sentences.height),
-        }
-    )
-    return table
+    def segment_emotions(
+        context: AssetExecutionContext,
+        frame_emotion_scores: pl.DataFrame,
+        smoothed_emotion_curves: pl.DataFrame,
+        transcript_segments: pl.DataFrame,
+        transcript_words: pl.DataFrame,
+        raw_recordings: pl.DataFrame,
+    ) -> pl.DataFrame:
+        """Per transcript sentence and word: softmax of the mean frame logits, top emotion, peak
+        smoothed score, speech share; the UI shows each recording's most emotional sentences."""
+        table = segment_table(
+            frame_emotion_scores, smoothed_emotion_curves, transcript_segments, transcript_words
+        )
+        names = dict(zip(raw_recordings["recording_id"], raw_recordings["file_name"], strict=False))
+        sentences = table.filter(pl.col("scope") == "segment")
+        context.add_output_metadata(
+            {
+                "most_emotional_sentences": MetadataValue.md(
+                    most_emotional_markdown(table, names, TOP_SENTENCES)
+                ),
+                "sentences": float(sentences.height),
+                "words": float(table.height - sentences.height),
+            }
+        )
+        return table
+
+    return segment_emotions

@@ -1,13 +1,22 @@
 """The one job: every asset (and its checks) for a day partition."""
 
-from dagster import AssetSelection, define_asset_job
+from __future__ import annotations
 
-from emotion_assets.defs.partitions import daily_partitions
+from typing import TYPE_CHECKING
 
-# The executor is the code location's default (in-process, see definitions.py).
-emotion_pipeline = define_asset_job(
-    name="emotion_pipeline",
-    selection=AssetSelection.all(),
-    partitions_def=daily_partitions,
-    description="Raw audio → normalized audio → emotion scores → analytics, for one recording date.",
-)
+if TYPE_CHECKING:  # what define_asset_job returns (not exported by dagster's top level)
+    from dagster._core.definitions.unresolved_asset_job_definition import (
+        UnresolvedAssetJobDefinition,
+    )
+
+from dagster import AssetSelection, PartitionsDefinition, define_asset_job
+
+
+def emotion_pipeline(partitions: PartitionsDefinition) -> UnresolvedAssetJobDefinition:
+    # The executor is the code location's default (in-process, see definitions.py).
+    return define_asset_job(
+        name="emotion_pipeline",
+        selection=AssetSelection.all(),
+        partitions_def=partitions,
+        description="Raw audio → normalized audio → emotion scores → analytics, for one recording date.",
+    )

@@ -2,21 +2,35 @@
 
 from __future__ import annotations
 
-from dagster import RunRequest, ScheduleEvaluationContext, schedule
+from typing import TYPE_CHECKING
 
-from emotion_assets.defs.automation.jobs import emotion_pipeline
-from emotion_assets.settings import StorageSettings, load_group
+if TYPE_CHECKING:  # what define_asset_job returns (not exported by dagster's top level)
+    from dagster._core.definitions.unresolved_asset_job_definition import (
+        UnresolvedAssetJobDefinition,
+    )
+
+from dagster import (
+    RunRequest,
+    ScheduleDefinition,
+    ScheduleEvaluationContext,
+    TimeWindowPartitionsDefinition,
+    schedule,
+)
+
 from emotion_assets.watch import previous_day
 
-_settings = load_group(StorageSettings)
 
+def daily_emotion_schedule(
+    job: UnresolvedAssetJobDefinition, partitions: TimeWindowPartitionsDefinition
+) -> ScheduleDefinition:
+    @schedule(
+        job=job,
+        cron_schedule="30 1 * * *",  # 01:30: late uploads of the previous day have landed
+        execution_timezone=partitions.timezone,  # EMOTION_TIMEZONE, as the partitions
+        description="Materializes the previous day's partition (time zone: EMOTION_TIMEZONE).",
+    )
+    def daily_emotion_schedule(context: ScheduleEvaluationContext) -> RunRequest:
+        day = previous_day(context.scheduled_execution_time)
+        return RunRequest(run_key=f"daily-{day}", partition_key=day)
 
-@schedule(
-    job=emotion_pipeline,
-    cron_schedule="30 1 * * *",  # 01:30: late uploads of the previous day have landed
-    execution_timezone=_settings.timezone,
-    description="Materializes the previous day's partition (time zone: EMOTION_TIMEZONE).",
-)
-def daily_emotion_schedule(context: ScheduleEvaluationContext) -> RunRequest:
-    day = previous_day(context.scheduled_execution_time)
-    return RunRequest(run_key=f"daily-{day}", partition_key=day)
+    return daily_emotion_schedule

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # what define_asset_job returns (not exported by dagster's top level)
+    from dagster._core.definitions.unresolved_asset_job_definition import (
+        UnresolvedAssetJobDefinition,
+    )
+
 from dagster import (
     AssetKey,
     AssetRecordsFilter,
     DagsterEventType,
     DagsterInstance,
     DefaultSensorStatus,
+    PartitionsDefinition,
     RunRequest,
+    SensorDefinition,
     SensorEvaluationContext,
     SensorResult,
     sensor,
 )
 
-from emotion_assets.defs.automation.jobs import emotion_pipeline
 from emotion_assets.defs.partitions import not_a_partition, partition_bounds
-from emotion_assets.layout import DataLayout
-from emotion_assets.settings import StorageSettings, load_group
+from emotion_assets.defs.resources import StorageResource
 from emotion_assets.watch import FINGERPRINTS_METADATA_KEY, WatchState, plan_runs, snapshot
 
 RAW_RECORDINGS = AssetKey("raw_recordings")
@@ -45,35 +52,46 @@ def ingested_fingerprints(instance: DagsterInstance, days: list[str]) -> dict[st
     return found
 
 
-@sensor(
-    job=emotion_pipeline,
-    minimum_interval_seconds=30,
-    default_status=DefaultSensorStatus.STOPPED,
-    description="Requests runs for days whose raw folder changed; waits while files still grow.",
-)
-def raw_folder_sensor(context: SensorEvaluationContext) -> SensorResult:
-    layout = DataLayout(load_group(StorageSettings).data_dir)
-    current = snapshot(layout.raw)
-    if context.cursor:
-        state = WatchState.from_json(context.cursor)
-    else:  # first tick: days already processed from the same files are not run again
-        state = WatchState.from_materialized(ingested_fingerprints(context.instance, [*current]))
-    plan = plan_runs(state, current)
-    requests, outside = [], []
-    for day, fp in plan.run_days:
-        problem = not_a_partition(day)
-        if problem:  # a run for it could only fail: say so once, in the log and the tick
-            context.log.warning(problem)
-            outside.append(problem)
-            if day > partition_bounds()[1]:
-                plan.state.requested.pop(day, None)  # requested for real once its date comes
-            continue
-        requests.append(RunRequest(run_key=f"raw-{day}-{fp}", partition_key=day))
-    if plan.waiting_days:
-        context.log.info(f"waiting for files to settle in: {', '.join(plan.waiting_days)}")
-    return SensorResult(
-        run_requests=requests,
-        # The tick shows why nothing ran (a skip reason cannot accompany run requests).
-        skip_reason=" ".join(outside) if outside and not requests else None,
-        cursor=plan.state.to_json(),
+def raw_folder_sensor(
+    job: UnresolvedAssetJobDefinition, partitions: PartitionsDefinition
+) -> SensorDefinition:
+    """The sensor on data/raw/ (the folder comes from the `storage` resource)."""
+
+    @sensor(
+        job=job,
+        minimum_interval_seconds=30,
+        default_status=DefaultSensorStatus.STOPPED,
+        description="Requests runs for days whose raw folder changed; waits while files still grow.",
     )
+    def raw_folder_sensor(
+        context: SensorEvaluationContext, storage: StorageResource
+    ) -> SensorResult:
+        layout = storage.layout
+        current = snapshot(layout.raw)
+        if context.cursor:
+            state = WatchState.from_json(context.cursor)
+        else:  # first tick: days already processed from the same files are not run again
+            state = WatchState.from_materialized(
+                ingested_fingerprints(context.instance, [*current])
+            )
+        plan = plan_runs(state, current)
+        requests, outside = [], []
+        for day, fp in plan.run_days:
+            problem = not_a_partition(day, partitions)
+            if problem:  # a run for it could only fail: say so once, in the log and the tick
+                context.log.warning(problem)
+                outside.append(problem)
+                if day > partition_bounds(partitions)[1]:
+                    plan.state.requested.pop(day, None)  # requested for real once its date comes
+                continue
+            requests.append(RunRequest(run_key=f"raw-{day}-{fp}", partition_key=day))
+        if plan.waiting_days:
+            context.log.info(f"waiting for files to settle in: {', '.join(plan.waiting_days)}")
+        return SensorResult(
+            run_requests=requests,
+            # The tick shows why nothing ran (a skip reason cannot accompany run requests).
+            skip_reason=" ".join(outside) if outside and not requests else None,
+            cursor=plan.state.to_json(),
+        )
+
+    return raw_folder_sensor

@@ -5,110 +5,120 @@ from dagster import (
     AssetExecutionContext,
     AssetIn,
     AssetOut,
+    AssetsDefinition,
     MetadataValue,
     Output,
+    PartitionsDefinition,
     asset,
     multi_asset,
 )
 
 from emotion_assets.defs.common import filter_day, not_retried, retry_policy
-from emotion_assets.defs.partitions import daily_partitions
 from emotion_assets.defs.resources import EmotionModelResource, StorageResource
 from emotion_assets.engine import tables
 from emotion_assets.engine.loading import ModelUnavailableError
 from emotion_assets.engine.partition import score_partition
 from emotion_assets.labels import FRAME_HOP_S
-from emotion_assets.settings import ModelSettings, load_group
-
-# Changing the model marks every partition stale in the UI: the model is part of the code.
-MODEL_CODE_VERSION = f"emotion-v1|{load_group(ModelSettings).model}"
+from emotion_assets.settings import ModelSettings
 
 
-@multi_asset(
-    outs={
-        "frame_emotion_scores": AssetOut(
-            description="One row per 20 ms frame per track: nine emotion scores (sum to 1).",
-            kinds={"pytorch", "parquet"},
-            group_name="emotion",
-            code_version=MODEL_CODE_VERSION,
-        ),
-        "emotion_embeddings": AssetOut(
-            description="Mean emotion2vec embedding per speech segment (FLOAT[D] in DuckDB).",
-            kinds={"pytorch", "parquet"},
-            group_name="emotion",
-            code_version=MODEL_CODE_VERSION,
-        ),
-    },
-    ins={
-        "normalized_audio": AssetIn(),
-        "speech_segments": AssetIn(),
-        "speaker_turns": AssetIn(),
-    },
-    partitions_def=daily_partitions,
-    retry_policy=retry_policy,
-    pool="emotion_model",  # one model step at a time per machine (limit in dagster.yaml)
-)
-def emotion_model_outputs(
-    context: AssetExecutionContext,
-    storage: StorageResource,
-    emotion_model: EmotionModelResource,
-    normalized_audio: pl.DataFrame,
-    speech_segments: pl.DataFrame,
-    speaker_turns: pl.DataFrame,
-):
-    layout = storage.layout
-    # No model, or settings the engine refuses (ValueError): a retry gives the same answer.
-    with not_retried(ModelUnavailableError, ValueError):
-        engine, warning = emotion_model.load(layout)
-    if warning:
-        context.log.warning(warning)
-    frames_all, embeddings_all = [], []
-    for day in context.partition_keys:
-        frames, embeddings = score_partition(
-            engine,
-            layout,
-            day,
-            filter_day(normalized_audio, day),
-            filter_day(speech_segments, day),
-            filter_day(speaker_turns, day),
-            save_frame_embeddings=emotion_model.save_frame_embeddings,
-            log=context.log.info,
-        )
-        frames_all.append(frames)
-        embeddings_all.append(embeddings)
-    frames = pl.concat(frames_all, how="diagonal_relaxed")
-    embeddings = pl.concat(embeddings_all, how="diagonal_relaxed")
-    model_meta = {
-        "model_id": MetadataValue.text(engine.model_id),
-        "device": MetadataValue.text(str(engine.device)),
-    }
-    if warning:
-        model_meta["WARNING"] = MetadataValue.md(f"**{warning}**")
-    speech_frames = int(frames["is_speech"].sum()) if frames.height else 0
-    yield Output(
-        frames,
-        output_name="frame_emotion_scores",
-        metadata={
-            **model_meta,
-            "frames": frames.height,
-            "speech_seconds": speech_frames * FRAME_HOP_S,
+def emotion_assets(
+    partitions: PartitionsDefinition, model: ModelSettings
+) -> list[AssetsDefinition]:
+    """The model step (frames and embeddings) and the utterance table."""
+    # Changing the model marks every partition stale in the UI: the model is part of the code.
+    model_version = f"emotion-v1|{model.model}"
+
+    @multi_asset(
+        outs={
+            "frame_emotion_scores": AssetOut(
+                description="One row per 20 ms frame per track: nine emotion scores (sum to 1).",
+                kinds={"pytorch", "parquet"},
+                group_name="emotion",
+                code_version=model_version,
+            ),
+            "emotion_embeddings": AssetOut(
+                description="Mean emotion2vec embedding per speech segment (FLOAT[D] in DuckDB).",
+                kinds={"pytorch", "parquet"},
+                group_name="emotion",
+                code_version=model_version,
+            ),
         },
+        ins={
+            "normalized_audio": AssetIn(),
+            "speech_segments": AssetIn(),
+            "speaker_turns": AssetIn(),
+        },
+        partitions_def=partitions,
+        retry_policy=retry_policy,
+        pool="emotion_model",  # one model step at a time per machine (limit in dagster.yaml)
     )
-    yield Output(
-        embeddings,
-        output_name="emotion_embeddings",
-        metadata={**model_meta, "segments": embeddings.height, "embedding_dim": engine.embed_dim},
+    def emotion_model_outputs(
+        context: AssetExecutionContext,
+        storage: StorageResource,
+        emotion_model: EmotionModelResource,
+        normalized_audio: pl.DataFrame,
+        speech_segments: pl.DataFrame,
+        speaker_turns: pl.DataFrame,
+    ):
+        layout = storage.layout
+        # No model, or settings the engine refuses (ValueError): a retry gives the same answer.
+        with not_retried(ModelUnavailableError, ValueError):
+            engine, warning = emotion_model.load(layout)
+        if warning:
+            context.log.warning(warning)
+        frames_all, embeddings_all = [], []
+        for day in context.partition_keys:
+            frames, embeddings = score_partition(
+                engine,
+                layout,
+                day,
+                filter_day(normalized_audio, day),
+                filter_day(speech_segments, day),
+                filter_day(speaker_turns, day),
+                save_frame_embeddings=emotion_model.save_frame_embeddings,
+                log=context.log.info,
+            )
+            frames_all.append(frames)
+            embeddings_all.append(embeddings)
+        frames = pl.concat(frames_all, how="diagonal_relaxed")
+        embeddings = pl.concat(embeddings_all, how="diagonal_relaxed")
+        model_meta = {
+            "model_id": MetadataValue.text(engine.model_id),
+            "device": MetadataValue.text(str(engine.device)),
+        }
+        if warning:
+            model_meta["WARNING"] = MetadataValue.md(f"**{warning}**")
+        speech_frames = int(frames["is_speech"].sum()) if frames.height else 0
+        yield Output(
+            frames,
+            output_name="frame_emotion_scores",
+            metadata={
+                **model_meta,
+                "frames": frames.height,
+                "speech_seconds": speech_frames * FRAME_HOP_S,
+            },
+        )
+        yield Output(
+            embeddings,
+            output_name="emotion_embeddings",
+            metadata={
+                **model_meta,
+                "segments": embeddings.height,
+                "embedding_dim": engine.embed_dim,
+            },
+        )
+
+    @asset(
+        partitions_def=partitions,
+        group_name="emotion",
+        kinds={"polars", "parquet"},
+        code_version="utterance-v1",
     )
+    def utterance_emotion_scores(
+        frame_emotion_scores: pl.DataFrame, speech_segments: pl.DataFrame
+    ) -> pl.DataFrame:
+        """Per track and per speech segment: softmax of the mean frame logits, top emotion, confidence."""
+        return tables.utterance_table(frame_emotion_scores, speech_segments)
 
-
-@asset(
-    partitions_def=daily_partitions,
-    group_name="emotion",
-    kinds={"polars", "parquet"},
-    code_version="utterance-v1",
-)
-def utterance_emotion_scores(
-    frame_emotion_scores: pl.DataFrame, speech_segments: pl.DataFrame
-) -> pl.DataFrame:
-    """Per track and per speech segment: softmax of the mean frame logits, top emotion, confidence."""
-    return tables.utterance_table(frame_emotion_scores, speech_segments)
+    return [emotion_model_outputs, utterance_emotion_scores]

@@ -6,11 +6,18 @@ run, so the partition always completes. This module only publishes the tables.
 """
 
 import polars as pl
-from dagster import AssetExecutionContext, AssetOut, MetadataValue, Output, multi_asset
+from dagster import (
+    AssetExecutionContext,
+    AssetOut,
+    AssetsDefinition,
+    MetadataValue,
+    Output,
+    PartitionsDefinition,
+    multi_asset,
+)
 
 from emotion_assets.audio.day import INGEST_TABLES, ingest_day
 from emotion_assets.defs.common import retry_policy, run_days
-from emotion_assets.defs.partitions import daily_partitions
 from emotion_assets.defs.resources import AudioResource, StorageResource
 from emotion_assets.watch import FINGERPRINTS_METADATA_KEY
 
@@ -31,32 +38,43 @@ def _metadata(name: str, df: pl.DataFrame) -> dict:
     return metadata
 
 
-@multi_asset(
-    outs={
-        name: AssetOut(description=text, kinds={"python", "ffmpeg", "parquet"}, group_name="ingest")
-        for name, text in INGEST_TABLES.items()
-    },
-    partitions_def=daily_partitions,
-    retry_policy=retry_policy,
-    code_version="ingest-v2",
-)
-def ingest_recordings(
-    context: AssetExecutionContext, storage: StorageResource, audio: AudioResource
-):
-    days = {
-        day: ingest_day(
-            storage.layout, day, audio.settings(), log=context.log.info, warn=context.log.warning
-        )
-        for day in run_days(context)
-    }
-    # What was ingested, per day: the sensor's first tick skips days whose files are unchanged.
-    fingerprints = {day: done.fingerprint for day, done in days.items()}
-    for name in INGEST_TABLES:
-        df = pl.concat([done.tables[name] for done in days.values()], how="diagonal_relaxed")
-        metadata = _metadata(name, df)
-        if name == "raw_recordings":
-            metadata[FINGERPRINTS_METADATA_KEY] = MetadataValue.json(fingerprints)
-        yield Output(df, output_name=name, metadata=metadata)
+def ingest_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]:
+    """The one ingest step of a day and its seven tables."""
+
+    @multi_asset(
+        outs={
+            name: AssetOut(
+                description=text, kinds={"python", "ffmpeg", "parquet"}, group_name="ingest"
+            )
+            for name, text in INGEST_TABLES.items()
+        },
+        partitions_def=partitions,
+        retry_policy=retry_policy,
+        code_version="ingest-v2",
+    )
+    def ingest_recordings(
+        context: AssetExecutionContext, storage: StorageResource, audio: AudioResource
+    ):
+        days = {
+            day: ingest_day(
+                storage.layout,
+                day,
+                audio.settings(),
+                log=context.log.info,
+                warn=context.log.warning,
+            )
+            for day in run_days(context)
+        }
+        # What was ingested, per day: the sensor's first tick skips days whose files are unchanged.
+        fingerprints = {day: done.fingerprint for day, done in days.items()}
+        for name in INGEST_TABLES:
+            df = pl.concat([done.tables[name] for done in days.values()], how="diagonal_relaxed")
+            metadata = _metadata(name, df)
+            if name == "raw_recordings":
+                metadata[FINGERPRINTS_METADATA_KEY] = MetadataValue.json(fingerprints)
+            yield Output(df, output_name=name, metadata=metadata)
+
+    return [ingest_recordings]
 
 
-__all__ = ["INGEST_TABLES", "ingest_recordings"]
+__all__ = ["INGEST_TABLES", "ingest_assets"]

@@ -26,12 +26,12 @@ from dagster import (
     AssetKey,
     Failure,
     Output,
+    PartitionsDefinition,
     PreviewWarning,
     multi_asset_check,
 )
 
 from emotion_assets.defs.common import filter_day
-from emotion_assets.defs.partitions import daily_partitions
 from emotion_assets.quality.outcome import CheckOutcome
 from emotion_assets.quality.registry import CheckSpec, all_checks
 
@@ -95,7 +95,9 @@ def _day_range(
                 )
             )
         # The check's output carries no value: it only lets blocked assets wait for this step.
-        yield Output(None, output_name=_spec(spec).get_python_identifier())
+        yield Output(
+            None, output_name=AssetCheckSpec(spec.name, asset=spec.table).get_python_identifier()
+        )
     if blocking_failures:
         raise Failure(
             description="blocking check(s) failed: " + ", ".join(blocking_failures),
@@ -103,7 +105,7 @@ def _day_range(
         )
 
 
-def _spec(spec: CheckSpec) -> AssetCheckSpec:
+def _spec(spec: CheckSpec, partitions: PartitionsDefinition) -> AssetCheckSpec:
     with warnings.catch_warnings():
         # Partitioned checks are a "preview" API in Dagster 1.13: one warning per spec and
         # process would drown the logs.
@@ -114,16 +116,16 @@ def _spec(spec: CheckSpec) -> AssetCheckSpec:
             description=spec.description,
             blocking=spec.blocking,
             additional_deps=[t for t in spec.inputs if t != spec.table],
-            partitions_def=daily_partitions,
+            partitions_def=partitions,
         )
 
 
-def _checks_for_table(table: str, specs: list[CheckSpec]):
+def _checks_for_table(table: str, specs: list[CheckSpec], partitions: PartitionsDefinition):
     inputs = sorted({name for spec in specs for name in spec.inputs})
 
     @multi_asset_check(
         name=f"{table}_checks",
-        specs=[_spec(spec) for spec in specs],
+        specs=[_spec(spec, partitions) for spec in specs],
         ins={name: AssetIn(key=name) for name in inputs},
     )
     def _run(context: AssetCheckExecutionContext, **tables: pl.DataFrame):
@@ -135,11 +137,10 @@ def _checks_for_table(table: str, specs: list[CheckSpec]):
     return _run
 
 
-def build_asset_checks() -> list:
+def build_asset_checks(partitions: PartitionsDefinition) -> list:
     by_table: dict[str, list[CheckSpec]] = defaultdict(list)
     for spec in all_checks(with_gx=True):
         by_table[spec.table].append(spec)
-    return [_checks_for_table(table, specs) for table, specs in sorted(by_table.items())]
-
-
-ASSET_CHECKS = build_asset_checks()
+    return [
+        _checks_for_table(table, specs, partitions) for table, specs in sorted(by_table.items())
+    ]
