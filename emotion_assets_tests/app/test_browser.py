@@ -25,17 +25,8 @@ from emotion_assets.app.server import PAGE_ROWS
 from emotion_assets.labels import EMOTIONS
 from emotion_assets_tests.app.conftest import SPEECH
 from emotion_assets_tests.app.test_runner import _close
+from emotion_assets_tests.browser import launch, require_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 START_TIMEOUT_S = 300  # importing torch, funasr and gradio on a busy 2-core machine
 RUN_TIMEOUT_MS = 240_000
 
@@ -66,8 +57,7 @@ def _up(url: str) -> bool:
 
 @pytest.fixture
 def server(tmp_path: Path, tiny_model_dir: Path):
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is missing: apt-get install chromium")
+    require_chromium()
     import playwright  # noqa: F401
 
     port = _free_port()
@@ -129,7 +119,7 @@ def test_a_visit(server: Server, shared_audio: Path, tmp_path: Path):
     noise = tmp_path / "noise.wav"
     noise.write_bytes(os.urandom(60_000))
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = launch(pw)
         page = _open(browser, server.url)
         expect(page.locator("#model-warning")).to_contain_text("TINY RANDOM MODEL")
 

@@ -18,9 +18,9 @@ import duckdb
 import pytest
 
 from emotion_assets_tests.conftest import REPO
+from emotion_assets_tests.faults.helpers import materialize_cmd
 from emotion_assets_tests.ui.conftest import (
     ASSET_JOB,
-    BIN,
     LOCATION,
     REPOSITORY,
     DagsterUI,
@@ -209,17 +209,7 @@ def test_materialize_all_for_one_day_is_as_fast_as_the_command_line(
     # The same day from the command line (README: `make run DAY=...`), right after.
     started = time.monotonic()
     cli = subprocess.run(
-        [
-            str(BIN / "dagster"),
-            "job",
-            "execute",
-            "-m",
-            "emotion_assets.definitions",
-            "-j",
-            "emotion_pipeline",
-            "--tags",
-            f'{{"dagster/partition": "{day}"}}',
-        ],
+        materialize_cmd(day),
         cwd=REPO,
         env=dagster_ui.env,
         capture_output=True,

@@ -13,20 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from emotion_assets_tests.browser import launch as launch_chromium
+from emotion_assets_tests.browser import require_chromium
 from emotion_assets_tests.ui.conftest import DagsterUI, copy_day
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 DAY = "2024-06-14"
 
 
@@ -42,17 +34,14 @@ def _run_of_day(ui: DagsterUI, day: str) -> dict | None:
 def test_materialize_all_for_one_day_from_the_asset_graph(
     dagster_ui: DagsterUI, shared_audio: Path, tmp_path: Path
 ) -> None:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)")
+    require_chromium()
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     copy_day(dagster_ui.data_dir, DAY, shared_audio / "speech" / "librispeech_198-209-0000.ogg")
     assert _run_of_day(dagster_ui, DAY) is None
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
+        browser = launch_chromium(pw)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         try:
             page.set_default_timeout(90_000)
