@@ -17,7 +17,7 @@ DAY = "2024-05-01"
 def shared(rel: str) -> Path:
     path = SHARED_AUDIO / rel
     if not path.exists():
-        pytest.skip(f"shared audio not found: {path}")
+        pytest.fail(f"the shared recording is missing: {path} (set EMOTION_SHARED_AUDIO)")
     return path
 
 
@@ -30,7 +30,7 @@ def shared_files(*folders: str) -> list[Path]:
         if p.suffix not in (".rttm", ".json")
     ]
     if not files:
-        pytest.skip(f"shared audio not found under {SHARED_AUDIO}")
+        pytest.fail(f"the shared recordings are missing under {SHARED_AUDIO}")
     return files
 
 

@@ -49,7 +49,7 @@ def _write_clips(layout: DataLayout, highlights: pl.DataFrame) -> None:
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     if not (syn.shared_audio() / "speech" / "two_speakers.wav").exists():
-        pytest.skip("shared audio not found (set EMOTION_SHARED_AUDIO)")
+        pytest.fail("the shared recordings are missing (set EMOTION_SHARED_AUDIO)")
     layout = DataLayout(tmp_path_factory.mktemp("data"))
     frames = syn.frames(60.0)
     highlights = syn.highlights()
