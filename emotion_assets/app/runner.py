@@ -39,6 +39,7 @@ from emotion_assets.reports.render import interactive_figure
 from emotion_assets.reports.series import duration_s, heatmap
 from emotion_assets.settings import AnalyticsSettings, AppSettings
 from emotion_assets.single_file import outputs_dir, result_document, write_outputs
+from emotion_assets.warehouse.atomic import write_bytes_atomically
 
 log = logging.getLogger(__name__)
 
@@ -253,9 +254,9 @@ class Runner:
             model_id=self.model_id,
             meaningless=self.meaningless,
         )
-        heat_png = out / "heatmap.png"
-        heat_png.write_bytes(
-            pictures.heatmap_png(heatmap(frames), total_s=duration_s(frames), title=title)
+        heat_png = write_bytes_atomically(
+            out / "heatmap.png",
+            pictures.heatmap_png(heatmap(frames), total_s=duration_s(frames), title=title),
         )
         transcript = None
         if req.transcript is not None:
