@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from emotion_assets.labels import EMOTIONS
@@ -26,6 +33,7 @@ if TYPE_CHECKING:
     from emotion_assets.engine.core import EngineConfig
 
 DEFAULT_MODEL = "iic/emotion2vec_plus_large"
+SUPPORTED_STORAGE_SCHEMES = ("", "file", "s3")
 ENV_PREFIX = "EMOTION_"
 
 
@@ -72,6 +80,51 @@ class StorageSettings(EnvSettings):
     data_dir: Path = Path("data")
     partition_start: dt.date = dt.date(2024, 1, 1)
     timezone: str = "UTC"
+    # Shared storage (docs/deploy.md). Empty: everything under data_dir, as always. Otherwise a
+    # local folder (a path or file://...) or s3://bucket/prefix for raw recordings, processed
+    # audio, the lake, clips, reports and embeddings; data_dir then holds only local scratch.
+    storage_url: str = ""
+    # S3 client settings follow the AWS conventions (the same variables boto3 and the AWS CLI
+    # read); an empty endpoint means AWS itself.
+    aws_endpoint_url: str = Field(
+        "", validation_alias=AliasChoices("AWS_ENDPOINT_URL", "aws_endpoint_url")
+    )
+    aws_access_key_id: str = Field(
+        "", validation_alias=AliasChoices("AWS_ACCESS_KEY_ID", "aws_access_key_id")
+    )
+    aws_secret_access_key: SecretStr = Field(
+        SecretStr(""),
+        validation_alias=AliasChoices("AWS_SECRET_ACCESS_KEY", "aws_secret_access_key"),
+    )
+    aws_session_token: SecretStr = Field(
+        SecretStr(""), validation_alias=AliasChoices("AWS_SESSION_TOKEN", "aws_session_token")
+    )
+    aws_region: str = Field(
+        "us-east-1",
+        validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION", "aws_region"),
+    )
+
+    @field_validator("storage_url")
+    @classmethod
+    def _supported_scheme(cls, value: str) -> str:
+        value = value.strip()
+        scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+        if scheme not in SUPPORTED_STORAGE_SCHEMES:
+            raise ValueError(
+                f"the scheme {scheme}:// is not supported; use a local folder, file://... "
+                "or s3://bucket/prefix"
+            )
+        if scheme == "s3" and not value[len("s3://") :].strip("/"):
+            raise ValueError("an s3:// URL needs a bucket, as in s3://bucket/prefix")
+        return value
+
+    @field_validator("aws_endpoint_url")
+    @classmethod
+    def _http_endpoint(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("an http:// or https:// URL, such as http://127.0.0.1:8333")
+        return value
 
     @field_validator("data_dir")
     @classmethod
@@ -277,6 +330,8 @@ class Settings:
 
 def _variable(group: type[BaseSettings], field: str) -> str:
     info = group.model_fields.get(field)
+    if info is None and field.isupper():  # pydantic names the alias it read, e.g. AWS_REGION
+        return field
     alias = info.validation_alias if info else None
     if isinstance(alias, AliasChoices):
         return str(alias.choices[0])

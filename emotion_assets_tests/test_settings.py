@@ -44,6 +44,9 @@ DAY = "2024-06-07"
         ("EMOTION_DEVICE", "tpu"),
         ("EMOTION_VAD_THRESHOLD", "1.5"),
         ("EMOTION_CONTEXT_S", "20"),  # with the 30 s window: not valid together
+        ("EMOTION_STORAGE_URL", "gs://bucket/lake"),
+        ("EMOTION_STORAGE_URL", "s3://"),
+        ("AWS_ENDPOINT_URL", "127.0.0.1:8333"),  # an AWS-convention variable: named as is
     ],
 )
 def test_a_bad_value_is_one_sentence_naming_the_variable(
