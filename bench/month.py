@@ -121,7 +121,7 @@ def plan_calls(day: dt.date, hours: float, rng: np.random.Generator) -> list[Cal
         compare_with = None
         if day == EXAMPLE_DAY and i in (0, 1):
             rid = (EXAMPLE_ID, EXAMPLE_TAKE)[i]
-            seconds = calls[0].seconds if i == 1 else seconds
+            seconds = min(left, calls[0].seconds) if i == 1 else seconds
             compare_with = "call_0000.wav" if i == 1 else None
         agent = AGENTS[int(rng.integers(len(AGENTS)))]
         calls.append(Call(day, i, rid, f"call_{i:04d}.wav", agent, seconds, compare_with))
