@@ -52,7 +52,11 @@ def test_one_recording_query_returns_exactly_its_frames(tiny_month):
         == stored.filter(pl.col("recording_id") == EXAMPLE_ID).height
         > 0
     )
-    assert "READ_PARQUET" in report["one_recording"]["explain_analyze"]
+    one = report["one_recording"]
+    assert "READ_PARQUET" in one["explain_analyze"]
+    assert one["with_day"]["rows"] == one["rows"]  # the day's partition holds all of it
+    # statistics can never leave fewer rows to read than the answer has
+    assert one["rows"] <= one["pruning"]["rows_to_read"] <= one["pruning"]["rows"]
 
 
 def test_frame_partitions_are_written_sorted_by_recording(tiny_month):
