@@ -14,10 +14,14 @@ WHEELS=${GPU_WHEELS:-.whl}
 
 if [[ "${1:-}" == "--fetch-wheels" ]]; then
   mkdir -p "$WHEELS"
-  grep -v -e '^#' -e '^$' bench/gpu_wheels.txt | xargs "$PYTHON" -m pip download --quiet \
-    --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
-    --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
-    --platform manylinux2014_x86_64 --platform manylinux1_x86_64 --platform any -d "$WHEELS"
+  for req in $(grep -v -e '^#' -e '^$' bench/gpu_wheels.txt); do
+    # a cp312 manylinux (or pure-Python) wheel from the index; a package published only as an
+    # sdist (jieba) is pure Python: build its wheel here, it installs on any Python 3
+    "$PYTHON" -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 \
+      --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
+      --platform manylinux2014_x86_64 --platform any -d "$WHEELS" "$req" 2>/dev/null \
+      || "$PYTHON" -m pip wheel --quiet --no-deps -w "$WHEELS" "$req"
+  done
   du -sh "$WHEELS"
   exit 0
 fi
