@@ -67,7 +67,7 @@ bench: setup  ## the speed and memory benchmark (full-size model, ~20-30 min), t
 	$(BIN)/python -m bench.run
 	$(MAKE) --no-print-directory bench-warehouse
 
-bench-warehouse: setup  ## the warehouse at a month's scale: 30 days x 10 audio h (~25 min on 2 cores)
+bench-warehouse: setup  ## the warehouse at a month's scale: 30 days x 10 audio h (~37 min on 2 busy cores)
 	$(BIN)/python -m bench.warehouse
 
 run: setup  ## make run DAY=2024-06-03: materialize every asset of one day, here and now
