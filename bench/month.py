@@ -5,7 +5,9 @@ random walk of logits (scores drift over seconds, as real ones do, so bursts and
 exist), softmax per frame (rows sum to one). Everything downstream is the project's own code:
 `engine.tables.frame_table` / `utterance_table`, the analytics builders, `contracts.conform`,
 and `warehouse.lake.write_partitions` — so sizes, sort order and row groups are the real ones.
-One day is built and written at a time: memory stays at one day's tables (~1 GB for 10 h).
+The cookbook's example day is built in full; the other days are derived from it (write_month):
+new ids, fresh frame scores and smoothed curves, the small tables moved. One day is written at a
+time, so memory holds two days' tables (the template and the day being written), not the month.
 """
 
 from __future__ import annotations
