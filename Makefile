@@ -20,7 +20,7 @@ DEMO_DATE ?= 2024-06-03
 UI_HOST ?= 127.0.0.1
 UI_PORT ?= 3000
 
-.PHONY: setup demo test ui app run bench lint format backfill sql clean lock
+.PHONY: setup demo test ui app run bench bench-warehouse lint format backfill sql clean lock
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -71,8 +71,12 @@ ui: setup  ## the Dagster UI (and daemon: schedules, sensors, backfills) on 127.
 app: setup  ## the web page for one recording on 127.0.0.1 (EMOTION_APP_PORT, default 7860)
 	$(BIN)/emotion-assets serve
 
-bench: setup  ## the speed and memory benchmark (full-size model, ~20-30 min)
+bench: setup  ## the speed and memory benchmark (full-size model, ~20-30 min), then bench-warehouse
 	$(BIN)/python -m bench.run
+	$(MAKE) --no-print-directory bench-warehouse
+
+bench-warehouse: setup  ## the warehouse at a month's scale: 30 days x 10 audio h (~37 min on 2 busy cores)
+	$(BIN)/python -m bench.warehouse
 
 run: setup  ## make run DAY=2024-06-03: materialize every asset of one day, here and now
 	$(BIN)/dagster job execute -m emotion_assets.definitions -j emotion_pipeline --tags '{"dagster/partition": "$(DAY)"}'

@@ -34,6 +34,18 @@ def _cpuinfo() -> tuple[str, set[str]]:
     return model, flags
 
 
+def cpu_summary() -> dict[str, Any]:
+    """CPU model, cores and RAM without importing torch (benchmarks that do not need it)."""
+    import psutil
+
+    return {
+        "cpu_model": _cpuinfo()[0],
+        "logical_cores": os.cpu_count(),
+        "ram_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
 def describe(threads: int, device: str) -> dict[str, Any]:
     import funasr
     import psutil

@@ -29,6 +29,10 @@ PARTITION_COLUMN = "recording_date"
 FILE_NAME = "data.parquet"
 DAMAGED_SUFFIX = ".damaged-"
 VERIFIED_FILE = "_verified.json"  # size and mtime of partitions already read back successfully
+# Frame-level tables (one row per 20 ms) are written sorted by these columns within a day, so
+# each row group holds a narrow range of recording ids and a query for one recording reads only
+# the row groups whose min/max statistics contain it, not the month (docs/performance.md).
+FRAME_ORDER = ("recording_id", "track", "frame_idx")
 
 
 class DamagedPartitionError(OSError):
@@ -98,13 +102,20 @@ def write_partitions(lake: Path, table: str, days: Iterable[str], df: pl.DataFra
         raise ValueError(f"table {table!r} has rows for days outside this run: {outside}")
     written = []
     for day in days:
-        part = df.filter(pl.col(PARTITION_COLUMN).cast(pl.Utf8) == day)
+        part = _clustered(df.filter(pl.col(PARTITION_COLUMN).cast(pl.Utf8) == day))
         target = partition_file(lake, table, day)
         remove_stale_temps(target.parent)
         write_atomically(target, lambda tmp, part=part: _write_verified(part, tmp))
         log.info("lake: wrote %s rows to %s", part.height, target)
         written.append(target)
     return written
+
+
+def _clustered(part: pl.DataFrame) -> pl.DataFrame:
+    """A frame-level partition in FRAME_ORDER; other tables keep the order they came in."""
+    if not all(c in part.columns for c in FRAME_ORDER):
+        return part
+    return part.sort(FRAME_ORDER, nulls_last=True, maintain_order=True)
 
 
 def _write_verified(part: pl.DataFrame, tmp: Path) -> None:
