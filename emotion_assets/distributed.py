@@ -123,9 +123,10 @@ def check_broker(app: Celery, broker: str) -> None:
         with app.connection_for_write() as connection:
             connection.ensure_connection(max_retries=1, timeout=3)
     except Exception as exc:  # kombu wraps every transport's own error types
+        # e.g. redis' "Error 111 connecting to host:port. Connection refused.": one sentence
+        reason = " ".join(str(exc).split()).rstrip(".").replace(". ", "; ")
         raise ExecutionSetupError(
-            f"The Celery broker {broker} (EMOTION_CELERY_BROKER) is unreachable: "
-            f"{str(exc).rstrip('.')}."
+            f"The Celery broker {broker} (EMOTION_CELERY_BROKER) is unreachable: {reason}."
         ) from None
 
 
