@@ -39,7 +39,9 @@ def test_in_process_is_the_default_and_celery_is_one_setting(
     assert executor.name == "celery"
     # The model step alone is routed to the GPU queue; every other step has no queue tag and
     # goes to Celery's default queue, which the config makes the CPU queue.
-    routed = {name: t["dagster-celery/queue"] for name, t in tags.items() if "dagster-celery/queue" in t}
+    routed = {
+        name: t["dagster-celery/queue"] for name, t in tags.items() if "dagster-celery/queue" in t
+    }
     assert routed == {"emotion_model_outputs": "h200"}
     assert len(tags) > 10
 
