@@ -139,7 +139,6 @@ def stack(
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
                 )
-        wait_for_workers(settings, {"cpu", "gpu"}, timeout_s=180)
         port = free_port()
         log = root / "dagster_dev.log"
         with log.open("wb") as out:
@@ -153,6 +152,8 @@ def stack(
                 start_new_session=True,
             )
         ui = DagsterUI(f"http://127.0.0.1:{port}", home, data_dir, env, log)
+        # Workers and `dagster dev` start side by side (each imports Dagster: ~1 min here).
+        wait_for_workers(settings, {"cpu", "gpu"}, timeout_s=240)
         _wait_until_loaded(ui, procs["dagster dev"], timeout=240)
         yield Stack(ui, procs, settings, lake)
     finally:
@@ -187,15 +188,22 @@ def _launch(
     return result["run"]["runId"]
 
 
-def _executions(instance: DagsterInstance, run_id: str) -> list[tuple[str, str, int]]:
-    """(step key, Celery worker name, pid) of every step execution a worker started."""
+def _workers(instance: DagsterInstance, run_id: str) -> list[tuple[str, str]]:
+    """(step key, Celery worker name) for every step execution a worker began."""
     found = []
     for entry in instance.all_logs(run_id, of_type=DagsterEventType.ENGINE_EVENT):
         event = entry.dagster_event
         if EXECUTING in (event.message or ""):
-            worker = event.event_specific_data.metadata["Celery worker"].value
-            found.append((event.step_key, worker, event.pid))
+            found.append(
+                (event.step_key, event.event_specific_data.metadata["Celery worker"].value)
+            )
     return found
+
+
+def _step_starts(instance: DagsterInstance, run_id: str) -> list[tuple[str, int]]:
+    """(step key, pid of the process that started it) for every step start of the run."""
+    events = instance.all_logs(run_id, of_type=DagsterEventType.STEP_START)
+    return [(e.dagster_event.step_key, e.dagster_event.pid) for e in events]
 
 
 def _descendants(proc: subprocess.Popen) -> set[int]:
@@ -204,6 +212,11 @@ def _descendants(proc: subprocess.Popen) -> set[int]:
 
 def _table(lake: Path, table: str, day: str) -> pl.DataFrame:
     return pl.read_parquet(lake / table / f"recording_date={day}" / "data.parquet")
+
+
+def _counts(lake: Path, day: str) -> dict[str, int]:
+    folders = [p for p in lake.iterdir() if (p / f"recording_date={day}").exists()]
+    return {p.name: _table(lake, p.name, day).height for p in folders}
 
 
 def _assert_unique_keys(lake: Path, day: str) -> None:
@@ -224,31 +237,33 @@ def test_a_worker_process_killed_in_the_model_step_is_replaced_and_the_step_runs
     deadline = time.monotonic() + 300
     victim = None
     while victim is None and time.monotonic() < deadline:
-        model = [e for e in _executions(instance, run_id) if e[0] == MODEL_STEP]
-        if model:
-            victim = model[0]
-            os.kill(victim[2], signal.SIGKILL)  # the worker process running the model step
+        started = [pid for step, pid in _step_starts(instance, run_id) if step == MODEL_STEP]
+        if started:
+            victim = started[0]
+            assert victim in _descendants(stack.workers["gpu"])
+            os.kill(victim, signal.SIGKILL)  # the worker process running the model step
             break
         assert stack.ui.run(run_id)["status"] not in ("SUCCESS", "FAILURE"), stack.ui.tail()
         time.sleep(0.1)
     assert victim, "the model step never started on a worker"
-    assert victim[1].startswith("gpu@")
 
     run = stack.ui.wait_for_run(run_id, timeout=400)
     assert run["status"] == "SUCCESS", stack.ui.tail()
     # The broker handed the step back (acks_late + reject_on_worker_lost): it ran again in
     # the GPU worker's new process, and the run went on.
-    again = [e for e in _executions(instance, run_id) if e[0] == MODEL_STEP]
-    assert len(again) == 2 and again[1][1].startswith("gpu@"), again
-    assert again[1][2] != victim[2] and not psutil.pid_exists(victim[2])
+    again = [pid for step, pid in _step_starts(instance, run_id) if step == MODEL_STEP]
+    assert again[0] == victim and len(set(again)) == 2, again
+    assert again[-1] in _descendants(stack.workers["gpu"]) and not psutil.pid_exists(victim)
+    workers = [name for step, name in _workers(instance, run_id) if step == MODEL_STEP]
+    assert len(workers) == 2 and all(name.startswith("gpu@") for name in workers), workers
     frames = _table(stack.lake, "frame_emotion_scores", day)
-    counts = {p.name: _table(stack.lake, p.name, day).height for p in stack.lake.iterdir()}
+    counts = _counts(stack.lake, day)
     _assert_unique_keys(stack.lake, day)
 
     # A re-run of the day: the same rows, nothing duplicated or lost.
     rerun = stack.ui.wait_for_run(_launch(stack.ui, day, groups=UP_TO_THE_MODEL), timeout=400)
     assert rerun["status"] == "SUCCESS", stack.ui.tail()
-    assert {p.name: _table(stack.lake, p.name, day).height for p in stack.lake.iterdir()} == counts
+    assert _counts(stack.lake, day) == counts
     _assert_unique_keys(stack.lake, day)
     assert _table(stack.lake, "frame_emotion_scores", day).equals(frames)
     assert frames["recording_id"].n_unique() == 2
@@ -289,19 +304,19 @@ def test_a_two_day_backfill_runs_every_step_on_workers_and_equals_an_in_process_
             e.dagster_event.pid
             for e in instance.all_logs(run.run_id, of_type=DagsterEventType.RUN_START)
         )
-        started = {
-            e.dagster_event.step_key: e.dagster_event.pid
-            for e in instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_START)
-        }
-        executed = {step: (worker, pid) for step, worker, pid in _executions(instance, run.run_id)}
+        started: dict[str, set[int]] = {}
+        for step, pid in _step_starts(instance, run.run_id):
+            started.setdefault(step, set()).add(pid)
+        executed: dict[str, set[str]] = {}
+        for step, name in _workers(instance, run.run_id):
+            executed.setdefault(step, set()).add(name.split("@")[0])
         assert len(started) > 10 and set(started) == set(executed)
-        for step, pid in started.items():
-            worker, worker_pid = executed[step]
+        for step, pids in started.items():
             kind = "gpu" if step == MODEL_STEP else "cpu"
             # The step ran in a process of its queue's worker, not in the run's process.
-            assert pid == worker_pid != run_pid, (step, pid, run_pid)
-            assert worker.startswith(f"{kind}@") and pid in worker_pids[kind], (step, worker)
-        model_steps.append(started[MODEL_STEP])
+            assert executed[step] == {kind}, (step, executed[step])
+            assert run_pid not in pids and pids <= worker_pids[kind], (step, pids, run_pid)
+        model_steps += started[MODEL_STEP]
 
     # Both model steps ran in one GPU worker process, which loaded the model at most once.
     assert len(set(model_steps)) == 1
@@ -364,4 +379,4 @@ def test_bad_configuration_fails_the_run_in_one_sentence(stack: Stack, shared_au
     run_id = _launch(stack.ui, day, config, UP_TO_THE_MODEL)
     said = failure_text(run_id)
     assert "No GPU worker is listening on queue `gpu`" in said
-    assert not [e for e in _executions(instance, run_id)]  # no step was sent anywhere
+    assert not _workers(instance, run_id) and not _step_starts(instance, run_id)  # none sent
