@@ -161,21 +161,13 @@ def wait_for_workers(
             break
         time.sleep(_POLL_S)
     if missing:
-        names = " and ".join(f"`{q}`" for q in missing)
-        kinds = [
-            "GPU"
-            if q == settings.celery_gpu_queue
-            else "CPU"
-            if q == settings.celery_cpu_queue
-            else "Celery"
-            for q in missing
-        ]
-        kind = kinds[0] if len(set(kinds)) == 1 else "Celery"
+        queue = missing[0]  # one sentence about the first queue nobody listens on
+        kind = {settings.celery_gpu_queue: "gpu", settings.celery_cpu_queue: "cpu"}.get(queue)
+        hint = f"; start one with `python -m emotion_assets.distributed worker {kind}`"
         raise ExecutionSetupError(
-            f"No {kind} worker is listening on queue {names} of {settings.celery_broker} "
-            f"after {timeout_s:g} s (EMOTION_CELERY_WORKER_WAIT_S); start one with "
-            f"`python -m emotion_assets.distributed worker "
-            f"{'gpu' if missing[0] == settings.celery_gpu_queue else 'cpu'}`."
+            f"No {kind.upper() if kind else 'Celery'} worker is listening on queue `{queue}` "
+            f"of {settings.celery_broker} after {timeout_s:g} s (EMOTION_CELERY_WORKER_WAIT_S)"
+            f"{hint if kind else ''}."
         )
     return found
 
@@ -190,8 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     start.add_argument(
         "--concurrency", type=int, default=1, help="worker processes (GPU: one per GPU)"
     )
-    config = sub.add_parser("config", help="print the worker's config file (YAML)")
-    del config
+    sub.add_parser("config", help="print the worker's config file (YAML)")
     args = parser.parse_args(argv)
     settings = load_group(ExecutionSettings)
     text = yaml.safe_dump(worker_config(settings), sort_keys=False)
