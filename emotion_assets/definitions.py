@@ -7,13 +7,14 @@ builds each domain's definitions from them. Nothing here does real work.
 
 from __future__ import annotations
 
-from dagster import Definitions, definitions, in_process_executor
+from dagster import Definitions, definitions
 
 from emotion_assets.defs.analytics.assets import analytics_assets
 from emotion_assets.defs.automation.jobs import emotion_pipeline
 from emotion_assets.defs.automation.schedules import daily_emotion_schedule
 from emotion_assets.defs.automation.sensors import raw_folder_sensor
 from emotion_assets.defs.emotion.assets import emotion_assets
+from emotion_assets.defs.executor import build_executor
 from emotion_assets.defs.ingest.assets import ingest_assets
 from emotion_assets.defs.io_manager import LakeIOManager
 from emotion_assets.defs.partitions import daily_partitions
@@ -44,7 +45,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
     return Definitions(
         assets=[
             *ingest_assets(partitions),
-            *emotion_assets(partitions, settings.model),
+            *emotion_assets(partitions, settings.model, settings.execution),
             *analytics_assets(partitions),
         ],
         asset_checks=build_asset_checks(partitions),
@@ -53,11 +54,9 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
         sensors=[raw_folder_sensor(job, partitions)],
         resources=build_resources(settings),
         # Every job of the code location, including the implicit asset job behind the UI's
-        # "Materialize" and backfills, runs its steps in one process: torch, funasr and GX are
-        # imported and the model is loaded once per run, not once per step (a multiprocess run
-        # of one day took 5 min, mostly imports; in-process ~1 min). Days run in parallel as
-        # separate runs.
-        executor=in_process_executor,
+        # "Materialize" and backfills: in-process by default, Celery workers with
+        # EMOTION_EXECUTOR=celery (defs/executor.py, docs/deploy.md).
+        executor=build_executor(settings.execution),
     )
 
 
