@@ -7,7 +7,7 @@ builds each domain's definitions from them. Nothing here does real work.
 
 from __future__ import annotations
 
-from dagster import Definitions, definitions, in_process_executor
+from dagster import Definitions, ExecutorDefinition, definitions, in_process_executor
 
 from emotion_assets.defs.analytics.assets import analytics_assets
 from emotion_assets.defs.automation.jobs import emotion_pipeline
@@ -37,6 +37,16 @@ def build_resources(settings: Settings) -> dict:
     }
 
 
+def build_executor(settings: Settings) -> ExecutorDefinition:
+    if settings.kubernetes.k8s:
+        # On Kubernetes (CeleryK8sRunLauncher, deploy/k8s/values.yaml): the same Celery queues,
+        # each step in its own pod, the model step's pod on a GPU node (docs/deploy.md).
+        from dagster_celery_k8s import celery_k8s_job_executor
+
+        return celery_k8s_job_executor
+    return in_process_executor
+
+
 def build_definitions(settings: Settings | None = None) -> Definitions:
     settings = settings or load_settings()
     partitions = daily_partitions(settings.storage)
@@ -44,7 +54,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
     return Definitions(
         assets=[
             *ingest_assets(partitions),
-            *emotion_assets(partitions, settings.model),
+            *emotion_assets(partitions, settings.model, settings.kubernetes),
             *analytics_assets(partitions),
         ],
         asset_checks=build_asset_checks(partitions),
@@ -57,7 +67,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
         # imported and the model is loaded once per run, not once per step (a multiprocess run
         # of one day took 5 min, mostly imports; in-process ~1 min). Days run in parallel as
         # separate runs.
-        executor=in_process_executor,
+        executor=build_executor(settings),
     )
 
 

@@ -18,12 +18,13 @@ from emotion_assets.defs.resources import EmotionModelResource, StorageResource
 from emotion_assets.engine import tables
 from emotion_assets.engine.loading import ModelUnavailableError
 from emotion_assets.engine.partition import score_partition
+from emotion_assets.k8s_pods import model_step_tags
 from emotion_assets.labels import FRAME_HOP_S
-from emotion_assets.settings import ModelSettings
+from emotion_assets.settings import KubernetesSettings, ModelSettings
 
 
 def emotion_assets(
-    partitions: PartitionsDefinition, model: ModelSettings
+    partitions: PartitionsDefinition, model: ModelSettings, kubernetes: KubernetesSettings
 ) -> list[AssetsDefinition]:
     """The model step (frames and embeddings) and the utterance table."""
     # Changing the model marks every partition stale in the UI: the model is part of the code.
@@ -52,6 +53,8 @@ def emotion_assets(
         partitions_def=partitions,
         retry_policy=retry_policy,
         pool="emotion_model",  # one model step at a time per machine (limit in dagster.yaml)
+        # On Kubernetes: the step's pod asks for a GPU on a GPU node (emotion_assets/k8s_pods.py).
+        op_tags=model_step_tags(kubernetes),
     )
     def emotion_model_outputs(
         context: AssetExecutionContext,
