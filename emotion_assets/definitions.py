@@ -7,13 +7,14 @@ builds each domain's definitions from them. Nothing here does real work.
 
 from __future__ import annotations
 
-from dagster import Definitions, ExecutorDefinition, definitions, in_process_executor
+from dagster import Definitions, ExecutorDefinition, definitions
 
 from emotion_assets.defs.analytics.assets import analytics_assets
 from emotion_assets.defs.automation.jobs import emotion_pipeline
 from emotion_assets.defs.automation.schedules import daily_emotion_schedule
 from emotion_assets.defs.automation.sensors import raw_folder_sensor
 from emotion_assets.defs.emotion.assets import emotion_assets
+from emotion_assets.defs.executor import build_executor
 from emotion_assets.defs.ingest.assets import ingest_assets
 from emotion_assets.defs.io_manager import LakeIOManager
 from emotion_assets.defs.partitions import daily_partitions
@@ -24,6 +25,7 @@ from emotion_assets.defs.resources import (
     EmotionModelResource,
     StorageResource,
 )
+from emotion_assets.distributed import celery_config
 from emotion_assets.settings import Settings, load_settings
 
 
@@ -37,14 +39,17 @@ def build_resources(settings: Settings) -> dict:
     }
 
 
-def build_executor(settings: Settings) -> ExecutorDefinition:
+def code_location_executor(settings: Settings) -> ExecutorDefinition:
     if settings.kubernetes.k8s:
-        # On Kubernetes (CeleryK8sRunLauncher, deploy/k8s/values.yaml): the same Celery queues,
-        # each step in its own pod, the model step's pod on a GPU node (docs/deploy.md).
+        # On Kubernetes (CeleryK8sRunLauncher, deploy/k8s/values.yaml): the same Celery queues
+        # and settings as the one-machine stack, each step in its own pod, the model step's pod
+        # on a GPU node (docs/deploy.md, "Kubernetes").
         from dagster_celery_k8s import celery_k8s_job_executor
 
-        return celery_k8s_job_executor
-    return in_process_executor
+        return celery_k8s_job_executor.configured(
+            {"config_source": celery_config(settings.execution)}, name="celery_k8s"
+        )
+    return build_executor(settings.execution)
 
 
 def build_definitions(settings: Settings | None = None) -> Definitions:
@@ -54,7 +59,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
     return Definitions(
         assets=[
             *ingest_assets(partitions),
-            *emotion_assets(partitions, settings.model, settings.kubernetes),
+            *emotion_assets(partitions, settings.model, settings.execution, settings.kubernetes),
             *analytics_assets(partitions),
         ],
         asset_checks=build_asset_checks(partitions),
@@ -63,11 +68,9 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
         sensors=[raw_folder_sensor(job, partitions)],
         resources=build_resources(settings),
         # Every job of the code location, including the implicit asset job behind the UI's
-        # "Materialize" and backfills, runs its steps in one process: torch, funasr and GX are
-        # imported and the model is loaded once per run, not once per step (a multiprocess run
-        # of one day took 5 min, mostly imports; in-process ~1 min). Days run in parallel as
-        # separate runs.
-        executor=build_executor(settings),
+        # "Materialize" and backfills: in-process by default, Celery workers with
+        # EMOTION_EXECUTOR=celery (defs/executor.py, docs/deploy.md), celery-k8s on Kubernetes.
+        executor=code_location_executor(settings),
     )
 
 

@@ -317,6 +317,46 @@ class AppSettings(EnvSettings):
         return (self.app_outputs_dir or data_dir / "outputs").expanduser().resolve()
 
 
+CELERY_BROKER_SCHEMES = ("redis", "rediss", "amqp", "pyamqp", "sentinel")
+
+
+class ExecutionSettings(EnvSettings):
+    """Where a run's steps execute: in the run's own process, or on Celery workers (docs/deploy.md).
+
+    With `celery`, each step is a Celery task on a queue of the broker: the model step on the
+    GPU queue (served only by workers on GPU machines), every other step on the CPU queue.
+    """
+
+    model_config = settings_config()
+
+    executor: Literal["in_process", "celery"] = "in_process"
+    celery_broker: str = "redis://127.0.0.1:6379/0"
+    celery_backend: str = ""  # empty: the broker (Redis keeps the step results too)
+    celery_cpu_queue: str = Field("cpu", pattern=r"^[A-Za-z0-9_.-]+$")
+    celery_gpu_queue: str = Field("gpu", pattern=r"^[A-Za-z0-9_.-]+$")
+    # How long a run waits for a worker to listen on each queue it needs before it fails
+    # (instead of waiting forever for a GPU machine that never comes).
+    celery_worker_wait_s: float = Field(300.0, gt=0)
+
+    @field_validator("celery_broker", "celery_backend")
+    @classmethod
+    def _broker_url(cls, value: str, info) -> str:
+        value = value.strip()
+        if not value and info.field_name == "celery_backend":
+            return value
+        scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+        if scheme not in CELERY_BROKER_SCHEMES:
+            raise ValueError(
+                "a broker URL such as redis://host:6379/0 (schemes: "
+                f"{', '.join(CELERY_BROKER_SCHEMES)})"
+            )
+        return value
+
+    @property
+    def result_backend(self) -> str:
+        return self.celery_backend or self.celery_broker
+
+
 def parse_key_values(text: str) -> dict[str, str]:
     """Parse "key=value,key2=value2" (Kubernetes labels) into a dict."""
     pairs: dict[str, str] = {}
@@ -387,6 +427,7 @@ class Settings:
     model: ModelSettings
     analytics: AnalyticsSettings
     app: AppSettings
+    execution: ExecutionSettings
     kubernetes: KubernetesSettings
 
 
@@ -437,6 +478,7 @@ def load_settings() -> Settings:
         model=model,
         analytics=load_group(AnalyticsSettings),
         app=load_group(AppSettings),
+        execution=load_group(ExecutionSettings),
         kubernetes=load_group(KubernetesSettings),
     )
     try:  # the window/context rule lives with the engine's own config: surface it now, named

@@ -286,3 +286,8 @@ def load_engine(cfg: EngineConfig | None = None) -> EmotionEngine:
 
 _cached_engine = functools.lru_cache(maxsize=4)(build_engine)
 load_engine.cache_clear = _cached_engine.cache_clear  # type: ignore[attr-defined]
+
+
+def engines_loaded() -> int:
+    """How many engines this process has loaded so far (a worker keeps them between steps)."""
+    return _cached_engine.cache_info().misses

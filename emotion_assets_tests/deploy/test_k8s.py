@@ -22,7 +22,13 @@ from dagster_k8s.job import (
 )
 from kubernetes.client import ApiClient
 
-from emotion_assets.settings import KubernetesSettings, SettingsError, load_group
+from emotion_assets.distributed import QUEUE_TAG, celery_config
+from emotion_assets.settings import (
+    ExecutionSettings,
+    KubernetesSettings,
+    SettingsError,
+    load_group,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 VALUES = REPO / "deploy" / "k8s" / "values.yaml"
@@ -56,8 +62,21 @@ def step_tags() -> dict[str, dict[str, str]]:
             mp.setenv(key, value)
         job = build_definitions().resolve_job_def("emotion_pipeline")
         plan = create_execution_plan(job, tags={"dagster/partition": "2024-06-03"})
-        assert job.executor_def.name == "celery-k8s"
+        assert job.executor_def.name == "celery_k8s"
     return {step.key: dict(step.tags) for step in plan.get_all_steps_in_topo_order()}
+
+
+def test_every_step_lands_on_a_queue_that_has_workers(
+    step_tags: dict[str, dict[str, str]],
+) -> None:
+    launcher = values()["runLauncher"]["config"]["celeryK8sRunLauncher"]
+    default = launcher["configSource"]["task_default_queue"]
+    queue_of = {step: tags.get(QUEUE_TAG, default) for step, tags in step_tags.items()}
+    served = {q["name"] for q in launcher["workerQueues"]}
+    assert set(queue_of.values()) == served
+    assert [s for s, q in queue_of.items() if q == ExecutionSettings().celery_gpu_queue] == [
+        MODEL_STEP
+    ]
 
 
 def render_step_pod(step_key: str, tags: dict[str, str]) -> dict:
@@ -92,9 +111,12 @@ def test_values_have_what_the_chart_needs() -> None:
     assert chart["runLauncher"]["type"] == "CeleryK8sRunLauncher"
     launcher = chart["runLauncher"]["config"]["celeryK8sRunLauncher"]
     queues = {q["name"]: q for q in launcher["workerQueues"]}
-    # `dagster` is the queue of every step without a queue tag; `gpu` serves the model step.
-    assert {"dagster", "gpu"} <= set(queues)
     assert all(q["replicaCount"] >= 1 for q in queues.values())
+    # The same queues and Celery settings as the one-machine stack (EMOTION_CELERY_*_QUEUE).
+    execution = ExecutionSettings()
+    assert set(queues) == {execution.celery_cpu_queue, execution.celery_gpu_queue}
+    shared = celery_config(execution)
+    assert {k: shared[k] for k in launcher["configSource"]} == launcher["configSource"]
     # The instance on PostgreSQL, with the psycopg2 driver dagster-postgres ships.
     pg = chart["postgresql"]
     assert pg["enabled"] is False and pg["postgresqlHost"] and pg["postgresqlDatabase"]
@@ -177,7 +199,7 @@ def test_off_kubernetes_no_step_carries_kubernetes_tags(
     job = build_definitions().resolve_job_def("emotion_pipeline")
     plan = create_execution_plan(job, tags={"dagster/partition": "2024-06-03"})
     assert not [s.key for s in plan.get_all_steps_in_topo_order() if "dagster-k8s/config" in s.tags]
-    assert job.executor_def.name != "celery-k8s"
+    assert job.executor_def.name != "celery_k8s"
 
 
 @pytest.mark.parametrize(

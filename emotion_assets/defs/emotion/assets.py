@@ -1,5 +1,8 @@
 """frame_emotion_scores and emotion_embeddings (the model step), then utterance scores."""
 
+import os
+import socket
+
 import polars as pl
 from dagster import (
     AssetExecutionContext,
@@ -15,16 +18,21 @@ from dagster import (
 
 from emotion_assets.defs.common import filter_day, not_retried, retry_policy
 from emotion_assets.defs.resources import EmotionModelResource, StorageResource
+from emotion_assets.distributed import QUEUE_TAG
 from emotion_assets.engine import tables
+from emotion_assets.engine.core import engines_loaded
 from emotion_assets.engine.loading import ModelUnavailableError
 from emotion_assets.engine.partition import score_partition
 from emotion_assets.k8s_pods import model_step_tags
 from emotion_assets.labels import FRAME_HOP_S
-from emotion_assets.settings import KubernetesSettings, ModelSettings
+from emotion_assets.settings import ExecutionSettings, KubernetesSettings, ModelSettings
 
 
 def emotion_assets(
-    partitions: PartitionsDefinition, model: ModelSettings, kubernetes: KubernetesSettings
+    partitions: PartitionsDefinition,
+    model: ModelSettings,
+    execution: ExecutionSettings,
+    kubernetes: KubernetesSettings,
 ) -> list[AssetsDefinition]:
     """The model step (frames and embeddings) and the utterance table."""
     # Changing the model marks every partition stale in the UI: the model is part of the code.
@@ -52,9 +60,10 @@ def emotion_assets(
         },
         partitions_def=partitions,
         retry_policy=retry_policy,
-        pool="emotion_model",  # one model step at a time per machine (limit in dagster.yaml)
-        # On Kubernetes: the step's pod asks for a GPU on a GPU node (emotion_assets/k8s_pods.py).
-        op_tags=model_step_tags(kubernetes),
+        pool="emotion_model",  # model steps at once: the pool's limit (dagster.yaml)
+        # With the Celery executor the model step runs only on workers of the GPU queue; on
+        # Kubernetes its pod also asks for a GPU on a GPU node (emotion_assets/k8s_pods.py).
+        op_tags={QUEUE_TAG: execution.celery_gpu_queue, **model_step_tags(kubernetes)},
     )
     def emotion_model_outputs(
         context: AssetExecutionContext,
@@ -66,8 +75,12 @@ def emotion_assets(
     ):
         layout = storage.layout
         # No model, or settings the engine refuses (ValueError): a retry gives the same answer.
+        loaded_before = engines_loaded()
         with not_retried(ModelUnavailableError, ValueError):
             engine, warning = emotion_model.load(layout)
+        # A worker process keeps its engine between steps and runs (load_engine's cache): the
+        # metadata says whether this step paid for loading it, and in which process.
+        loaded_here = engines_loaded() > loaded_before
         if warning:
             context.log.warning(warning)
         frames_all, embeddings_all = [], []
@@ -89,6 +102,8 @@ def emotion_assets(
         model_meta = {
             "model_id": MetadataValue.text(engine.model_id),
             "device": MetadataValue.text(str(engine.device)),
+            "model_loaded_in_this_step": loaded_here,
+            "process": MetadataValue.text(f"{socket.gethostname()}:{os.getpid()}"),
         }
         if warning:
             model_meta["WARNING"] = MetadataValue.md(f"**{warning}**")
