@@ -39,7 +39,9 @@ def test_in_process_is_the_default_and_celery_is_one_setting(
     assert executor.name == "celery"
     # The model step alone is routed to the GPU queue; every other step has no queue tag and
     # goes to Celery's default queue, which the config makes the CPU queue.
-    routed = {name: t["dagster-celery/queue"] for name, t in tags.items() if "dagster-celery/queue" in t}
+    routed = {
+        name: t["dagster-celery/queue"] for name, t in tags.items() if "dagster-celery/queue" in t
+    }
     assert routed == {"emotion_model_outputs": "h200"}
     assert len(tags) > 10
 
@@ -102,3 +104,17 @@ def test_no_worker_on_the_gpu_queue_times_out_naming_the_queue(redis_server) -> 
     settings = ExecutionSettings(executor="celery", celery_broker=redis_server.url(3))
     with pytest.raises(ExecutionSetupError, match="No GPU worker is listening on queue `gpu`"):
         wait_for_workers(settings, {"gpu"}, timeout_s=2)
+
+
+def test_a_process_loads_the_model_once_for_many_steps(pipeline_env) -> None:
+    """What a long-lived worker process relies on: the second step reuses the first's engine."""
+    from emotion_assets.engine.core import engines_loaded, load_engine
+
+    resource = code_location().resources["emotion_model"]
+    layout = code_location().resources["storage"].layout
+    load_engine.cache_clear()
+    before = engines_loaded()
+    first, _ = resource.load(layout)
+    second, _ = resource.load(layout)
+    assert second is first
+    assert engines_loaded() == before + 1

@@ -1,0 +1,382 @@
+"""Steps on real Celery workers, launched through Dagster's webserver + daemon (issue 14).
+
+One stack per module: Redis, a Dagster instance on PostgreSQL, one CPU-queue and one GPU-queue
+worker (`python -m emotion_assets.distributed worker cpu|gpu`, each with one worker process),
+and `dagster dev` (webserver + daemon) with EMOTION_EXECUTOR=celery. Where each step ran comes
+from the run's own event log: dagster_celery's "Executing steps ... in celery worker" event names
+the worker, and every event carries the process id that wrote it.
+
+The tests run in order: the kill test needs a GPU worker process that has not loaded the model
+yet (so the model step lasts long enough to be killed in), the last test stops the GPU worker.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+import psutil
+import pytest
+from dagster import DagsterEventType, DagsterInstance, EventRecordsFilter
+
+from emotion_assets.contracts import TABLE_KEYS
+from emotion_assets.distributed import wait_for_workers, worker_env
+from emotion_assets.instance import postgres_env, write_instance
+from emotion_assets.labels import EMOTIONS
+from emotion_assets.settings import ExecutionSettings
+from emotion_assets_tests.conftest import REPO
+from emotion_assets_tests.ui.conftest import (
+    ASSET_JOB,
+    BIN,
+    LOCATION,
+    REPOSITORY,
+    DagsterUI,
+    _wait_until_loaded,
+    copy_day,
+    free_port,
+)
+
+pytestmark = pytest.mark.slow
+
+# Shared storage the workers read and write. "local": EMOTION_DATA_DIR, one folder that every
+# process on this machine shares. "s3": the SeaweedFS server, once issue 13's S3 storage is in
+# (EMOTION_STORAGE_URL and the AWS_* variables reach the workers through the same env).
+STORAGE = "local"
+
+MODEL_STEP = "emotion_model_outputs"
+CLIP = "speech/librispeech_198-209-0000.ogg"
+OTHER_CLIP = "speech/librispeech_3436-172162-0000.ogg"
+LONG = "speech/two_speakers.wav"  # 30 s: the first model step in a worker takes a while
+UP_TO_THE_MODEL = {"ingest", "emotion"}  # the kill test's runs: no analytics, no checks
+EXECUTING = "Executing steps "  # dagster_celery's event in the worker, before the step runs
+
+LAUNCH_RUN = """mutation($params: ExecutionParams!) {
+  launchPipelineExecution(executionParams: $params) { __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message } ... on RunConfigValidationInvalid { errors { message } } } }"""
+LAUNCH_BACKFILL = """mutation($params: LaunchBackfillParams!) {
+  launchPartitionBackfill(backfillParams: $params) { __typename
+    ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }"""
+
+
+@dataclass
+class Stack:
+    ui: DagsterUI
+    workers: dict[str, subprocess.Popen]
+    settings: ExecutionSettings
+    lake: Path
+
+    def instance(self) -> DagsterInstance:
+        os.environ.update({k: v for k, v in self.ui.env.items() if k.startswith("DAGSTER_PG_")})
+        return DagsterInstance.from_config(str(self.ui.home))
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory,
+    tiny_model_dir: Path,
+    redis_server,
+    postgres_server,
+    request: pytest.FixtureRequest,
+) -> Iterator[Stack]:
+    root = tmp_path_factory.mktemp("celery")
+    home, data_dir = root / "dagster_home", root / "data"
+    (data_dir / "raw").mkdir(parents=True)
+    write_instance(home, postgres=True)
+    database = postgres_server.create_database(f"celery_{uuid.uuid4().hex[:8]}")
+    settings = ExecutionSettings(
+        executor="celery", celery_broker=redis_server.url(1), celery_worker_wait_s=60
+    )
+    env = {
+        **os.environ,
+        **postgres_env(database),
+        "DAGSTER_HOME": str(home),
+        "EMOTION_DATA_DIR": str(data_dir),
+        "EMOTION_MODEL": str(tiny_model_dir),
+        "EMOTION_THREADS": "1",
+        "GX_ANALYTICS_ENABLED": "false",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+        "EMOTION_EXECUTOR": settings.executor,
+        "EMOTION_CELERY_BROKER": settings.celery_broker,
+        "EMOTION_CELERY_WORKER_WAIT_S": f"{settings.celery_worker_wait_s:g}",
+    }
+    lake = data_dir / "lake"
+    if STORAGE == "s3":
+        s3 = request.getfixturevalue("s3_server")
+        bucket = f"celery-{uuid.uuid4().hex[:8]}"
+        s3.create_bucket(bucket)
+        env.update(s3.env(), EMOTION_STORAGE_URL=f"s3://{bucket}/emotion")
+    subprocess.run(
+        [str(BIN / "dagster"), "instance", "migrate"], env=env, check=True, capture_output=True
+    )
+    procs: dict[str, subprocess.Popen] = {}
+    try:
+        for kind in ("cpu", "gpu"):
+            with (root / f"worker-{kind}.log").open("wb") as out:
+                procs[kind] = subprocess.Popen(
+                    [str(BIN / "python"), "-m", "emotion_assets.distributed", "worker", kind],
+                    cwd=REPO,
+                    env=worker_env(env),
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+        port = free_port()
+        log = root / "dagster_dev.log"
+        with log.open("wb") as out:
+            procs["dagster dev"] = subprocess.Popen(
+                [str(BIN / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(port)]
+                + ["-w", "workspace.yaml"],
+                cwd=REPO,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        ui = DagsterUI(f"http://127.0.0.1:{port}", home, data_dir, env, log)
+        # Workers and `dagster dev` start side by side (each imports Dagster: ~1 min here).
+        wait_for_workers(settings, {"cpu", "gpu"}, timeout_s=240)
+        _wait_until_loaded(ui, procs["dagster dev"], timeout=240)
+        yield Stack(ui, procs, settings, lake)
+    finally:
+        for proc in procs.values():
+            _stop(proc)
+
+
+def _asset_keys(ui: DagsterUI, groups: set[str]) -> list[dict]:
+    nodes = ui.graphql("{ assetNodes { groupName assetKey { path } } }")["assetNodes"]
+    return [{"path": n["assetKey"]["path"]} for n in nodes if n["groupName"] in groups]
+
+
+def _launch(
+    ui: DagsterUI, day: str, run_config: dict | None = None, groups: set[str] | None = None
+) -> str:
+    """One day, as the UI's Materialize does: every asset and check, or the groups' assets."""
+    selection = ui.asset_keys() if groups is None else _asset_keys(ui, groups)
+    params = {
+        "selector": {
+            "repositoryLocationName": LOCATION,
+            "repositoryName": REPOSITORY,
+            "pipelineName": ASSET_JOB,
+            "assetSelection": selection,
+            "assetCheckSelection": ui.asset_checks() if groups is None else [],
+        },
+        "runConfigData": run_config or {},
+        "executionMetadata": {"tags": [{"key": "dagster/partition", "value": day}]},
+        "mode": "default",
+    }
+    result = ui.graphql(LAUNCH_RUN, {"params": params})["launchPipelineExecution"]
+    assert result["__typename"] == "LaunchRunSuccess", result
+    return result["run"]["runId"]
+
+
+def _workers(instance: DagsterInstance, run_id: str) -> list[tuple[str, str]]:
+    """(step key, Celery worker name) for every step execution a worker began."""
+    found = []
+    for entry in instance.all_logs(run_id, of_type=DagsterEventType.ENGINE_EVENT):
+        event = entry.dagster_event
+        if EXECUTING in (event.message or ""):
+            found.append(
+                (event.step_key, event.event_specific_data.metadata["Celery worker"].value)
+            )
+    return found
+
+
+def _step_starts(instance: DagsterInstance, run_id: str) -> list[tuple[str, int]]:
+    """(step key, pid of the process that started it) for every step start of the run."""
+    events = instance.all_logs(run_id, of_type=DagsterEventType.STEP_START)
+    return [(e.dagster_event.step_key, e.dagster_event.pid) for e in events]
+
+
+def _descendants(proc: subprocess.Popen) -> set[int]:
+    return {p.pid for p in psutil.Process(proc.pid).children(recursive=True)}
+
+
+def _table(lake: Path, table: str, day: str) -> pl.DataFrame:
+    return pl.read_parquet(lake / table / f"recording_date={day}" / "data.parquet")
+
+
+def _counts(lake: Path, day: str) -> dict[str, int]:
+    folders = [p for p in lake.iterdir() if (p / f"recording_date={day}").exists()]
+    return {p.name: _table(lake, p.name, day).height for p in folders}
+
+
+def _assert_unique_keys(lake: Path, day: str) -> None:
+    for folder in sorted(p for p in lake.iterdir() if (p / f"recording_date={day}").exists()):
+        df = _table(lake, folder.name, day)
+        keys = [k for k in TABLE_KEYS.get(folder.name, ()) if k in df.columns]
+        if keys and df.height:
+            assert not df.select(keys).is_duplicated().any(), f"{folder.name}: duplicated rows"
+
+
+def test_a_worker_process_killed_in_the_model_step_is_replaced_and_the_step_runs_again(
+    stack: Stack, shared_audio: Path
+) -> None:
+    day = "2024-07-01"
+    copy_day(stack.ui.data_dir, day, shared_audio / LONG, shared_audio / CLIP)
+    run_id = _launch(stack.ui, day, groups=UP_TO_THE_MODEL)
+    instance = stack.instance()
+    deadline = time.monotonic() + 300
+    victim = None
+    while victim is None and time.monotonic() < deadline:
+        started = [pid for step, pid in _step_starts(instance, run_id) if step == MODEL_STEP]
+        if started:
+            victim = started[0]
+            assert victim in _descendants(stack.workers["gpu"])
+            os.kill(victim, signal.SIGKILL)  # the worker process running the model step
+            break
+        assert stack.ui.run(run_id)["status"] not in ("SUCCESS", "FAILURE"), stack.ui.tail()
+        time.sleep(0.1)
+    assert victim, "the model step never started on a worker"
+
+    run = stack.ui.wait_for_run(run_id, timeout=400)
+    assert run["status"] == "SUCCESS", stack.ui.tail()
+    # The broker handed the step back (acks_late + reject_on_worker_lost): it ran again in
+    # the GPU worker's new process, and the run went on.
+    again = [pid for step, pid in _step_starts(instance, run_id) if step == MODEL_STEP]
+    assert again[0] == victim and len(set(again)) == 2, again
+    assert again[-1] in _descendants(stack.workers["gpu"]) and not psutil.pid_exists(victim)
+    workers = [name for step, name in _workers(instance, run_id) if step == MODEL_STEP]
+    assert len(workers) == 2 and all(name.startswith("gpu@") for name in workers), workers
+    frames = _table(stack.lake, "frame_emotion_scores", day)
+    counts = _counts(stack.lake, day)
+    _assert_unique_keys(stack.lake, day)
+
+    # A re-run of the day: the same rows, nothing duplicated or lost.
+    rerun = stack.ui.wait_for_run(_launch(stack.ui, day, groups=UP_TO_THE_MODEL), timeout=400)
+    assert rerun["status"] == "SUCCESS", stack.ui.tail()
+    assert _counts(stack.lake, day) == counts
+    _assert_unique_keys(stack.lake, day)
+    assert _table(stack.lake, "frame_emotion_scores", day).equals(frames)
+    assert frames["recording_id"].n_unique() == 2
+
+
+def test_a_two_day_backfill_runs_every_step_on_workers_and_equals_an_in_process_run(
+    stack: Stack, shared_audio: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    days = ["2024-07-02", "2024-07-03"]
+    copy_day(stack.ui.data_dir, days[0], shared_audio / CLIP)
+    copy_day(stack.ui.data_dir, days[1], shared_audio / CLIP, shared_audio / OTHER_CLIP)
+    params = {
+        "assetSelection": stack.ui.asset_keys(),
+        "partitionNames": days,
+        "fromFailure": False,
+        "tags": [],
+    }
+    result = stack.ui.graphql(LAUNCH_BACKFILL, {"params": params})["launchPartitionBackfill"]
+    assert result["__typename"] == "LaunchBackfillSuccess", result
+    backfill_id = result["backfillId"]
+    instance = stack.instance()
+    deadline = time.monotonic() + 500
+    while time.monotonic() < deadline:
+        backfill = instance.get_backfill(backfill_id)
+        if backfill.status.value != "REQUESTED":
+            break
+        time.sleep(2)
+    assert backfill.status.value == "COMPLETED_SUCCESS", stack.ui.tail()
+
+    runs = instance.get_runs()
+    runs = [r for r in runs if r.tags.get("dagster/backfill") == backfill_id]
+    assert sorted(r.tags["dagster/partition"] for r in runs) == days
+    worker_pids = {kind: _descendants(stack.workers[kind]) for kind in ("cpu", "gpu")}
+    model_steps = []
+    for run in runs:
+        assert run.status.value == "SUCCESS"
+        run_pid = next(
+            e.dagster_event.pid
+            for e in instance.all_logs(run.run_id, of_type=DagsterEventType.RUN_START)
+        )
+        started: dict[str, set[int]] = {}
+        for step, pid in _step_starts(instance, run.run_id):
+            started.setdefault(step, set()).add(pid)
+        executed: dict[str, set[str]] = {}
+        for step, name in _workers(instance, run.run_id):
+            executed.setdefault(step, set()).add(name.split("@")[0])
+        assert len(started) > 10 and set(started) == set(executed)
+        for step, pids in started.items():
+            kind = "gpu" if step == MODEL_STEP else "cpu"
+            # The step ran in a process of its queue's worker, not in the run's process.
+            assert executed[step] == {kind}, (step, executed[step])
+            assert run_pid not in pids and pids <= worker_pids[kind], (step, pids, run_pid)
+        model_steps += started[MODEL_STEP]
+
+    # Both model steps ran in one GPU worker process, which loaded the model at most once.
+    assert len(set(model_steps)) == 1
+    loads = [
+        record.event_log_entry.dagster_event.step_materialization_data.materialization.metadata[
+            "model_loaded_in_this_step"
+        ].value
+        for record in instance.get_event_records(
+            EventRecordsFilter(DagsterEventType.ASSET_MATERIALIZATION),
+            limit=1000,
+        )
+        if record.event_log_entry.run_id in {r.run_id for r in runs}
+        and record.event_log_entry.step_key == MODEL_STEP
+    ]
+    assert len(loads) == 4 and sum(loads) <= 2, loads  # two outputs per step
+
+    # The same days in-process (the local default) on a copy of the inputs.
+    from emotion_assets.pipeline_runner import run_partition
+
+    local = tmp_path / "local"
+    shutil.copytree(stack.ui.data_dir / "raw", local / "raw")
+    monkeypatch.setenv("EMOTION_DATA_DIR", str(local))
+    monkeypatch.setenv("EMOTION_MODEL", stack.ui.env["EMOTION_MODEL"])
+    monkeypatch.setenv("EMOTION_THREADS", "1")
+    for day in days:
+        run_partition(local, day, instance=DagsterInstance.ephemeral())
+        for folder in sorted((local / "lake").iterdir()):
+            if not (folder / f"recording_date={day}").exists():
+                continue
+            expected = _table(local / "lake", folder.name, day)
+            got = _table(stack.lake, folder.name, day)
+            assert got.height == expected.height, (folder.name, day)
+        keys = ["recording_id", "track", "frame_idx"]
+        expected = _table(local / "lake", "frame_emotion_scores", day).sort(keys)
+        got = _table(stack.lake, "frame_emotion_scores", day).sort(keys)
+        assert got.select(keys).equals(expected.select(keys))
+        diff = (got.select(EMOTIONS) - expected.select(EMOTIONS)).select(
+            pl.max_horizontal(pl.all().abs())
+        )
+        assert diff.max().item() <= 1e-6
+
+
+def test_bad_configuration_fails_the_run_in_one_sentence(stack: Stack, shared_audio: Path) -> None:
+    day = "2024-07-04"
+    copy_day(stack.ui.data_dir, day, shared_audio / CLIP)
+    instance = stack.instance()
+
+    def failure_text(run_id: str) -> str:
+        run = stack.ui.wait_for_run(run_id, timeout=180)
+        assert run["status"] == "FAILURE", stack.ui.tail()
+        return " ".join(e.message or "" for e in instance.all_logs(run_id))
+
+    dead_broker = f"redis://127.0.0.1:{free_port()}/0"
+    config = {"execution": {"config": {"broker": dead_broker}}}
+    said = failure_text(_launch(stack.ui, day, config, UP_TO_THE_MODEL))
+    assert f"The Celery broker {dead_broker} (EMOTION_CELERY_BROKER) is unreachable" in said
+
+    _stop(stack.workers["gpu"])  # no GPU machine is up
+    config = {"execution": {"config": {"worker_wait_s": 3.0}}}
+    run_id = _launch(stack.ui, day, config, UP_TO_THE_MODEL)
+    said = failure_text(run_id)
+    assert "No GPU worker is listening on queue `gpu`" in said
+    assert not _workers(instance, run_id) and not _step_starts(instance, run_id)  # none sent
