@@ -25,7 +25,6 @@ from emotion_assets.defs.resources import (
     EmotionModelResource,
     StorageResource,
 )
-from emotion_assets.distributed import celery_config
 from emotion_assets.settings import Settings, load_settings
 
 
@@ -42,13 +41,13 @@ def build_resources(settings: Settings) -> dict:
 def code_location_executor(settings: Settings) -> ExecutorDefinition:
     if settings.kubernetes.k8s:
         # On Kubernetes (CeleryK8sRunLauncher, deploy/k8s/values.yaml): the same Celery queues
-        # and settings as the one-machine stack, each step in its own pod, the model step's pod
-        # on a GPU node (docs/deploy.md, "Kubernetes").
+        # as the one-machine stack, each step in its own pod, the model step's pod on a GPU node
+        # (docs/deploy.md, "Kubernetes"). The executor takes its Celery settings from the run
+        # launcher (the chart's `configSource`, the same as distributed.celery_config: tested),
+        # since the launcher refuses a `configured` celery-k8s executor.
         from dagster_celery_k8s import celery_k8s_job_executor
 
-        return celery_k8s_job_executor.configured(
-            {"config_source": celery_config(settings.execution)}, name="celery_k8s"
-        )
+        return celery_k8s_job_executor
     return build_executor(settings.execution)
 
 

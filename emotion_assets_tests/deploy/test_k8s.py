@@ -62,7 +62,7 @@ def step_tags() -> dict[str, dict[str, str]]:
             mp.setenv(key, value)
         job = build_definitions().resolve_job_def("emotion_pipeline")
         plan = create_execution_plan(job, tags={"dagster/partition": "2024-06-03"})
-        assert job.executor_def.name == "celery_k8s"
+        assert job.executor_def.name == "celery-k8s"
     return {step.key: dict(step.tags) for step in plan.get_all_steps_in_topo_order()}
 
 
@@ -199,7 +199,7 @@ def test_off_kubernetes_no_step_carries_kubernetes_tags(
     job = build_definitions().resolve_job_def("emotion_pipeline")
     plan = create_execution_plan(job, tags={"dagster/partition": "2024-06-03"})
     assert not [s.key for s in plan.get_all_steps_in_topo_order() if "dagster-k8s/config" in s.tags]
-    assert job.executor_def.name != "celery_k8s"
+    assert job.executor_def.name != "celery-k8s"
 
 
 @pytest.mark.parametrize(
