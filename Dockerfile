@@ -37,8 +37,10 @@ RUN uv pip sync --no-cache --python /opt/venv/bin/python \
     fi
 
 COPY README.md workspace.yaml ./
+COPY deploy ./deploy
 COPY emotion_assets ./emotion_assets
-RUN uv pip install --no-cache --python /opt/venv/bin/python --no-deps . \
+# Editable, as `make setup`: the code finds deploy/ (instance config) beside the package.
+RUN uv pip install --no-cache --python /opt/venv/bin/python --no-deps -e . \
  && mkdir -p ${DAGSTER_HOME} ${EMOTION_DATA_DIR} \
  && useradd --uid 10001 --create-home emotion \
  && chown -R emotion ${DAGSTER_HOME} ${EMOTION_DATA_DIR}
