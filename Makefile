@@ -20,7 +20,7 @@ DEMO_DATE ?= 2024-06-03
 UI_HOST ?= 127.0.0.1
 UI_PORT ?= 3000
 
-.PHONY: setup demo test ui app run bench bench-warehouse lint format backfill sql clean lock
+.PHONY: setup demo test ui app run bench bench-warehouse lint format backfill sql clean lock stack
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -61,6 +61,9 @@ $(REDIS_SERVER):
 
 test: setup $(CHROMIUM) $(REDIS_SERVER)  ## set up, then run the whole test suite
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+stack: setup $(REDIS_SERVER)  ## the demo day through PostgreSQL, S3, Redis, Celery workers, webserver + daemon on 127.0.0.1; stops them after
+	$(BIN)/python -m emotion_assets.stack --date $(DEMO_DATE) $(STACK_ARGS)
 
 # As `make demo`: with EMOTION_MODEL unset and the real model unavailable, runs use the tiny one.
 ui: export EMOTION_ALLOW_TINY_FALLBACK ?= 1

@@ -7,7 +7,7 @@ builds each domain's definitions from them. Nothing here does real work.
 
 from __future__ import annotations
 
-from dagster import Definitions, definitions
+from dagster import Definitions, ExecutorDefinition, definitions
 
 from emotion_assets.defs.analytics.assets import analytics_assets
 from emotion_assets.defs.automation.jobs import emotion_pipeline
@@ -38,6 +38,19 @@ def build_resources(settings: Settings) -> dict:
     }
 
 
+def code_location_executor(settings: Settings) -> ExecutorDefinition:
+    if settings.kubernetes.k8s:
+        # On Kubernetes (CeleryK8sRunLauncher, deploy/k8s/values.yaml): the same Celery queues
+        # as the one-machine stack, each step in its own pod, the model step's pod on a GPU node
+        # (docs/deploy.md, "Kubernetes"). The executor takes its Celery settings from the run
+        # launcher (the chart's `configSource`, the same as distributed.celery_config: tested),
+        # since the launcher refuses a `configured` celery-k8s executor.
+        from dagster_celery_k8s import celery_k8s_job_executor
+
+        return celery_k8s_job_executor
+    return build_executor(settings.execution)
+
+
 def build_definitions(settings: Settings | None = None) -> Definitions:
     settings = settings or load_settings()
     partitions = daily_partitions(settings.storage)
@@ -45,7 +58,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
     return Definitions(
         assets=[
             *ingest_assets(partitions),
-            *emotion_assets(partitions, settings.model, settings.execution),
+            *emotion_assets(partitions, settings.model, settings.execution, settings.kubernetes),
             *analytics_assets(partitions),
         ],
         asset_checks=build_asset_checks(partitions),
@@ -55,8 +68,8 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
         resources=build_resources(settings),
         # Every job of the code location, including the implicit asset job behind the UI's
         # "Materialize" and backfills: in-process by default, Celery workers with
-        # EMOTION_EXECUTOR=celery (defs/executor.py, docs/deploy.md).
-        executor=build_executor(settings.execution),
+        # EMOTION_EXECUTOR=celery (defs/executor.py, docs/deploy.md), celery-k8s on Kubernetes.
+        executor=code_location_executor(settings),
     )
 
 

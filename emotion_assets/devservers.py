@@ -65,6 +65,27 @@ def _stop(proc: subprocess.Popen, grace_s: float) -> None:
         proc.wait(10)
 
 
+@contextlib.contextmanager
+def background_process(
+    args: list[str],
+    log: Path,
+    *,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    grace_s: float = 10,
+) -> Iterator[subprocess.Popen]:
+    """`args` in a session of its own (Ctrl-C in a terminal does not reach it), its output
+    appended to `log`; on exit its whole process group is stopped (SIGTERM, then SIGKILL)."""
+    with Path(log).open("ab") as out:
+        proc = subprocess.Popen(
+            args, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True
+        )
+    try:
+        yield proc
+    finally:
+        _stop(proc, grace_s)
+
+
 def _tool(name: str, hint: str) -> str:
     found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
     if not found:

@@ -357,6 +357,67 @@ class ExecutionSettings(EnvSettings):
         return self.celery_backend or self.celery_broker
 
 
+def parse_key_values(text: str) -> dict[str, str]:
+    """Parse "key=value,key2=value2" (Kubernetes labels) into a dict."""
+    pairs: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"{item!r} is not key=value")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def parse_tolerations(text: str) -> tuple[str, ...]:
+    """Check "key[=value]:Effect,..." (Kubernetes tolerations) item by item."""
+    items = tuple(filter(None, (part.strip() for part in text.split(","))))
+    for item in items:
+        key_value, sep, effect = item.rpartition(":")
+        if not sep or not key_value.partition("=")[0] or effect not in K8S_TAINT_EFFECTS:
+            raise ValueError(
+                f"{item!r} is not key[=value]:Effect with Effect one of {', '.join(K8S_TAINT_EFFECTS)}"
+            )
+    return items
+
+
+K8S_TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+
+
+class KubernetesSettings(EnvSettings):
+    """The model step's pod on Kubernetes (deploy/k8s/, docs/deploy.md#kubernetes).
+
+    Only used when the code location runs on Kubernetes (EMOTION_K8S=1, set in the image's
+    ConfigMap): then the model step carries a `dagster-k8s/config` tag that asks for GPUs on a
+    GPU node; elsewhere no step carries Kubernetes tags.
+    """
+
+    model_config = settings_config()
+
+    k8s: bool = False
+    k8s_gpu_count: int = Field(1, ge=1)  # nvidia.com/gpu limit of the model step's pod
+    # The CUDA build of the code location's image (Dockerfile, TORCH_VARIANT); empty: the model
+    # step runs the code location's own image (then build that one with CUDA).
+    k8s_gpu_image: str = ""
+    # The node pool with GPUs: a label on its nodes, and the taint that keeps others off them.
+    k8s_gpu_node_selector: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=lambda: {"nvidia.com/gpu.present": "true"}
+    )
+    k8s_gpu_tolerations: Annotated[tuple[str, ...], NoDecode] = ("nvidia.com/gpu:NoSchedule",)
+    # Requests of the model step's pod: the full-size model, a day's frames and polars.
+    k8s_gpu_cpu: str = "4"
+    k8s_gpu_memory: str = "16Gi"
+
+    @field_validator("k8s_gpu_node_selector", mode="before")
+    @classmethod
+    def _selector_from_text(cls, value: object) -> object:
+        return parse_key_values(value) if isinstance(value, str) else value
+
+    @field_validator("k8s_gpu_tolerations", mode="before")
+    @classmethod
+    def _tolerations_from_text(cls, value: object) -> object:
+        return parse_tolerations(value) if isinstance(value, str) else value
+
+
 @dataclass(frozen=True)
 class Settings:
     """All groups, as read from the environment by load_settings()."""
@@ -367,6 +428,7 @@ class Settings:
     analytics: AnalyticsSettings
     app: AppSettings
     execution: ExecutionSettings
+    kubernetes: KubernetesSettings
 
 
 def _variable(group: type[BaseSettings], field: str) -> str:
@@ -417,6 +479,7 @@ def load_settings() -> Settings:
         analytics=load_group(AnalyticsSettings),
         app=load_group(AppSettings),
         execution=load_group(ExecutionSettings),
+        kubernetes=load_group(KubernetesSettings),
     )
     try:  # the window/context rule lives with the engine's own config: surface it now, named
         settings.model.engine_config()

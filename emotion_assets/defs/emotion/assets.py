@@ -23,12 +23,16 @@ from emotion_assets.engine import tables
 from emotion_assets.engine.core import engines_loaded
 from emotion_assets.engine.loading import ModelUnavailableError
 from emotion_assets.engine.partition import score_partition
+from emotion_assets.k8s_pods import model_step_tags
 from emotion_assets.labels import FRAME_HOP_S
-from emotion_assets.settings import ExecutionSettings, ModelSettings
+from emotion_assets.settings import ExecutionSettings, KubernetesSettings, ModelSettings
 
 
 def emotion_assets(
-    partitions: PartitionsDefinition, model: ModelSettings, execution: ExecutionSettings
+    partitions: PartitionsDefinition,
+    model: ModelSettings,
+    execution: ExecutionSettings,
+    kubernetes: KubernetesSettings,
 ) -> list[AssetsDefinition]:
     """The model step (frames and embeddings) and the utterance table."""
     # Changing the model marks every partition stale in the UI: the model is part of the code.
@@ -57,8 +61,9 @@ def emotion_assets(
         partitions_def=partitions,
         retry_policy=retry_policy,
         pool="emotion_model",  # model steps at once: the pool's limit (dagster.yaml)
-        # With the Celery executor the model step runs only on workers of the GPU queue.
-        op_tags={QUEUE_TAG: execution.celery_gpu_queue},
+        # With the Celery executor the model step runs only on workers of the GPU queue; on
+        # Kubernetes its pod also asks for a GPU on a GPU node (emotion_assets/k8s_pods.py).
+        op_tags={QUEUE_TAG: execution.celery_gpu_queue, **model_step_tags(kubernetes)},
     )
     def emotion_model_outputs(
         context: AssetExecutionContext,

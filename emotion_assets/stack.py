@@ -1,0 +1,356 @@
+"""`make stack`: the distributed stack on one machine, the demo day through it, then stop.
+
+Starts, all on 127.0.0.1 and in one folder: PostgreSQL (the Dagster instance), the S3 server
+(SeaweedFS), Redis (the Celery broker), one CPU-queue and one GPU-queue Celery worker, the
+Dagster webserver and daemon. Then it launches the demo day (the bundled samples) through the
+webserver, as the UI would; the daemon takes it from the run queue, and the run hands each
+step to the workers. It prints where each step ran (Celery worker and process id, from
+Dagster's own event log) and stops everything it started: at the end, on an error, on Ctrl-C
+or SIGTERM. `--keep-running` keeps the stack up (UI link printed) until Ctrl-C.
+
+    python -m emotion_assets.stack [--date 2024-06-03] [--folder DIR] [--keep-running]
+
+docs/deploy.md, "Try the distributed stack on one machine", says how this maps to Kubernetes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from emotion_assets.devservers import (
+    HOST,
+    ServerStartError,
+    background_process,
+    free_port,
+    postgres_server,
+    redis_server,
+    s3_server,
+    wait_http,
+)
+from emotion_assets.settings import SettingsError, load_settings
+
+REPO = Path(__file__).resolve().parents[1]
+WORKSPACE = REPO / "workspace.yaml"
+JOB = "emotion_pipeline"
+BUCKET = "emotion"
+TERMINAL = ("SUCCESS", "FAILURE", "CANCELED")
+WORKSPACE_STATUS = """{ workspaceOrError { __typename ... on Workspace { locationEntries {
+  name loadStatus locationOrLoadError { __typename ... on PythonError { message } } } } } }"""
+
+
+class StackError(RuntimeError):
+    """The stack could not start or the run did not finish: one sentence, logs named."""
+
+
+@dataclass(frozen=True)
+class StepPlace:
+    step: str
+    worker: str
+    pid: int
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def graphql(url: str, query: str, variables: dict | None = None, timeout: float = 30) -> dict:
+    body = json.dumps({"query": query, "variables": variables or {}}).encode()
+    request = urllib.request.Request(  # noqa: S310 - the stack's own webserver on 127.0.0.1
+        f"{url}/graphql", body, {"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        return json.loads(response.read())["data"]
+
+
+def wait_for_code_location(url: str, timeout: float, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError, KeyError, TypeError):
+            entries = graphql(url, WORKSPACE_STATUS)["workspaceOrError"]["locationEntries"]
+            if entries and entries[0]["loadStatus"] == "LOADED":
+                error = entries[0]["locationOrLoadError"]
+                if error["__typename"] == "PythonError":
+                    raise StackError(f"the code location did not load: {error['message']}")
+                return
+        time.sleep(1)
+    raise StackError(f"the code location did not load within {timeout:.0f} s; see {log}")
+
+
+def stack_environment(folder: Path, broker: str, backend: str, postgres: dict) -> dict[str, str]:
+    """What every process of the stack reads: instance, storage, executor, broker."""
+    env = {
+        "DAGSTER_HOME": str(folder / "dagster_home"),
+        "EMOTION_DATA_DIR": str(folder / "data"),
+        "EMOTION_EXECUTOR": "celery",
+        "EMOTION_CELERY_BROKER": broker,
+        "EMOTION_CELERY_BACKEND": backend,
+        "GX_ANALYTICS_ENABLED": "false",
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+        **postgres,
+    }
+    if "EMOTION_MODEL" not in os.environ:  # as `make demo`: the tiny model, loudly, if no other
+        env["EMOTION_ALLOW_TINY_FALLBACK"] = "1"
+    return env
+
+
+def copy_samples(data_dir: Path, day: str) -> int:
+    from emotion_assets.demo import copy_samples as copy_into_raw
+    from emotion_assets.layout import DataLayout
+
+    return len(copy_into_raw(DataLayout(data_dir), day))
+
+
+def launch_run(url: str, port: int, day: str) -> str:
+    from dagster_graphql import DagsterGraphQLClient
+
+    client = DagsterGraphQLClient(HOST, port_number=port)
+    return client.submit_job_execution(JOB, tags={"dagster/partition": day})
+
+
+def wait_for_run(port: int, run_id: str, timeout: float) -> str:
+    from dagster_graphql import DagsterGraphQLClient
+
+    client = DagsterGraphQLClient(HOST, port_number=port)
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        status = client.get_run_status(run_id).value
+        if status != last:
+            say(f"   run {run_id[:8]}: {status}")
+            last = status
+        if status in TERMINAL:
+            return status
+        time.sleep(2)
+    raise StackError(f"run {run_id} did not finish within {timeout:.0f} s")
+
+
+def where_steps_ran(instance, run_id: str) -> tuple[int | None, list[StepPlace]]:
+    """(the run process's pid, each step's Celery worker and pid), from the run's event log.
+
+    dagster_celery's task reports "Executing steps ... in celery worker" with the worker's
+    name before it runs a step; the step's own events carry the pid of the process they ran in.
+    """
+    from dagster import DagsterEventType
+
+    workers: dict[str, str] = {}
+    pids: dict[str, int] = {}
+    run_pid = None
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None:
+            continue
+        if event.event_type == DagsterEventType.RUN_START:
+            run_pid = event.pid
+        elif event.event_type == DagsterEventType.STEP_START and entry.step_key:
+            pids[entry.step_key] = event.pid
+        elif event.event_type == DagsterEventType.ENGINE_EVENT and entry.step_key:
+            worker = event.event_specific_data.metadata.get("Celery worker")
+            if worker is not None:
+                workers[entry.step_key] = worker.value
+    places = [StepPlace(step, workers.get(step, "?"), pid) for step, pid in pids.items()]
+    return run_pid, places
+
+
+def failure_messages(instance, run_id: str) -> list[str]:
+    """The run's error lines (failed steps, the run's failure, engine errors)."""
+    import logging
+
+    lines = []
+    for entry in instance.all_logs(run_id):
+        if entry.level >= logging.ERROR:
+            message = entry.dagster_event.message if entry.dagster_event else entry.user_message
+            lines.append(f"{entry.step_key or 'run'}: {message}")
+    return lines
+
+
+def print_places(run_pid: int | None, places: list[StepPlace]) -> None:
+    say(f"\n== where each step ran (the run's own process: pid {run_pid})")
+    width = max((len(p.step) for p in places), default=10)
+    for place in sorted(places, key=lambda p: (p.worker, p.step)):
+        say(f"   {place.step:<{width}}  {place.worker:<28} pid {place.pid}")
+    elsewhere = sum(p.pid != run_pid for p in places)
+    say(f"   {elsewhere} of {len(places)} steps ran outside the run's process")
+
+
+def print_tables(data_dir: Path, day: str) -> None:
+    from emotion_assets.layout import DataLayout
+    from emotion_assets.warehouse import connect_readonly
+
+    layout = DataLayout(data_dir)
+    if not layout.warehouse.exists():
+        return
+    con = connect_readonly(layout.warehouse)
+    try:
+        say(f"\n== tables of {day} ({layout.warehouse})")
+        views = con.execute(
+            "SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY 1"
+        ).fetchall()
+        for (name,) in views:
+            rows = con.execute(
+                f'SELECT count(*) FROM "{name}" WHERE recording_date = ?', [day]
+            ).fetchone()[0]
+            say(f"   {name:<28} {rows:>8} rows")
+    finally:
+        con.close()
+
+
+@contextlib.contextmanager
+def stop_on_sigterm() -> Iterator[None]:
+    """SIGTERM ends the stack like Ctrl-C: everything started is stopped on the way out."""
+
+    def _raise(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _raise)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run_stack(day: str, folder: Path, *, keep_running: bool, timeout: float) -> int:
+    """Start everything (each stopped by `stack` on the way out), run the day, report."""
+    with contextlib.ExitStack() as stack:
+        try:
+            return _start_and_run(stack, day, folder, keep_running, timeout)
+        finally:
+            say("\n== stopping everything the stack started ...")
+
+
+def _start_and_run(
+    stack: contextlib.ExitStack, day: str, folder: Path, keep_running: bool, timeout: float
+) -> int:
+    from dagster import DagsterInstance
+
+    from emotion_assets.instance import postgres_env, write_instance
+
+    logs = folder / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    started: list[tuple[str, int | None, str]] = []
+    postgres = stack.enter_context(postgres_server(folder / "postgres"))
+    started.append(("PostgreSQL (Dagster instance)", None, postgres.url("dagster")))
+    s3 = stack.enter_context(s3_server(folder / "s3"))
+    s3.create_bucket(BUCKET)
+    started.append(("S3 server (SeaweedFS)", None, f"{s3.endpoint_url} bucket {BUCKET}"))
+    redis = stack.enter_context(redis_server(folder / "redis"))
+    started.append(("Redis (Celery broker)", None, redis.url(0)))
+
+    env = stack_environment(
+        folder, redis.url(0), redis.url(1), postgres_env(postgres.create_database("dagster"))
+    )
+    os.environ.update(env)  # this process reads the instance too
+    write_instance(Path(env["DAGSTER_HOME"]), postgres=True)
+    files = copy_samples(Path(env["EMOTION_DATA_DIR"]), day)
+    child_env = {**os.environ, **env}
+
+    for kind in ("cpu", "gpu"):
+        worker = stack.enter_context(
+            background_process(
+                [sys.executable, "-m", "emotion_assets.distributed", "worker", kind],
+                logs / f"worker-{kind}.log",
+                env=child_env,
+                cwd=REPO,
+            )
+        )
+        started.append((f"Celery worker, queue {kind}", worker.pid, f"{logs}/worker-{kind}.log"))
+    bin_dir = Path(sys.executable).parent
+    port = free_port()
+    url = f"http://{HOST}:{port}"
+    webserver = stack.enter_context(
+        background_process(
+            [str(bin_dir / "dagster-webserver"), "-h", HOST, "-p", str(port), "-w", str(WORKSPACE)],
+            logs / "webserver.log",
+            env=child_env,
+            cwd=REPO,
+        )
+    )  # fmt: skip
+    started.append(("Dagster webserver", webserver.pid, url))
+    daemon = stack.enter_context(
+        background_process(
+            [str(bin_dir / "dagster-daemon"), "run", "-w", str(WORKSPACE)],
+            logs / "daemon.log",
+            env=child_env,
+            cwd=REPO,
+        )
+    )
+    started.append(("Dagster daemon", daemon.pid, f"{logs}/daemon.log"))
+
+    say(f"\n== the stack ({folder})")
+    for what, pid, where in started:
+        say(f"   {what:<32} {'pid ' + str(pid) if pid else '':<11} {where}")
+    say(f"   {files} sample files in {env['EMOTION_DATA_DIR']}/raw/{day}")
+    if "EMOTION_ALLOW_TINY_FALLBACK" in env:
+        say(
+            "!! EMOTION_MODEL is unset: if iic/emotion2vec_plus_large cannot be loaded, the run "
+            "uses the TINY RANDOM MODEL (meaningless scores; README, Model)."
+        )
+
+    wait_http(f"{url}/server_info", timeout=120)
+    wait_for_code_location(url, timeout=300, log=logs / "webserver.log")
+    run_id = launch_run(url, port, day)
+    say(f"\n== run {run_id} of {day}, launched through the webserver: {url}/runs/{run_id}")
+    status = wait_for_run(port, run_id, timeout)
+    instance = stack.enter_context(DagsterInstance.from_config(env["DAGSTER_HOME"]))
+    run_pid, places = where_steps_ran(instance, run_id)
+    print_places(run_pid, places)
+    if status != "SUCCESS":
+        say(f"\n!! the run ended {status}:")
+        for message in failure_messages(instance, run_id):
+            say(f"   {message}")
+        return 1
+    print_tables(Path(env["EMOTION_DATA_DIR"]), day)
+    if keep_running:
+        say(f"\n== the stack keeps running: {url}  (Ctrl-C stops everything)")
+        while True:
+            time.sleep(3600)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m emotion_assets.stack", description=__doc__)
+    parser.add_argument("--date", default="2024-06-03", help="partition for the samples")
+    parser.add_argument(
+        "--folder", type=Path, help="keep everything here (default: a temporary folder, removed)"
+    )
+    parser.add_argument(
+        "--keep-running", action="store_true", help="after the run, keep the stack up until Ctrl-C"
+    )
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds the run may take")
+    args = parser.parse_args(argv)
+    try:
+        load_settings()  # a bad setting: one sentence now, not in every process later
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    folder = (args.folder or Path(tempfile.mkdtemp(prefix="emotion-stack-"))).resolve()
+    code = 1
+    try:
+        with stop_on_sigterm():
+            code = run_stack(
+                args.date, folder, keep_running=args.keep_running, timeout=args.timeout
+            )
+    except KeyboardInterrupt:
+        code = 130
+    except (StackError, ServerStartError) as exc:
+        say(f"\n!! {exc}")
+    finally:
+        if args.folder is None:
+            shutil.rmtree(folder, ignore_errors=True)
+    say("== stopped" + ("" if args.folder is None else f"; everything it wrote is in {folder}"))
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""`python -m emotion_assets.stack`, as a user runs it: the demo day through the one-machine
+distributed stack, each step on a Celery worker, then Ctrl-C stops everything it started."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from emotion_assets_tests.conftest import REPO
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
+
+READY = "the stack keeps running"
+STEP_LINE = re.compile(r"^   (\w+)\s+(\S+@\S+)\s+pid (\d+)$")
+
+
+def _lines(proc: subprocess.Popen) -> queue.Queue:
+    lines: queue.Queue = queue.Queue()
+
+    def pump() -> None:
+        for line in proc.stdout:
+            lines.put(line.rstrip("\n"))
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    return lines
+
+
+def _read_until(lines: queue.Queue, marker: str, timeout: float, seen: list[str]) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=5)
+        except queue.Empty:
+            continue
+        if line is None:
+            raise AssertionError("the stack ended early:\n" + "\n".join(seen[-60:]))
+        seen.append(line)
+        if marker in line:
+            return
+    raise AssertionError(f"no {marker!r} within {timeout:.0f} s:\n" + "\n".join(seen[-60:]))
+
+
+def _processes_of(folder: Path) -> list[str]:
+    """Processes whose command line or environment names the stack's folder."""
+    found = []
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        with_folder = str(folder) in " ".join(proc.info["cmdline"] or [])
+        if not with_folder:
+            try:
+                with_folder = any(str(folder) in v for v in proc.environ().values())
+            except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess):
+                continue
+        if with_folder and proc.pid != os.getpid():
+            found.append(f"{proc.pid} {' '.join(proc.info['cmdline'] or [])[:120]}")
+    return found
+
+
+def test_the_stack_runs_the_demo_day_on_workers_and_ctrl_c_stops_everything(
+    tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    # Not under pytest's tmp_path: PostgreSQL runs as an unprivileged user when the tests run as
+    # root, and another pytest session may make pytest's base folder 0700 again at any time.
+    folder = Path(tempfile.mkdtemp(prefix="emotion-stack-test-"))
+    env = {
+        **os.environ,
+        "EMOTION_MODEL": str(tiny_model_dir),
+        "EMOTION_THREADS": "1",
+        "EMOTION_DATA_DIR": str(tmp_path / "not-used"),  # the stack uses its own folder
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "emotion_assets.stack", "--folder", str(folder), "--keep-running"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
+    seen: list[str] = []
+    try:
+        _read_until(_lines(proc), READY, timeout=1200, seen=seen)
+        assert _processes_of(folder), "the stack's servers and workers should be running now"
+        proc.send_signal(signal.SIGINT)  # Ctrl-C
+        assert proc.wait(timeout=120) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        shutil.rmtree(folder, ignore_errors=True)
+    output = "\n".join(seen)
+
+    # Every step ran on a Celery worker, in a process other than the run's own.
+    run_pid = int(re.search(r"the run's own process: pid (\d+)", output).group(1))
+    steps = {m[1]: (m[2], int(m[3])) for m in map(STEP_LINE.match, seen) if m}
+    assert "emotion_model_outputs" in steps and "team_health" in steps, output
+    assert all(pid != run_pid for _, pid in steps.values())
+    # The model step on the GPU-queue worker only, every other step on the CPU-queue worker.
+    assert steps.pop("emotion_model_outputs")[0].startswith("gpu@")
+    assert {worker.split("@")[0] for worker, _ in steps.values()} == {"cpu"}
+    assert re.search(r"frame_emotion_scores\s+[1-9]\d* rows", output), output
+
+    # Nothing it started is left: no server, worker, webserver or daemon names its folder.
+    deadline = time.monotonic() + 30
+    while (left := _processes_of(folder)) and time.monotonic() < deadline:
+        time.sleep(1)
+    assert not left, left
