@@ -27,7 +27,7 @@ import duckdb
 
 from bench.machine import cpu_summary
 from bench.month import EXAMPLE_DAY, EXAMPLE_ID, MANIFEST, generate
-from emotion_assets.warehouse.fts import load_fts
+from emotion_assets.warehouse.extensions import load_offline
 from emotion_assets.warehouse.lake import FILE_NAME, check_lake, list_tables
 from emotion_assets.warehouse.views import connect_readonly, ensure_views
 
@@ -169,7 +169,7 @@ def measure_queries(lake: Path, warehouse: Path, warm_repeats: int) -> list[dict
                 scratch = duckdb.connect()
                 scratch.execute(f"ATTACH '{warehouse}' AS warehouse (READ_ONLY)")
                 scratch.execute("SET search_path = 'memory.main,warehouse.main'")
-                load_fts(scratch)
+                load_offline(scratch, "fts")
                 entry.update(time_query(scratch, lake, statements, warm_repeats))
                 entry["note"] = "builds a BM25 index over every sentence, then searches it"
                 scratch.close()
