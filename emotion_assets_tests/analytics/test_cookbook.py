@@ -23,7 +23,7 @@ from emotion_assets.analytics import (
 from emotion_assets.analytics.segment_emotions import segment_emotions
 from emotion_assets.contracts import TRANSCRIPT_SCHEMAS
 from emotion_assets.layout import DataLayout
-from emotion_assets.warehouse.fts import load_fts
+from emotion_assets.warehouse.extensions import load_offline
 from emotion_assets.warehouse.lake import write_partitions
 from emotion_assets.warehouse.views import view_sql
 from emotion_assets_tests.analytics.frames import DAY, RID, build_frames, raw_recordings, steps
@@ -148,7 +148,7 @@ def transcript() -> tuple[pl.DataFrame, pl.DataFrame]:
 
 def _run(con: duckdb.DuckDBPyConnection, block: str) -> list:
     if "create_fts_index" in block:
-        load_fts(con)  # offline, from the duckdb-extension-fts wheel (docs/analytics.md)
+        load_offline(con, "fts")  # offline, from the duckdb-extension-fts wheel (docs/analytics.md)
     # One statement at a time, as the DuckDB CLI runs them (a PRAGMA is bound before the
     # statements around it would run in one execute call).
     statements = [part for part in block.split(";\n") if part.strip()]
