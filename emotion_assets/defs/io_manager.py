@@ -20,7 +20,11 @@ from emotion_assets.storage import Storage
 from emotion_assets.warehouse import ensure_views, read_partitions, write_partitions
 from emotion_assets.warehouse.atomic import DiskFullError
 from emotion_assets.warehouse.lake import day_status
-from emotion_assets.warehouse.remote import publish_partitions, read_remote_partitions
+from emotion_assets.warehouse.remote import (
+    ensure_remote_views,
+    publish_partitions,
+    read_remote_partitions,
+)
 
 
 def _table_name(context: OutputContext | InputContext) -> str:
@@ -49,18 +53,25 @@ class LakeIOManager(ConfigurableIOManager):
         return open_storage(*(getattr(self, name) for name in STORAGE_FIELDS))
 
     def _remote(self) -> Storage | None:
-        """The storage root when it is not the scratch folder (then the lake lives there)."""
+        """The storage root when it is object storage (the lake is then published to it)."""
         if not self.storage_url:
             return None
         storage = self._storage()
-        return None if storage.shares(self._layout.root) else storage
+        return None if storage.is_local else storage
+
+    def _lake_layout(self) -> DataLayout:
+        """Where the lake folder is written: a local storage root, else data_dir (scratch)."""
+        if self.storage_url and (root := self._storage().local_root) is not None:
+            return DataLayout(root)
+        return self._layout
 
     def handle_output(self, context: OutputContext, obj: pl.DataFrame) -> None:
         if obj is None:
             return
         table = _table_name(context)
         days = context.asset_partition_keys
-        lake = self._layout.lake
+        lake_layout = self._lake_layout()
+        lake = lake_layout.lake
         remote = self._remote()
         try:
             paths = write_partitions(lake, table, days, obj)
@@ -75,10 +86,18 @@ class LakeIOManager(ConfigurableIOManager):
         if remote is not None:
             # The verified scratch files are published as whole objects (one PUT each).
             keys = publish_partitions(remote, self._layout, paths)
-            lake_files, view_of = "\n".join(keys), remote.uri("lake")
+            ensure_remote_views(
+                remote,
+                remote.settings,
+                self._layout.warehouse,
+                written={table: paths},
+                damages=damages,
+            )
+            lake_files = "\n".join(keys)
+            view_of = f"{self._layout.warehouse} (over {remote.uri('lake')})"
         else:
             ensure_views(lake, self._layout.warehouse, written={table: paths}, damages=damages)
-            lake_files = "\n".join(self._layout.relative(p) for p in paths)
+            lake_files = "\n".join(lake_layout.relative(p) for p in paths)
             view_of = str(self._layout.warehouse)
         for damage in damages:
             context.log.error(damage.sentence())
@@ -112,7 +131,8 @@ class LakeIOManager(ConfigurableIOManager):
         if remote is not None:
             df, where = read_remote_partitions(remote, table, days), remote.uri("lake")
         else:
-            df, where = read_partitions(self._layout.lake, table, days), self._layout.lake
+            lake = self._lake_layout().lake
+            df, where = read_partitions(lake, table, days), lake
         if df is None:
             raise FileNotFoundError(
                 f"{table} has no data for {', '.join(days)} in {where}: "

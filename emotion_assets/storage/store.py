@@ -63,6 +63,7 @@ class Storage:
         self.endpoint = endpoint or "AWS S3"  # what people see: a folder or s3://bucket/prefix
         self._local = Path(local_root).resolve() if local_root is not None else None
         self._fs = fs
+        self.settings: StorageSettings | None = None
         if self._local is None:
             rest = url[len("s3://") :].strip("/")
             self.bucket, _, prefix = rest.partition("/")
@@ -71,6 +72,12 @@ class Storage:
     # --- construction ---------------------------------------------------------------------
     @classmethod
     def from_settings(cls, settings: StorageSettings) -> Storage:
+        storage = cls._from_settings(settings)
+        storage.settings = settings  # DuckDB's S3 secret is built from the same settings
+        return storage
+
+    @classmethod
+    def _from_settings(cls, settings: StorageSettings) -> Storage:
         url = settings.storage_url
         if not url:
             return cls(str(settings.data_dir), local_root=settings.data_dir)

@@ -8,12 +8,15 @@ one, and a writer killed before its PUT completes leaves the previous object in 
 
 from __future__ import annotations
 
+import fcntl
 import io
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import duckdb
 import polars as pl
 
 from emotion_assets.layout import DataLayout
@@ -26,10 +29,15 @@ from emotion_assets.warehouse.lake import (
     DamagedPartitionError,
     parquet_problem,
 )
+from emotion_assets.warehouse.views import _publish, view_sql
+
+if TYPE_CHECKING:
+    from emotion_assets.settings import StorageSettings
 
 log = logging.getLogger(__name__)
 
 LAKE = "lake"
+REMOTE_STATE_FILE = ".remote_views.json"  # in the scratch lake: the views last published
 
 
 def partition_key(table: str, day: str) -> str:
@@ -125,3 +133,60 @@ def check_remote_lake(storage: Storage, scratch: Path) -> list[Damage]:
             damages.append(damage)
     write_bytes_atomically(cache, json.dumps(verified, indent=0))
     return damages
+
+
+def ensure_remote_views(
+    storage: Storage,
+    settings: StorageSettings,
+    warehouse: Path,
+    *,
+    written: dict[str, Sequence[Path]] | None = None,
+    damages: list[Damage] | None = None,
+) -> list[str]:
+    """The local warehouse file's views over the lake on S3 (httpfs); return tables refreshed.
+
+    Same contract as views.ensure_views: damaged partitions are moved aside first, a changed
+    view set is published as a new file swapped in atomically, builders take the lock file.
+    `written`: {table: scratch files just published} (their schema sizes the embedding array).
+    """
+    from emotion_assets.warehouse.extensions import create_s3_secret
+
+    scratch = Path(warehouse).parent
+    found = check_remote_lake(storage, scratch)
+    if damages is not None:
+        damages.extend(found)
+    lake_uri = storage.uri(LAKE)
+    tables = sorted(list_remote_tables(storage))
+    state_path = scratch / LAKE / REMOTE_STATE_FILE
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    with open(warehouse.with_name(warehouse.name + ".lock"), "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            try:
+                state = json.loads(state_path.read_text())
+            except (FileNotFoundError, json.JSONDecodeError):
+                state = {}
+            if state.get("__warehouse__") != str(warehouse.resolve()) or not warehouse.exists():
+                state = {}
+            probe = duckdb.connect()
+            try:
+                create_s3_secret(probe, settings)
+                views = {}
+                for table in tables:
+                    if written is not None and table not in written and table in state:
+                        views[table] = state[table]
+                    else:
+                        files = (written or {}).get(table, ())
+                        views[table] = view_sql(lake_uri, table, files, probe=probe)
+            finally:
+                probe.close()
+            changed = sorted(t for t in views if state.get(t) != views[t])
+            if not changed and set(state) - {"__warehouse__"} == set(views):
+                return []
+            _publish(warehouse, views, prepare=lambda con: create_s3_secret(con, settings))
+            new = {**views, "__warehouse__": str(warehouse.resolve())}
+            write_bytes_atomically(state_path, json.dumps(new, indent=1, sort_keys=True))
+            log.info("warehouse: refreshed views %s over %s in %s", changed, lake_uri, warehouse)
+            return changed
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from dagster import DagsterInstance, instance_for_test
+from dagster import DagsterInstance
 
 from emotion_assets.demo import SAMPLES
+from emotion_assets.instance import postgres_env, write_instance
 from emotion_assets.pipeline_runner import run_partition
 from emotion_assets.settings import StorageSettings
 from emotion_assets.storage import Storage
@@ -22,9 +23,7 @@ from emotion_assets_tests.conftest import REPO
 pytestmark = pytest.mark.slow
 
 DAY = "2024-06-03"
-SAMPLE_FILES = sorted(
-    p for p in SAMPLES.iterdir() if not p.name.upper().startswith("ATTRIBUTION")
-)
+SAMPLE_FILES = sorted(p for p in SAMPLES.iterdir() if not p.name.upper().startswith("ATTRIBUTION"))
 # Columns that identify a row of each table (a re-run must not duplicate any).
 FRAME_KEY = ["recording_id", "track", "t_start"]
 
@@ -49,10 +48,14 @@ def _files_under(folder: Path) -> set[str]:
     return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
 
 
-def _postgres_instance(postgres_url: str):
-    # SQLAlchemy 2.1 maps postgresql:// to psycopg 3, which dagster-postgres does not ship.
-    url = postgres_url.replace("postgresql://", "postgresql+psycopg2://", 1)
-    return instance_for_test(overrides={"storage": {"postgres": {"postgres_url": url}}})
+def _postgres_instance(home: Path, postgres_url: str, mp: pytest.MonkeyPatch) -> DagsterInstance:
+    """The shared deployment's instance (deploy/ + PostgreSQL), as `emotion_assets.instance`
+    writes it."""
+    for name, value in postgres_env(postgres_url).items():
+        mp.setenv(name, value)
+    mp.setenv("DAGSTER_HOME", str(home))
+    write_instance(home, postgres=True)
+    return DagsterInstance.from_config(str(home))
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +84,8 @@ def runs(tmp_path_factory, tiny_model_dir, s3_server, postgres_server):
         storage.put_file(f"raw/{DAY}/{src.name}", src)
     scratch = tmp_path_factory.mktemp("scratch") / "data"
     database = postgres_server.create_database(f"pipeline_{os.getpid()}")
-    with _postgres_instance(database) as instance:
+    home = tmp_path_factory.mktemp("dagster_home")
+    with _postgres_instance(home, database, mp) as instance:
         first = run_partition(scratch, DAY, instance=instance)
         counts_first, listing_first = _s3_counts(storage), storage.list("lake")
         frames_first = read_remote_partitions(storage, "frame_emotion_scores", [DAY])
