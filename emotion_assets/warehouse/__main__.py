@@ -67,8 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = load_group(StorageSettings)
     storage = Storage.from_settings(settings)
-    # A local root holds the lake itself; with S3 the warehouse file stays in data_dir.
+    # A local root holds the lake itself; the warehouse file is always local, in data_dir.
     layout = DataLayout(storage.local_root or settings.data_dir)
+    warehouse = DataLayout(settings.data_dir).warehouse
     remote = None if storage.is_local else storage
     status = 0
     try:
@@ -78,19 +79,19 @@ def main(argv: list[str] | None = None) -> int:
             status = check(layout) if remote is None else check_remote(remote, layout)
         if args.refresh:
             if remote is None:
-                refreshed = ensure_views(layout.lake, layout.warehouse)
+                refreshed = ensure_views(layout.lake, warehouse)
             else:
-                refreshed = ensure_remote_views(remote, settings, layout.warehouse)
-            print(f"views refreshed: {', '.join(refreshed) or 'none needed'} ({layout.warehouse})")
+                refreshed = ensure_remote_views(remote, settings, warehouse)
+            print(f"views refreshed: {', '.join(refreshed) or 'none needed'} ({warehouse})")
     except StorageError as exc:
         print(str(exc), file=sys.stderr)
         return 2
     if args.sql:
-        if not layout.warehouse.exists():
+        if not warehouse.exists():
             hint = "--refresh" if remote is not None else "`make demo`"
-            print(f"no warehouse yet at {layout.warehouse}: run {hint} first", file=sys.stderr)
+            print(f"no warehouse yet at {warehouse}: run {hint} first", file=sys.stderr)
             return 1
-        con = connect_readonly(layout.warehouse, settings)
+        con = connect_readonly(warehouse, settings)
         try:
             print(con.sql(args.sql))
         finally:
