@@ -2,8 +2,6 @@
 environment: `python -m emotion_assets_tests.storage.lake_writer DAY ROWS VERSION` (the process
 the kill test SIGKILLs) or `write(day, rows, version)` in-process."""
 
-from __future__ import annotations
-
 import datetime as dt
 import sys
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from emotion_assets.settings import StorageSettings
+from emotion_assets.settings import StorageSettings, load_group
 from emotion_assets.storage import Storage
 from emotion_assets.warehouse.remote import partition_key
 from emotion_assets.warehouse.views import connect_readonly
@@ -35,7 +35,7 @@ def lake_env(s3_server, s3_bucket, tmp_path, monkeypatch) -> Storage:
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    return Storage.from_settings(StorageSettings())
+    return Storage.from_settings(load_group(StorageSettings))
 
 
 def _versions(storage: Storage, day: str) -> tuple[int, set[int]]:
@@ -80,7 +80,7 @@ def test_an_analyst_queries_through_httpfs_while_two_days_are_written(
 ) -> None:
     rows = 200_000
     assert write("2024-06-03", rows, version=1)  # the first day exists before the analyst starts
-    settings = StorageSettings()
+    settings = load_group(StorageSettings)
     warehouse = tmp_path / "scratch" / "warehouse.duckdb"
     stop, report = tmp_path / "stop", tmp_path / "analyst.json"
     analyst = subprocess.Popen(

@@ -14,7 +14,7 @@ from dagster import DagsterInstance
 from emotion_assets.demo import SAMPLES
 from emotion_assets.instance import postgres_env, write_instance
 from emotion_assets.pipeline_runner import run_partition
-from emotion_assets.settings import StorageSettings
+from emotion_assets.settings import StorageSettings, load_group
 from emotion_assets.storage import Storage
 from emotion_assets.warehouse.lake import FILE_NAME
 from emotion_assets.warehouse.remote import list_remote_tables, read_remote_partitions
@@ -79,7 +79,7 @@ def runs(tmp_path_factory, tiny_model_dir, s3_server, postgres_server):
     url = f"s3://{bucket}/emotion"
     for name, value in {"EMOTION_STORAGE_URL": url, **s3_server.env()}.items():
         mp.setenv(name, value)
-    storage = Storage.from_settings(StorageSettings())
+    storage = Storage.from_settings(load_group(StorageSettings))
     for src in SAMPLE_FILES:
         storage.put_file(f"raw/{DAY}/{src.name}", src)
     scratch = tmp_path_factory.mktemp("scratch") / "data"
