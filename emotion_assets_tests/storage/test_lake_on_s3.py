@@ -23,7 +23,7 @@ from emotion_assets_tests.storage.lake_writer import TABLE, write
 
 pytestmark = pytest.mark.slow
 
-BIG_ROWS = 1_500_000  # about 30 MB of Parquet: its PUT takes long enough to be hit by a kill
+BIG_ROWS = 800_000  # about 16 MB of Parquet: its PUT takes long enough to be hit by a kill
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def test_a_writer_killed_mid_write_leaves_the_old_object_and_a_rerun_completes(
     assert write(day, BIG_ROWS, version=1)
     scratch_file = tmp_path / "scratch" / "lake" / TABLE / f"recording_date={day}" / "data.parquet"
     outcomes = []
-    for attempt in range(3):
+    for attempt in range(2):
         before = scratch_file.stat().st_mtime_ns
         proc = subprocess.Popen(
             [sys.executable, "-m", "emotion_assets_tests.storage.lake_writer", day,
@@ -67,7 +67,7 @@ def test_a_writer_killed_mid_write_leaves_the_old_object_and_a_rerun_completes(
         rows, versions = _versions(lake_env, day)  # a whole file: old or new, never mixed
         assert rows == BIG_ROWS and len(versions) == 1, (rows, versions)
         outcomes.append(versions.pop())
-    assert set(outcomes) <= {1, 2, 3, 4}
+    assert set(outcomes) <= {1, 2, 3}
     leftovers = [k for k in lake_env.list("lake") if not k.endswith("/data.parquet")]
     assert leftovers == []
     assert write(day, BIG_ROWS, version=9)  # the rerun completes and replaces the day
