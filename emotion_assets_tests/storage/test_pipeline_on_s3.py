@@ -71,7 +71,8 @@ def runs(tmp_path_factory, tiny_model_dir, s3_server, postgres_server):
     (local / "raw" / DAY).mkdir(parents=True)
     for src in SAMPLE_FILES:
         shutil.copyfile(src, local / "raw" / DAY / src.name)
-    assert run_partition(local, DAY, instance=DagsterInstance.ephemeral())["success"]
+    reference = run_partition(local, DAY, instance=DagsterInstance.ephemeral())
+    assert reference["success"]
 
     # The same samples uploaded to raw/<day>/ in a bucket; data_dir is only scratch.
     bucket = f"pipeline-{os.getpid()}"
@@ -91,6 +92,11 @@ def runs(tmp_path_factory, tiny_model_dir, s3_server, postgres_server):
         frames_first = read_remote_partitions(storage, "frame_emotion_scores", [DAY])
         second = run_partition(scratch, DAY, instance=instance)  # re-materialize the day
         runs_in_pg = len(instance.get_run_records())
+    # Logged, not asserted (a shared machine): what publishing to S3 costs per run.
+    print(
+        f"\nwall time: local {reference['wall_s']:.0f} s, S3 + PostgreSQL first "
+        f"{first['wall_s']:.0f} s, again {second['wall_s']:.0f} s"
+    )
     yield {
         "local": local,
         "local_counts": _local_counts(local),
