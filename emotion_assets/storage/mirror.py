@@ -14,7 +14,8 @@ from pathlib import Path
 from emotion_assets.storage.store import Storage, check_key
 
 
-def _md5(path: Path) -> str:
+def md5_of(path: Path) -> str:
+    """Hex MD5 of a file: what S3 reports as the ETag of an object sent in one PUT."""
     digest = hashlib.md5(usedforsecurity=False)
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -68,7 +69,7 @@ def push(storage: Storage, prefix: str, scratch: Path, *, exact: bool = True) ->
     remote = storage.list(prefix)
     for key, path in files.items():
         known = remote.get(key)
-        if known is not None and not storage.is_local and known.version == _md5(path):
+        if known is not None and not storage.is_local and known.version == md5_of(path):
             continue
         storage.put_file(key, path)
     if exact:

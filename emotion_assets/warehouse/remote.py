@@ -21,6 +21,7 @@ import polars as pl
 
 from emotion_assets.layout import DataLayout
 from emotion_assets.storage import Storage
+from emotion_assets.storage.mirror import md5_of
 from emotion_assets.warehouse.atomic import write_bytes_atomically
 from emotion_assets.warehouse.lake import (
     DAMAGED_SUFFIX,
@@ -45,14 +46,33 @@ def partition_key(table: str, day: str) -> str:
 
 
 def publish_partitions(storage: Storage, layout: DataLayout, paths: Iterable[Path]) -> list[str]:
-    """Put each verified scratch partition file under the same key of the root; return the keys."""
-    keys = []
+    """Put each verified scratch partition file under the same key of the root; return the keys.
+
+    The scratch file was read back before it was published, and a single PUT's ETag is the MD5
+    of its body: that ETag is recorded as verified, so the damage check does not download the
+    object again (an object changed by anyone else has another ETag and is read).
+    """
+    keys, verified = [], {}
     for path in paths:
         key = layout.relative(path)
         storage.put_file(key, path)
+        verified[key] = md5_of(path)
         log.info("lake: published %s to %s", key, storage.uri(key))
         keys.append(key)
+    cache = _verified_cache(layout.root)
+    write_bytes_atomically(cache, json.dumps({**_load_verified(cache), **verified}, indent=0))
     return keys
+
+
+def _verified_cache(scratch: Path) -> Path:
+    return Path(scratch) / LAKE / ".remote_verified.json"
+
+
+def _load_verified(cache: Path) -> dict[str, str]:
+    try:
+        return json.loads(cache.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
 
 
 def read_remote_partitions(
@@ -96,11 +116,8 @@ def check_remote_lake(storage: Storage, scratch: Path) -> list[Damage]:
     """
     import datetime as dt
 
-    cache = Path(scratch) / LAKE / ".remote_verified.json"
-    try:
-        verified = json.loads(cache.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        verified = {}
+    cache = _verified_cache(scratch)
+    verified = _load_verified(cache)
     damages = []
     for table, days in sorted(list_remote_tables(storage).items()):
         for day, version in sorted(days.items()):

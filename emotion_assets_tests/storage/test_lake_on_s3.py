@@ -115,7 +115,17 @@ def test_a_laptop_builds_its_own_views_over_the_s3_lake_with_the_cli(
     from emotion_assets.warehouse.__main__ import main
 
     assert write("2024-06-05", 1000, version=1)
+    # A partition damaged behind the pipeline's back (not Parquet at all).
+    lake_env.put_bytes(partition_key(TABLE, "2024-06-06"), b"not a parquet file")
     monkeypatch.setenv("EMOTION_DATA_DIR", str(tmp_path / "laptop"))  # nothing local yet
+    assert main(["--check"]) == 1
+    out = capsys.readouterr().out
+    assert (
+        "damaged:" in out
+        and "recording_date=2024-06-06" in out
+        and "make run DAY=2024-06-06" in out
+    )
+    assert any(".damaged-" in key for key in lake_env.list("lake"))  # moved aside, kept
     assert main(["--check", "--refresh", f'SELECT count(*) AS n FROM "{TABLE}"']) == 0
     out = capsys.readouterr().out
     assert "every partition under s3://" in out and "1000" in out
