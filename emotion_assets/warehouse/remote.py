@@ -30,7 +30,7 @@ from emotion_assets.warehouse.lake import (
     DamagedPartitionError,
     parquet_problem,
 )
-from emotion_assets.warehouse.views import _publish, view_sql
+from emotion_assets.warehouse.views import _publish, prepare_s3, view_sql
 
 if TYPE_CHECKING:
     from emotion_assets.settings import StorageSettings
@@ -166,8 +166,6 @@ def ensure_remote_views(
     view set is published as a new file swapped in atomically, builders take the lock file.
     `written`: {table: scratch files just published} (their schema sizes the embedding array).
     """
-    from emotion_assets.warehouse.extensions import create_s3_secret
-
     scratch = Path(warehouse).parent
     found = check_remote_lake(storage, scratch)
     if damages is not None:
@@ -187,7 +185,7 @@ def ensure_remote_views(
                 state = {}
             probe = duckdb.connect()
             try:
-                create_s3_secret(probe, settings)
+                prepare_s3(probe, settings)
                 views = {}
                 for table in tables:
                     if written is not None and table not in written and table in state:
@@ -200,7 +198,7 @@ def ensure_remote_views(
             changed = sorted(t for t in views if state.get(t) != views[t])
             if not changed and set(state) - {"__warehouse__"} == set(views):
                 return []
-            _publish(warehouse, views, prepare=lambda con: create_s3_secret(con, settings))
+            _publish(warehouse, views, prepare=lambda con: prepare_s3(con, settings))
             new = {**views, "__warehouse__": str(warehouse.resolve())}
             write_bytes_atomically(state_path, json.dumps(new, indent=1, sort_keys=True))
             log.info("warehouse: refreshed views %s over %s in %s", changed, lake_uri, warehouse)

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import json
 import sys
+import traceback
 from pathlib import Path
 
 import duckdb
 
 from emotion_assets.settings import StorageSettings, load_group
 from emotion_assets.storage import Storage
-from emotion_assets.warehouse.extensions import create_s3_secret
-from emotion_assets.warehouse.views import connect_readonly
+from emotion_assets.warehouse.views import connect_readonly, prepare_s3
 
 
 def main(warehouse: Path, table: str, stop: Path, report: Path) -> None:
@@ -32,7 +32,7 @@ def main(warehouse: Path, table: str, stop: Path, report: Path) -> None:
                 con.close()
             raw = duckdb.connect()
             try:
-                create_s3_secret(raw, settings)
+                prepare_s3(raw, settings)  # what connect_readonly does, for a bare connection
                 for _, versions in raw.execute(
                     f"SELECT recording_date, count(DISTINCT version) FROM read_parquet('{glob}', "
                     "hive_partitioning = true) GROUP BY ALL"
@@ -42,7 +42,7 @@ def main(warehouse: Path, table: str, stop: Path, report: Path) -> None:
             finally:
                 raw.close()
         except Exception as exc:  # noqa: BLE001 - every failure is a finding
-            errors.append(f"{type(exc).__name__}: {exc}")
+            errors.append(f"{type(exc).__name__}: {exc} {traceback.format_exc()[-1500:]}")
     report.write_text(json.dumps({"counts": counts, "errors": errors}))
 
 
