@@ -19,6 +19,8 @@ from emotion_assets.warehouse.views import connect_readonly, prepare_s3
 
 
 def main(warehouse: Path, table: str, stop: Path, report: Path) -> None:
+    """`report` + ".progress" holds the number of queries answered so far (the test waits on it)."""
+    progress = report.with_name(report.name + ".progress")
     settings = load_group(StorageSettings)
     glob = f"{Storage.from_settings(settings).uri('lake')}/{table}/*/data.parquet"
     counts: list[int] = []
@@ -30,6 +32,9 @@ def main(warehouse: Path, table: str, stop: Path, report: Path) -> None:
                 counts.append(con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0])
             finally:
                 con.close()
+            tmp = progress.with_name(progress.name + ".tmp")
+            tmp.write_text(str(len(counts)))
+            tmp.replace(progress)
             raw = duckdb.connect()
             try:
                 prepare_s3(raw, settings)  # what connect_readonly does, for a bare connection
