@@ -24,13 +24,14 @@ from emotion_assets.defs.resources import (
     AudioResource,
     EmotionModelResource,
     StorageResource,
+    storage_fields,
 )
 from emotion_assets.settings import Settings, load_settings
 
 
 def build_resources(settings: Settings) -> dict:
     return {
-        "io_manager": LakeIOManager(data_dir=str(settings.storage.data_dir)),
+        "io_manager": LakeIOManager(**storage_fields(settings.storage)),
         "storage": StorageResource.from_settings(settings.storage),
         "audio": AudioResource.from_settings(settings.audio),
         "emotion_model": EmotionModelResource.from_settings(settings.model),

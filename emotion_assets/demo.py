@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from emotion_assets.layout import DataLayout
-from emotion_assets.settings import load_settings
+from emotion_assets.settings import StorageSettings, load_settings
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 EXAMPLE_QUERIES = (
@@ -58,7 +58,12 @@ def main(argv: list[str] | None = None) -> int:
         # Only the demo may fall back to the tiny model, and only when EMOTION_MODEL is unset.
         os.environ["EMOTION_ALLOW_TINY_FALLBACK"] = "1"
     files = copy_samples(layout, args.date)
-    print(f"\n== {len(files)} sample files in {layout.raw_day(args.date)}")
+    from emotion_assets.storage import Storage, push
+
+    storage = Storage.from_settings(settings.storage)
+    # Shared storage (docs/deploy.md): the samples are dropped under the root's raw/<day>/.
+    push(storage, f"raw/{args.date}", layout.root, exact=False)
+    print(f"\n== {len(files)} sample files in {storage.uri(f'raw/{args.date}')}")
 
     from dagster import DagsterInstance
 
@@ -74,14 +79,14 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"   checks: {len(outcome['checks'])} run, {len(failed_checks)} failed {failed_checks or ''}"
     )
-    show_results(layout, args.date)
+    show_results(layout, args.date, settings.storage)
     return 0
 
 
-def show_results(layout: DataLayout, day: str) -> None:
+def show_results(layout: DataLayout, day: str, storage: StorageSettings | None = None) -> None:
     from emotion_assets.warehouse import connect_readonly
 
-    con = connect_readonly(layout.warehouse)
+    con = connect_readonly(layout.warehouse, storage)
     try:
         models = con.execute("SELECT DISTINCT model_id FROM frame_emotion_scores").fetchall()
         for (model_id,) in models:

@@ -14,8 +14,12 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-FileSig = tuple[int, int]  # (size, mtime_ns)
+if TYPE_CHECKING:
+    from emotion_assets.storage import Storage
+
+FileSig = tuple[int, int | str]  # (size, mtime_ns) locally, (size, ETag) on object storage
 DaySnapshot = dict[str, FileSig]
 
 # Metadata key of raw_recordings' materializations: {day: fingerprint of the files ingested}.
@@ -54,6 +58,26 @@ def snapshot(raw_dir: Path) -> dict[str, DaySnapshot]:
         for day_dir in sorted(raw_dir.iterdir())
         if day_dir.is_dir() and is_day_folder(day_dir.name)
     }
+
+
+def storage_snapshot(storage: Storage) -> dict[str, DaySnapshot]:
+    """`snapshot` of raw/ on the storage root: a folder's stat, or one listing of an S3 prefix
+    (size and ETag per object; the ETag changes whenever the content does)."""
+    if storage.local_root is not None:
+        return snapshot(storage.local_root / "raw")
+    days: dict[str, DaySnapshot] = {}
+    for key, info in storage.list("raw").items():
+        parts = key.split("/")  # raw/<day>/<file>: files directly in a day folder, as locally
+        if len(parts) == 3 and is_day_folder(parts[1]):
+            days.setdefault(parts[1], {})[parts[2]] = (info.size, info.version)
+    return days
+
+
+def storage_day_fingerprint(storage: Storage, day: str) -> str:
+    """The fingerprint of raw/<day>/ on the storage root, as the sensor computes it."""
+    if storage.local_root is not None:
+        return fingerprint(day_snapshot(storage.local_root / "raw" / day))
+    return fingerprint(storage_snapshot(storage).get(day, {}))
 
 
 def fingerprint(files: DaySnapshot) -> str:

@@ -14,10 +14,17 @@ from dagster import (
 )
 
 from emotion_assets.contracts import column_description
+from emotion_assets.defs.resources import STORAGE_FIELDS, open_storage
 from emotion_assets.layout import DataLayout
+from emotion_assets.storage import Storage
 from emotion_assets.warehouse import ensure_views, read_partitions, write_partitions
 from emotion_assets.warehouse.atomic import DiskFullError
 from emotion_assets.warehouse.lake import day_status
+from emotion_assets.warehouse.remote import (
+    ensure_remote_views,
+    publish_partitions,
+    read_remote_partitions,
+)
 
 
 def _table_name(context: OutputContext | InputContext) -> str:
@@ -25,20 +32,47 @@ def _table_name(context: OutputContext | InputContext) -> str:
 
 
 class LakeIOManager(ConfigurableIOManager):
-    """Writes each partition as data/lake/<table>/recording_date=<day>/data.parquet (atomic)."""
+    """Writes each partition as <root>/lake/<table>/recording_date=<day>/data.parquet (atomic).
+
+    The root is the storage root (StorageResource's fields): data_dir by default, another folder
+    or s3://bucket/prefix. Not a UPathIOManager: that base class refuses an output that covers
+    several partitions, and a backfill's range run writes one output for many days.
+    """
 
     data_dir: str
+    storage_url: str = ""
+    aws_endpoint_url: str = ""
+    aws_access_key_id: str = ""
+    aws_region: str = "us-east-1"
 
     @property
     def _layout(self) -> DataLayout:
         return DataLayout(self.data_dir)
+
+    def _storage(self) -> Storage:
+        return open_storage(*(getattr(self, name) for name in STORAGE_FIELDS))
+
+    def _remote(self) -> Storage | None:
+        """The storage root when it is object storage (the lake is then published to it)."""
+        if not self.storage_url:
+            return None
+        storage = self._storage()
+        return None if storage.is_local else storage
+
+    def _lake_layout(self) -> DataLayout:
+        """Where the lake folder is written: a local storage root, else data_dir (scratch)."""
+        if self.storage_url and (root := self._storage().local_root) is not None:
+            return DataLayout(root)
+        return self._layout
 
     def handle_output(self, context: OutputContext, obj: pl.DataFrame) -> None:
         if obj is None:
             return
         table = _table_name(context)
         days = context.asset_partition_keys
-        lake = self._layout.lake
+        lake_layout = self._lake_layout()
+        lake = lake_layout.lake
+        remote = self._remote()
         try:
             paths = write_partitions(lake, table, days, obj)
         except DiskFullError as exc:
@@ -49,7 +83,22 @@ class LakeIOManager(ConfigurableIOManager):
                 metadata={"lake_state": MetadataValue.md(day_status(lake, days))},
             ) from exc
         damages: list = []
-        ensure_views(lake, self._layout.warehouse, written={table: paths}, damages=damages)
+        if remote is not None:
+            # The verified scratch files are published as whole objects (one PUT each).
+            keys = publish_partitions(remote, self._layout, paths)
+            ensure_remote_views(
+                remote,
+                remote.settings,
+                self._layout.warehouse,
+                written={table: paths},
+                damages=damages,
+            )
+            lake_files = "\n".join(keys)
+            view_of = f"{self._layout.warehouse} (over {remote.uri('lake')})"
+        else:
+            ensure_views(lake, self._layout.warehouse, written={table: paths}, damages=damages)
+            lake_files = "\n".join(lake_layout.relative(p) for p in paths)
+            view_of = str(self._layout.warehouse)
         for damage in damages:
             context.log.error(damage.sentence())
         context.add_output_metadata(
@@ -64,10 +113,8 @@ class LakeIOManager(ConfigurableIOManager):
                         for name, dtype in obj.schema.items()
                     ]
                 ),
-                "lake_files": MetadataValue.text(
-                    "\n".join(self._layout.relative(p) for p in paths)
-                ),
-                "duckdb_view": MetadataValue.text(f"{table} in {self._layout.warehouse}"),
+                "lake_files": MetadataValue.text(lake_files),
+                "duckdb_view": MetadataValue.text(f"{table} in {view_of}"),
             }
         )
 
@@ -80,10 +127,15 @@ class LakeIOManager(ConfigurableIOManager):
             # backfill, `dagster job execute`), a step reads only the run's days: never the rest
             # of the lake, even where Dagster would offer more partitions of an upstream table.
             days = [day for day in days if day in run]
-        df = read_partitions(self._layout.lake, table, days)
+        remote = self._remote()
+        if remote is not None:
+            df, where = read_remote_partitions(remote, table, days), remote.uri("lake")
+        else:
+            lake = self._lake_layout().lake
+            df, where = read_partitions(lake, table, days), lake
         if df is None:
             raise FileNotFoundError(
-                f"{table} has no data for {', '.join(days)} in {self._layout.lake}: "
+                f"{table} has no data for {', '.join(days)} in {where}: "
                 "materialize it for these dates first"
             )
         return df

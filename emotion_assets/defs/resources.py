@@ -8,6 +8,7 @@ object back (`settings()`).
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 from dagster import ConfigurableResource
@@ -19,24 +20,66 @@ from emotion_assets.settings import (
     ModelSettings,
     StorageSettings,
     format_burst_rules,
+    load_group,
 )
+from emotion_assets.storage import Storage
 
 if TYPE_CHECKING:
     from emotion_assets.engine import EmotionEngine, EngineConfig
 
 
+# The storage fields a resource shows in the UI. The secret key and session token are not among
+# them: they are read from the settings (AWS_* variables) when the storage is first used.
+STORAGE_FIELDS = ("data_dir", "storage_url", "aws_endpoint_url", "aws_access_key_id", "aws_region")
+
+
+@functools.cache
+def open_storage(
+    data_dir: str, storage_url: str, endpoint: str, key_id: str, region: str
+) -> Storage:
+    """The storage root, validated once per process (StorageError: one sentence)."""
+    secrets = load_group(StorageSettings) if storage_url.startswith("s3://") else None
+    settings = StorageSettings(
+        data_dir=data_dir,
+        storage_url=storage_url,
+        aws_endpoint_url=endpoint,
+        aws_access_key_id=key_id,
+        aws_region=region,
+        aws_secret_access_key=secrets.aws_secret_access_key if secrets else "",
+        aws_session_token=secrets.aws_session_token if secrets else "",
+    )
+    storage = Storage.from_settings(settings)
+    storage.validate()
+    return storage
+
+
 class StorageResource(ConfigurableResource):
-    """The data directory: raw input, processed audio, the lake, clips, reports, the warehouse."""
+    """Where data lives: the storage root (a folder or s3://bucket/prefix, EMOTION_STORAGE_URL)
+    holds raw input, processed audio, the lake, clips, reports and embeddings; data_dir is the
+    local scratch folder (and, with no storage URL, the root itself)."""
 
     data_dir: str
+    storage_url: str = ""
+    aws_endpoint_url: str = ""
+    aws_access_key_id: str = ""
+    aws_region: str = "us-east-1"
 
     @classmethod
     def from_settings(cls, settings: StorageSettings) -> StorageResource:
-        return cls(data_dir=str(settings.data_dir))
+        return cls(**storage_fields(settings))
 
     @property
     def layout(self) -> DataLayout:
+        """The local scratch folder's layout (the root's, when there is no storage URL)."""
         return DataLayout(self.data_dir)
+
+    def storage(self) -> Storage:
+        return open_storage(*(getattr(self, name) for name in STORAGE_FIELDS))
+
+
+def storage_fields(settings: StorageSettings) -> dict[str, str]:
+    values = {name: getattr(settings, name) for name in STORAGE_FIELDS}
+    return {**values, "data_dir": str(settings.data_dir)}
 
 
 class AudioResource(ConfigurableResource):

@@ -8,12 +8,14 @@ import sys
 
 from emotion_assets.layout import DataLayout
 from emotion_assets.settings import StorageSettings, load_group
+from emotion_assets.storage import Storage, StorageError
 from emotion_assets.warehouse.lake import (
     check_lake,
     damaged_files,
     partly_published,
     repair_command,
 )
+from emotion_assets.warehouse.remote import check_remote_lake, ensure_remote_views
 from emotion_assets.warehouse.views import connect_readonly, ensure_views
 
 
@@ -43,6 +45,16 @@ def check(layout: DataLayout) -> int:
     return 1 if waiting or gaps else 0
 
 
+def check_remote(storage: Storage, layout: DataLayout) -> int:
+    """`check` for a lake on S3: damaged objects are reported and moved aside."""
+    damages = check_remote_lake(storage, layout.root)
+    for damage in damages:
+        print(f"damaged: {damage.sentence()}")
+    if not damages:
+        print(f"lake OK: every partition under {storage.uri('lake')} reads back")
+    return 1 if damages else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m emotion_assets.warehouse", description=__doc__)
     parser.add_argument("sql", nargs="?", help="a query to run read-only against the warehouse")
@@ -53,18 +65,33 @@ def main(argv: list[str] | None = None) -> int:
         help="read every lake partition back; move damaged ones aside and say how to repair them",
     )
     args = parser.parse_args(argv)
-    layout = DataLayout(load_group(StorageSettings).data_dir)
+    settings = load_group(StorageSettings)
+    storage = Storage.from_settings(settings)
+    # A local root holds the lake itself; the warehouse file is always local, in data_dir.
+    layout = DataLayout(storage.local_root or settings.data_dir)
+    warehouse = DataLayout(settings.data_dir).warehouse
+    remote = None if storage.is_local else storage
     status = 0
-    if args.check:
-        status = check(layout)
-    if args.refresh:
-        refreshed = ensure_views(layout.lake, layout.warehouse)
-        print(f"views refreshed: {', '.join(refreshed) or 'none needed'} ({layout.warehouse})")
+    try:
+        if remote is not None:
+            remote.validate()  # a wrong endpoint, key or bucket: one sentence, no traceback
+        if args.check:
+            status = check(layout) if remote is None else check_remote(remote, layout)
+        if args.refresh:
+            if remote is None:
+                refreshed = ensure_views(layout.lake, warehouse)
+            else:
+                refreshed = ensure_remote_views(remote, settings, warehouse)
+            print(f"views refreshed: {', '.join(refreshed) or 'none needed'} ({warehouse})")
+    except StorageError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
     if args.sql:
-        if not layout.warehouse.exists():
-            print(f"no warehouse yet at {layout.warehouse}: run `make demo` first", file=sys.stderr)
+        if not warehouse.exists():
+            hint = "--refresh" if remote is not None else "`make demo`"
+            print(f"no warehouse yet at {warehouse}: run {hint} first", file=sys.stderr)
             return 1
-        con = connect_readonly(layout.warehouse)
+        con = connect_readonly(warehouse, settings)
         try:
             print(con.sql(args.sql))
         finally:

@@ -18,13 +18,17 @@ import contextlib
 import fcntl
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from emotion_assets.warehouse.atomic import atomic_path, write_atomically
 from emotion_assets.warehouse.lake import FILE_NAME, Damage, check_lake, list_tables
+
+if TYPE_CHECKING:
+    from emotion_assets.settings import StorageSettings
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +44,12 @@ def _quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _scan(lake: Path, table: str) -> str:
-    pattern = (Path(lake).resolve() / table / "*" / FILE_NAME).as_posix()
+def _scan(lake: Path | str, table: str) -> str:
+    """read_parquet over a table's partitions; `lake` is a folder or an s3:// URI (httpfs)."""
+    if isinstance(lake, str) and "://" in lake:
+        pattern = f"{lake.rstrip('/')}/{table}/*/{FILE_NAME}"
+    else:
+        pattern = (Path(lake).resolve() / table / "*" / FILE_NAME).as_posix()
     return (
         f"read_parquet({_quote_literal(pattern)}, hive_partitioning = true, union_by_name = true)"
     )
@@ -57,24 +65,36 @@ def _embedding_size(probe: duckdb.DuckDBPyConnection, source: str) -> int | None
     return None
 
 
-def view_sql(lake: Path, table: str, written: Sequence[Path] = ()) -> str:
+def view_sql(
+    lake: Path | str,
+    table: str,
+    written: Sequence[Path | str] = (),
+    probe: duckdb.DuckDBPyConnection | None = None,
+) -> str:
     """The CREATE VIEW statement for `table`, derived from what is in the lake now.
 
     `written`: files just written. Their schema stands for the table's (one small file instead
     of every partition ever written: this runs after each table write); the whole lake is read
     only when they have no embedding rows to size the array from.
+    `probe`: the connection that reads the lake (one with the S3 secret for an s3:// lake).
     """
     scan = _scan(lake, table)
-    probe = duckdb.connect()  # in-memory: reading the lake needs no lock on the warehouse
+    own = probe is None
+    if probe is None:
+        probe = duckdb.connect()  # in-memory: reading the lake needs no lock on the warehouse
     try:
         size = None
         if written:
-            files = ", ".join(_quote_literal(Path(f).resolve().as_posix()) for f in written)
+            files = ", ".join(
+                _quote_literal(f if isinstance(f, str) else Path(f).resolve().as_posix())
+                for f in written
+            )
             size = _embedding_size(probe, f"read_parquet([{files}], union_by_name = true)")
         if size is None:
             size = _embedding_size(probe, scan)
     finally:
-        probe.close()
+        if own:
+            probe.close()
     # Parquet has no fixed-size list; cast back so array_cosine_similarity works.
     col = _quote_ident(EMBEDDING_COLUMN)
     select = f"* REPLACE ({col}::FLOAT[{size}] AS {col})" if size else "*"
@@ -170,7 +190,11 @@ def _all_views(lake: Path, state: dict[str, str], desired: dict[str, str]) -> di
     return views
 
 
-def _publish(warehouse: Path, views: dict[str, str]) -> None:
+def _publish(
+    warehouse: Path,
+    views: dict[str, str],
+    prepare: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+) -> None:
     """Build a complete warehouse file under a temporary name and rename it over the old one.
 
     Readers holding the old file keep it (POSIX keeps an open file alive after a rename) and
@@ -180,6 +204,8 @@ def _publish(warehouse: Path, views: dict[str, str]) -> None:
     with atomic_path(warehouse) as tmp:
         con = duckdb.connect(str(tmp))
         try:
+            if prepare is not None:  # e.g. the S3 secret: DuckDB binds a view when creating it
+                prepare(con)
             for sql in views.values():
                 con.execute(sql)
             con.execute("CHECKPOINT")
@@ -193,6 +219,34 @@ def _publish(warehouse: Path, views: dict[str, str]) -> None:
         Path(str(warehouse) + ".wal").unlink()
 
 
-def connect_readonly(warehouse: Path) -> duckdb.DuckDBPyConnection:
-    """The analyst's connection: read-only, so pipeline runs and other readers are not blocked."""
-    return duckdb.connect(str(warehouse), read_only=True)
+def connect_readonly(
+    warehouse: Path, storage: StorageSettings | None = None
+) -> duckdb.DuckDBPyConnection:
+    """The analyst's connection: read-only, so pipeline runs and other readers are not blocked.
+
+    With `storage` on s3:// the views read the lake over httpfs: the connection gets httpfs and
+    a temporary S3 secret from the same settings (AWS_*) the pipeline uses.
+    """
+    con = duckdb.connect(str(warehouse), read_only=True)
+    if storage is not None and storage.storage_url.startswith("s3://"):
+        try:
+            prepare_s3(con, storage)
+        except Exception:
+            con.close()
+            raise
+    return con
+
+
+def prepare_s3(con: duckdb.DuckDBPyConnection, storage: StorageSettings) -> None:
+    """httpfs, the S3 secret, and whole-object reads on `con`.
+
+    S3 replaces an object atomically, but httpfs reads a Parquet file with several range
+    requests (footer, then row groups): when the pipeline replaces a day between two of them
+    the reader mixes two versions (measured: 2 of 16 queries failed while one partition was
+    replaced in a loop). `force_download` fetches each file with one GET, i.e. one version
+    (0 errors in 33 queries over 100 replacements); it costs reading whole files.
+    """
+    from emotion_assets.warehouse.extensions import create_s3_secret
+
+    create_s3_secret(con, storage)
+    con.execute("SET force_download = true")

@@ -15,6 +15,7 @@ from emotion_assets.analytics.timeline import emotion_timeline as timeline_table
 from emotion_assets.defs.analytics.reports import emotion_reports_asset
 from emotion_assets.defs.analytics.transcripts import segment_emotions_asset
 from emotion_assets.defs.resources import AnalyticsResource, StorageResource
+from emotion_assets.storage import pull, push
 
 
 def _with_numbers(context: AssetExecutionContext, numbers: dict[str, float]) -> None:
@@ -79,6 +80,7 @@ def analytics_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]
 
     @asset(**_COMMON, code_version="highlights-v2")
     def emotion_highlights(
+        context: AssetExecutionContext,
         smoothed_emotion_curves: pl.DataFrame,
         normalized_audio: pl.DataFrame,
         transcript_segments: pl.DataFrame,
@@ -87,13 +89,19 @@ def analytics_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]
     ) -> pl.DataFrame:
         """Top-N emotional moments per recording, with a WAV clip each under data/clips/<date>/
         and what the transcript says during them."""
-        return find_highlights(
+        root, layout = storage.storage(), storage.layout
+        for day in context.partition_keys:  # clips are cut from the normalized audio
+            pull(root, f"processed/{day}", layout.root, exact=False)
+        highlights = find_highlights(
             smoothed_emotion_curves,
             normalized_audio,
-            storage.layout,
+            layout,
             analytics.settings(),
             transcript=transcript_segments,
         )
+        for day in context.partition_keys:  # the root holds exactly the clips picked now
+            push(root, f"clips/{day}", layout.root)
+        return highlights
 
     @asset(**_COMMON, code_version="timeline-v1")
     def emotion_timeline(

@@ -13,6 +13,7 @@ from emotion_assets.defs.common import filter_day
 from emotion_assets.defs.resources import StorageResource
 from emotion_assets.reports import markdown_image
 from emotion_assets.reports.day import render_day
+from emotion_assets.storage import push
 
 # Markdown metadata is stored in the event log: embed a few pictures, link the rest.
 MAX_EMBEDDED = 4
@@ -57,6 +58,9 @@ def emotion_reports_asset(partitions: PartitionsDefinition) -> AssetsDefinition:
                 )
             )
         table = pl.concat(tables, how="vertical")
+        root = storage.storage()
+        for day in context.partition_keys:  # rendered in scratch, published under the root
+            push(root, f"reports/{day}", layout.root, exact=False)
         curves, heat_maps = [], []
         for row in table.head(MAX_EMBEDDED).iter_rows(named=True):
             heading = f"### {row['file_name']} · track {row['track']}\n\n"
@@ -71,14 +75,14 @@ def emotion_reports_asset(partitions: PartitionsDefinition) -> AssetsDefinition:
             more = f"…and {table.height - MAX_EMBEDDED} more in the index pages below."
             curves.append(more)
             heat_maps.append(more)
-        indexes = sorted(
-            {str(layout.reports_day(day) / "index.html") for day in context.partition_keys}
-        )
+        indexes = sorted({root.uri(f"reports/{day}/index.html") for day in context.partition_keys})
         context.add_output_metadata(
             {
                 "curves": MetadataValue.md("\n\n".join(curves) or "no recordings"),
                 "heat_maps": MetadataValue.md("\n\n".join(heat_maps) or "no recordings"),
-                "index_html": MetadataValue.md("\n".join(f"- [{p}](file://{p})" for p in indexes)),
+                "index_html": MetadataValue.md(
+                    "\n".join(f"- [{p}]({p if '://' in p else 'file://' + p})" for p in indexes)
+                ),
                 "reports": table.height,
             }
         )

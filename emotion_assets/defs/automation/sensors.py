@@ -1,4 +1,4 @@
-"""Watch data/raw/ and request a run for each day folder with new, changed or removed files."""
+"""Watch raw/ on the storage root (a folder or an S3 prefix) and request a run for each day folder with new, changed or removed files."""
 
 from __future__ import annotations
 
@@ -25,7 +25,12 @@ from dagster import (
 
 from emotion_assets.defs.partitions import not_a_partition, partition_bounds
 from emotion_assets.defs.resources import StorageResource
-from emotion_assets.watch import FINGERPRINTS_METADATA_KEY, WatchState, plan_runs, snapshot
+from emotion_assets.watch import (
+    FINGERPRINTS_METADATA_KEY,
+    WatchState,
+    plan_runs,
+    storage_snapshot,
+)
 
 RAW_RECORDINGS = AssetKey("raw_recordings")
 
@@ -55,7 +60,7 @@ def ingested_fingerprints(instance: DagsterInstance, days: list[str]) -> dict[st
 def raw_folder_sensor(
     job: UnresolvedAssetJobDefinition, partitions: PartitionsDefinition
 ) -> SensorDefinition:
-    """The sensor on data/raw/ (the folder comes from the `storage` resource)."""
+    """The sensor on raw/ of the storage root (from the `storage` resource)."""
 
     @sensor(
         job=job,
@@ -66,8 +71,8 @@ def raw_folder_sensor(
     def raw_folder_sensor(
         context: SensorEvaluationContext, storage: StorageResource
     ) -> SensorResult:
-        layout = storage.layout
-        current = snapshot(layout.raw)
+        # raw/ on the storage root: a folder's stat, or one listing of the S3 prefix.
+        current = storage_snapshot(storage.storage())
         if context.cursor:
             state = WatchState.from_json(context.cursor)
         else:  # first tick: days already processed from the same files are not run again

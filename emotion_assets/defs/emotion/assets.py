@@ -26,6 +26,7 @@ from emotion_assets.engine.partition import score_partition
 from emotion_assets.k8s_pods import model_step_tags
 from emotion_assets.labels import FRAME_HOP_S
 from emotion_assets.settings import ExecutionSettings, KubernetesSettings, ModelSettings
+from emotion_assets.storage import pull, push
 
 
 def emotion_assets(
@@ -84,7 +85,10 @@ def emotion_assets(
         if warning:
             context.log.warning(warning)
         frames_all, embeddings_all = [], []
+        root = storage.storage()
         for day in context.partition_keys:
+            # This worker may not be the one that ingested: fetch the day's normalized audio.
+            pull(root, f"processed/{day}", layout.root, exact=False)
             frames, embeddings = score_partition(
                 engine,
                 layout,
@@ -97,6 +101,7 @@ def emotion_assets(
             )
             frames_all.append(frames)
             embeddings_all.append(embeddings)
+            push(root, f"embeddings/{day}", layout.root, exact=False)
         frames = pl.concat(frames_all, how="diagonal_relaxed")
         embeddings = pl.concat(embeddings_all, how="diagonal_relaxed")
         model_meta = {

@@ -5,6 +5,8 @@ probed and decoded once, and every problem found on the way lands in `quarantine
 run, so the partition always completes. This module only publishes the tables.
 """
 
+import dataclasses
+
 import polars as pl
 from dagster import (
     AssetExecutionContext,
@@ -19,7 +21,8 @@ from dagster import (
 from emotion_assets.audio.day import INGEST_TABLES, ingest_day
 from emotion_assets.defs.common import retry_policy, run_days
 from emotion_assets.defs.resources import AudioResource, StorageResource
-from emotion_assets.watch import FINGERPRINTS_METADATA_KEY
+from emotion_assets.storage import pull, push
+from emotion_assets.watch import FINGERPRINTS_METADATA_KEY, storage_day_fingerprint
 
 
 def _metadata(name: str, df: pl.DataFrame) -> dict:
@@ -55,16 +58,15 @@ def ingest_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]:
     def ingest_recordings(
         context: AssetExecutionContext, storage: StorageResource, audio: AudioResource
     ):
-        days = {
-            day: ingest_day(
-                storage.layout,
-                day,
-                audio.settings(),
-                log=context.log.info,
-                warn=context.log.warning,
-            )
-            for day in run_days(context)
-        }
+        days = {}
+        root, layout = storage.storage(), storage.layout
+        for day in run_days(context):
+            # The fingerprint of raw/<day>/ on the root, before it is read (the sensor's view).
+            seen = storage_day_fingerprint(root, day)
+            pull(root, f"raw/{day}", layout.root)  # a no-op when the root is data_dir itself
+            done = ingest_day(layout, day, audio.settings(), context.log.info, context.log.warning)
+            days[day] = dataclasses.replace(done, fingerprint=seen)
+            push(root, f"processed/{day}", layout.root, exact=False)
         # What was ingested, per day: the sensor's first tick skips days whose files are unchanged.
         fingerprints = {day: done.fingerprint for day, done in days.items()}
         for name in INGEST_TABLES:
