@@ -99,13 +99,15 @@ def call_day(
     Turns are the shared speech clips in a seeded random order, separated by 0.2-3 s pauses;
     every ~10 minutes a 20-60 s silence (a call ends, the next one starts), and one 60-120 s
     stretch of music/noise (hold music) from the non-speech recordings, at the middle of the day.
+    Days shorter than an hour scale the silences, their spacing and the hold down in proportion.
     Silence carries a faint noise floor (-66 dBFS), as a real line does. Returns the waveform and
     what went into it (seconds of speech, pauses, silences, non-speech).
     """
     rng = np.random.default_rng(seed)
     n_total = int(round(minutes * 60 * SAMPLE_RATE))
     names = list(clips)
-    gaps_s = 600.0 if minutes >= 20 else minutes * 60 / 3  # one long silence per ~10 min
+    scale = min(1.0, minutes / 60)
+    gaps_s = 600.0 * scale  # one long silence per ~10 min of an hour
     pieces: list[np.ndarray] = []
     made = {"speech_s": 0.0, "pause_s": 0.0, "silence_s": 0.0, "nonspeech_s": 0.0}
     n, next_gap, hold_done = 0, gaps_s, False
@@ -124,11 +126,11 @@ def call_day(
         t = n / SAMPLE_RATE
         if not hold_done and t >= minutes * 30:
             hold = np.concatenate(nonspeech)
-            seconds = float(rng.uniform(60, 120))
+            seconds = float(rng.uniform(60, 120)) * scale
             add(np.resize(hold, int(seconds * SAMPLE_RATE)) * 0.5, "nonspeech_s")
             hold_done = True
         elif t >= next_gap:
-            add(quiet(float(rng.uniform(20, 60))), "silence_s")
+            add(quiet(float(rng.uniform(20, 60)) * scale), "silence_s")
             next_gap += gaps_s
         else:
             add(quiet(float(rng.uniform(0.2, 3.0))), "pause_s")

@@ -31,8 +31,9 @@ from emotion_assets.labels import SAMPLE_RATE, n_frames
 from emotion_assets.torch_threads import available_cores
 
 REPO = inputs.REPO
-FULL_CASES = ("clips", "int8", "5min", "15min", "60min", "profile", "pipeline")
-QUICK_CASES = ("clips", "int8", "0.5min", "profile")
+FULL_CASES = ("clips", "int8", "5min", "15min", "60min", "profile", "pipeline", "callday")
+QUICK_CASES = ("clips", "int8", "0.5min", "profile", "callday")
+CALLDAY_SEED = 17
 PIPELINE_DAY = "2024-01-01"
 # funasr keeps about this many (H, T+E, T+E) float32 tensors alive at once on long inputs
 # (cached ALiBi bias, its padded and scaled copies, attention scores, softmax). Measured on this
@@ -156,6 +157,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="also return frame features on the long recordings (adds T x D x 4 bytes)",
     )
     p.add_argument(
+        "--callday-minutes",
+        type=float,
+        help="length of the call day (default 60; --quick: 1)",
+    )
+    p.add_argument(
+        "--callday-stitched",
+        action="store_true",
+        help="also score the call day with today's fixed 30 s / 4 s windows (ratio + deviation)",
+    )
+    p.add_argument(
         "--keep", action="store_true", help="keep this run's scratch files (logs, outputs)"
     )
     return p.parse_args(argv)
@@ -275,6 +286,19 @@ def _run_all(
         results["pipeline"] = _pipeline(cases, base, clips, work, args)
         pipe = results["pipeline"]
         log(f"pipeline: {pipe.get('status')} ratio {pipe.get('ratio')} {pipe.get('reason', '')}")
+        checkpoint()
+    if "callday" in wanted:
+        minutes = args.callday_minutes or (1.0 if args.quick else 60.0)
+        spec = {
+            **base,
+            "task": "callday",
+            "runner": "engine",
+            "minutes": minutes,
+            "seed": CALLDAY_SEED,
+            "with_stitched": args.callday_stitched,
+        }
+        results["callday"] = cases.run("callday", spec)
+        log(report.callday_sentence(results["callday"]))
         checkpoint()
     funasr_base = results["cases"]["clips"]["funasr"].get("rss_after_load_mb", 1300.0)
     for case in sorted((c for c in wanted if _long_minutes(c)), key=_long_minutes):
