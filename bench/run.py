@@ -201,8 +201,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     unknown = [c for c in wanted if c not in FULL_CASES and _long_minutes(c) is None]
     if unknown:
         raise SystemExit(f"unknown cases {unknown}; choose from {FULL_CASES} or '<minutes>min'")
-    # Ratios need the short-clip baselines, so clips always run.
-    if "clips" not in wanted:
+    # Ratios need the short-clip baselines, so clips always run (the call day alone takes its
+    # own baseline: the clips taking turns with it in the same process).
+    if "clips" not in wanted and wanted != ["callday"]:
         wanted.insert(0, "clips")
 
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -268,13 +269,15 @@ def _run_all(
     """Short cases first, the long recordings last (longest at the end): an interrupted run
     still has every ratio, and `checkpoint` saves the report after each case."""
     out = {r: work / f"clips_{r}.npz" for r in ("engine", "funasr", "int8")}
-    _clips(results, cases, base, out)
-    checkpoint()
+    if "clips" in wanted:
+        _clips(results, cases, base, out)
+        checkpoint()
     if "int8" in wanted:
         _int8(results, cases, base, clips, out, args.device)
         checkpoint()
-    _paired(results, cases, base, "int8" in wanted and args.device == "cpu")
-    checkpoint()
+    if "clips" in wanted:
+        _paired(results, cases, base, "int8" in wanted and args.device == "cpu")
+        checkpoint()
     if "profile" in wanted:
         longest = max(clips, key=lambda k: len(clips[k]))
         for runner in ("engine", "funasr"):
@@ -300,10 +303,18 @@ def _run_all(
         results["callday"] = cases.run("callday", spec)
         log(report.callday_sentence(results["callday"]))
         checkpoint()
-    funasr_base = results["cases"]["clips"]["funasr"].get("rss_after_load_mb", 1300.0)
+    funasr_base = (_get_nested(results, "cases", "clips", "funasr") or {}).get(
+        "rss_after_load_mb", 1300.0
+    )
     for case in sorted((c for c in wanted if _long_minutes(c)), key=_long_minutes):
         _long_case(results, case, cases, base, model_dir, funasr_base, args)
         checkpoint()
+
+
+def _get_nested(d: dict, *keys: str) -> Any:
+    for key in keys:
+        d = d.get(key) if isinstance(d, dict) else None
+    return d
 
 
 def _clips(results: dict, cases: Cases, base: dict, out: dict[str, Path]) -> None:
