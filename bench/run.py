@@ -299,6 +299,7 @@ def _run_all(
             "minutes": minutes,
             "seed": CALLDAY_SEED,
             "with_stitched": args.callday_stitched,
+            "repeats": results["repeats"],
         }
         results["callday"] = cases.run("callday", spec)
         log(report.callday_sentence(results["callday"]))
