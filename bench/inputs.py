@@ -77,3 +77,62 @@ def save_clips(clips: dict[str, np.ndarray], path: Path) -> Path:
 def load_clips(path: Path) -> dict[str, np.ndarray]:
     with np.load(path) as data:
         return {name: data[name].astype(np.float32) for name in data.files}
+
+
+def nonspeech_clips(folder: Path | None = None) -> list[np.ndarray]:
+    """The music/noise recordings in shared/audio/nonspeech (whale song, bird whistle)."""
+    folder = folder or shared_audio_dir() / "nonspeech"
+    waves = [decode(p) for p in sorted(folder.iterdir()) if p.suffix.lower() in SPEECH_SUFFIXES]
+    if not waves:
+        raise FileNotFoundError(f"no non-speech recordings in {folder}")
+    return waves
+
+
+def call_day(
+    clips: dict[str, np.ndarray],
+    nonspeech: list[np.ndarray],
+    minutes: float = 60.0,
+    seed: int = 17,
+) -> tuple[np.ndarray, dict[str, float]]:
+    """A day of calls as one recording: turns of real speech with the pauses of a conversation.
+
+    Turns are the shared speech clips in a seeded random order, separated by 0.2-3 s pauses;
+    every ~10 minutes a 20-60 s silence (a call ends, the next one starts), and one 60-120 s
+    stretch of music/noise (hold music) from the non-speech recordings, at the middle of the day.
+    Days shorter than an hour scale the silences, their spacing and the hold down in proportion.
+    Silence carries a faint noise floor (-66 dBFS), as a real line does. Returns the waveform and
+    what went into it (seconds of speech, pauses, silences, non-speech).
+    """
+    rng = np.random.default_rng(seed)
+    n_total = int(round(minutes * 60 * SAMPLE_RATE))
+    names = list(clips)
+    scale = min(1.0, minutes / 60)
+    gaps_s = 600.0 * scale  # one long silence per ~10 min of an hour
+    pieces: list[np.ndarray] = []
+    made = {"speech_s": 0.0, "pause_s": 0.0, "silence_s": 0.0, "nonspeech_s": 0.0}
+    n, next_gap, hold_done = 0, gaps_s, False
+
+    def add(wave: np.ndarray, kind: str) -> None:
+        nonlocal n
+        pieces.append(wave.astype(np.float32, copy=False))
+        n += len(wave)
+        made[kind] += len(wave) / SAMPLE_RATE
+
+    def quiet(seconds: float) -> np.ndarray:
+        return (rng.standard_normal(int(seconds * SAMPLE_RATE)) * 5e-4).astype(np.float32)
+
+    while n < n_total:
+        add(clips[names[rng.integers(len(names))]], "speech_s")
+        t = n / SAMPLE_RATE
+        if not hold_done and t >= minutes * 30:
+            hold = np.concatenate(nonspeech)
+            seconds = float(rng.uniform(60, 120)) * scale
+            add(np.resize(hold, int(seconds * SAMPLE_RATE)) * 0.5, "nonspeech_s")
+            hold_done = True
+        elif t >= next_gap:
+            add(quiet(float(rng.uniform(20, 60)) * scale), "silence_s")
+            next_gap += gaps_s
+        else:
+            add(quiet(float(rng.uniform(0.2, 3.0))), "pause_s")
+    wave = np.concatenate(pieces)[:n_total]
+    return np.ascontiguousarray(wave), {k: round(v, 1) for k, v in made.items()}

@@ -29,6 +29,70 @@ def profile_sentence(profile: dict[str, Any] | None) -> str:
     )
 
 
+def callday_sentence(day: dict[str, Any] | None) -> str:
+    if not day or "all_frames" not in day:
+        return f"callday: {(day or {}).get('status', 'not run')} {(day or {}).get('reason', '')}"
+    parts = [
+        f"{name} {day[name]['x_real_time']:.2f}x real time ({day[name]['vs_clips']:.2f}x clips)"
+        for name in ("all_frames", "speech_only", "stitched")
+        if name in day
+    ]
+    return (
+        f"callday {day['audio_s'] / 60:.0f} min ({day['speech_s']:.0f} s speech): "
+        + ", ".join(parts)
+        + f", clips {day['clips']['x_real_time']:.2f}x, peak RSS {day['peak_rss_mb'] / GB:.2f} GB"
+    )
+
+
+def _callday_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+    day = results.get("callday") or {}
+    ok = "all_frames" in day
+    missing = f"{day.get('status', 'not run')}: {day.get('reason', 'not among --cases')}"
+    minutes = f"{day['audio_s'] / 60:.0f}-min" if ok else "60-min"
+    speech_share = day["speech_s"] / day["audio_s"] if ok else 0.0
+    why_all = (
+        f"{day['all_frames']['computed_frames'] / day['all_frames']['frames']:.2f}x the frames "
+        f"computed in {day['all_frames']['windows']} windows; silence costs as much as speech"
+        if ok
+        else ""
+    )
+    why_speech = (
+        f"speech is {speech_share:.0%} of the day; speech-only computes "
+        f"{day['speech_only']['computed_frames'] / day['speech_only']['frames']:.0%} of the frames"
+        if ok
+        else ""
+    )
+    return [
+        _target(
+            f"{minutes} call day, all frames (pause-aligned) / clips throughput",
+            day["all_frames"]["vs_clips"] if ok else None,
+            1.0,
+            True,
+            "x",
+            why_all,
+            missing,
+        ),
+        _target(
+            f"{minutes} call day, speech-only / clips throughput",
+            day["speech_only"]["vs_clips"] if ok else None,
+            1.3,
+            True,
+            "x",
+            why_speech,
+            missing,
+        ),
+        _target(
+            f"{minutes} call day peak RSS",
+            day["peak_rss_mb"] / GB if ok else None,
+            2.5,
+            False,
+            "GB",
+            "",
+            missing,
+        ),
+    ]
+
+
 def _target(
     name: str,
     value: float | None,
@@ -157,6 +221,7 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             pipe_why,
             f"{pipe.get('status', 'not run')}: {pipe.get('reason', '')}",
         ),
+        *_callday_targets(results),
     ]
 
 
@@ -308,6 +373,26 @@ def markdown(results: dict[str, Any]) -> str:
             )
     else:
         lines.append(f"- {pipe.get('status', 'not measured')}: {pipe.get('reason', '')}")
+    lines += ["", "## Call day (all frames, speech only, clips: taking turns in one process)", ""]
+    day = results.get("callday") or {}
+    lines.append(f"- {callday_sentence(day)}")
+    if "all_frames" in day:
+        lines.append(
+            f"- made of (s): {day['made_of_s']}; VAD {day['vad_s']:.1f} s; "
+            + "; ".join(
+                f"{n}: {day[n]['windows']} windows, {day[n]['computed_frames']} of "
+                f"{day[n]['frames']} frames computed"
+                for n in ("all_frames", "speech_only", "stitched")
+                if n in day
+            )
+        )
+    if "deviation_pause_vs_stitched" in day:
+        dev = day["deviation_pause_vs_stitched"]
+        lines.append(
+            f"- pause-aligned vs fixed stitching on {dev['speech_frames']} speech frames: max "
+            f"|dp| {dev['max_abs_dp']:.3g}, mean {dev['mean_abs_dp']:.2g}, same top emotion "
+            f"{dev['top_emotion_agreement']:.1%}"
+        )
     if results.get("interrupted"):
         lines += ["", f"**Interrupted** ({results['interrupted']}): later cases did not run."]
     lines += ["", f"Total benchmark time: {results['duration_s'] / 60:.1f} min.", ""]

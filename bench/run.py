@@ -31,8 +31,9 @@ from emotion_assets.labels import SAMPLE_RATE, n_frames
 from emotion_assets.torch_threads import available_cores
 
 REPO = inputs.REPO
-FULL_CASES = ("clips", "int8", "5min", "15min", "60min", "profile", "pipeline")
-QUICK_CASES = ("clips", "int8", "0.5min", "profile")
+FULL_CASES = ("clips", "int8", "5min", "15min", "60min", "profile", "pipeline", "callday")
+QUICK_CASES = ("clips", "int8", "0.5min", "profile", "callday")
+CALLDAY_SEED = 17
 PIPELINE_DAY = "2024-01-01"
 # funasr keeps about this many (H, T+E, T+E) float32 tensors alive at once on long inputs
 # (cached ALiBi bias, its padded and scaled copies, attention scores, softmax). Measured on this
@@ -156,6 +157,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="also return frame features on the long recordings (adds T x D x 4 bytes)",
     )
     p.add_argument(
+        "--callday-minutes",
+        type=float,
+        help="length of the call day (default 60; --quick: 1)",
+    )
+    p.add_argument(
+        "--callday-stitched",
+        action="store_true",
+        help="also score the call day with today's fixed 30 s / 4 s windows (ratio + deviation)",
+    )
+    p.add_argument(
         "--keep", action="store_true", help="keep this run's scratch files (logs, outputs)"
     )
     return p.parse_args(argv)
@@ -190,8 +201,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     unknown = [c for c in wanted if c not in FULL_CASES and _long_minutes(c) is None]
     if unknown:
         raise SystemExit(f"unknown cases {unknown}; choose from {FULL_CASES} or '<minutes>min'")
-    # Ratios need the short-clip baselines, so clips always run.
-    if "clips" not in wanted:
+    # Ratios need the short-clip baselines, so clips always run (the call day alone takes its
+    # own baseline: the clips taking turns with it in the same process).
+    if "clips" not in wanted and wanted != ["callday"]:
         wanted.insert(0, "clips")
 
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -257,13 +269,15 @@ def _run_all(
     """Short cases first, the long recordings last (longest at the end): an interrupted run
     still has every ratio, and `checkpoint` saves the report after each case."""
     out = {r: work / f"clips_{r}.npz" for r in ("engine", "funasr", "int8")}
-    _clips(results, cases, base, out)
-    checkpoint()
+    if "clips" in wanted:
+        _clips(results, cases, base, out)
+        checkpoint()
     if "int8" in wanted:
         _int8(results, cases, base, clips, out, args.device)
         checkpoint()
-    _paired(results, cases, base, "int8" in wanted and args.device == "cpu")
-    checkpoint()
+    if "clips" in wanted:
+        _paired(results, cases, base, "int8" in wanted and args.device == "cpu")
+        checkpoint()
     if "profile" in wanted:
         longest = max(clips, key=lambda k: len(clips[k]))
         for runner in ("engine", "funasr"):
@@ -276,10 +290,32 @@ def _run_all(
         pipe = results["pipeline"]
         log(f"pipeline: {pipe.get('status')} ratio {pipe.get('ratio')} {pipe.get('reason', '')}")
         checkpoint()
-    funasr_base = results["cases"]["clips"]["funasr"].get("rss_after_load_mb", 1300.0)
+    if "callday" in wanted:
+        minutes = args.callday_minutes or (1.0 if args.quick else 60.0)
+        spec = {
+            **base,
+            "task": "callday",
+            "runner": "engine",
+            "minutes": minutes,
+            "seed": CALLDAY_SEED,
+            "with_stitched": args.callday_stitched,
+            "repeats": results["repeats"],
+        }
+        results["callday"] = cases.run("callday", spec)
+        log(report.callday_sentence(results["callday"]))
+        checkpoint()
+    funasr_base = (_get_nested(results, "cases", "clips", "funasr") or {}).get(
+        "rss_after_load_mb", 1300.0
+    )
     for case in sorted((c for c in wanted if _long_minutes(c)), key=_long_minutes):
         _long_case(results, case, cases, base, model_dir, funasr_base, args)
         checkpoint()
+
+
+def _get_nested(d: dict, *keys: str) -> Any:
+    for key in keys:
+        d = d.get(key) if isinstance(d, dict) else None
+    return d
 
 
 def _clips(results: dict, cases: Cases, base: dict, out: dict[str, Path]) -> None:

@@ -324,7 +324,91 @@ def run_engine_files(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def run_callday(spec: dict[str, Any]) -> dict[str, Any]:
+    """The call day (bench.inputs.call_day) and the clips, taking turns in ONE process.
+
+    One loaded model, three ways of using it: the clips as they are, the call day in
+    all-frames mode (windows cut in the VAD's pauses) and in speech-only mode (same plan, only
+    speech + margin computed); optionally today's fixed 30 s / 4 s stitching as well, which
+    also gives the deviation of pause-aligned scoring on the call day's speech frames.
+    """
+    import copy
+    from dataclasses import replace
+
+    from bench.inputs import call_day, nonspeech_clips
+    from emotion_assets.audio.vad import speech_regions
+    from emotion_assets.engine.windows import speech_mask
+
+    _set_threads(spec["threads"])
+    clips = load_clips(Path(spec["clips_path"]))
+    wave, made = call_day(clips, nonspeech_clips(), float(spec["minutes"]), int(spec["seed"]))
+    t = time.perf_counter()
+    segments = speech_regions(wave)
+    vad_s = time.perf_counter() - t
+    runner = EngineRunner({**spec, "with_features": False})
+    engine = runner.engine
+    variants = {"all_frames": engine}
+    # the same weights under another plan: shallow copies share the model, only the config differs
+    for name, change in (("speech_only", {"speech_only": True}), ("stitched", {"pause_s": 0.0})):
+        if name == "stitched" and not spec.get("with_stitched"):
+            continue
+        variants[name] = copy.copy(engine)
+        variants[name].config = replace(engine.config, **change)
+    runner.run(wave[: int(WARMUP_S * SAMPLE_RATE)].copy())
+    _reset_peak_rss()
+    clip_audio = sum(len(w) for w in clips.values()) / SAMPLE_RATE
+    names = ["clips", *variants]
+    walls: dict[str, list[float]] = {n: [] for n in names}
+    outputs: dict[str, np.ndarray] = {}
+    for r in range(max(1, int(spec.get("repeats", 1)))):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            t = time.perf_counter()
+            if name == "clips":
+                for clip in clips.values():
+                    engine.score(clip, with_features=False)
+            else:
+                outputs[name] = variants[name].score(wave, with_features=False, speech=segments)
+            walls[name].append(time.perf_counter() - t)
+    audio_s = len(wave) / SAMPLE_RATE
+    total = len(outputs["all_frames"].probs)
+    out: dict[str, Any] = {
+        "minutes": float(spec["minutes"]),
+        "audio_s": audio_s,
+        "made_of_s": made,
+        "speech_s": round(float(speech_mask(segments, total).sum()) * 0.02, 1),
+        "vad_s": vad_s,
+        "clips": {"audio_s": clip_audio, "wall_s": min(walls["clips"]), "walls_s": walls["clips"]},
+        "peak_rss_mb": _peak_rss_mb(),
+        "engine_config": _config_dict(engine.config),
+    }
+    out["clips"]["x_real_time"] = clip_audio / out["clips"]["wall_s"]
+    for name, variant in variants.items():
+        wall = min(walls[name])
+        windows = variant.plan(total, segments)
+        out[name] = {
+            "wall_s": wall,
+            "walls_s": [round(w, 2) for w in walls[name]],
+            "x_real_time": audio_s / wall,
+            "vs_clips": (audio_s / wall) / out["clips"]["x_real_time"],
+            "windows": len(windows),
+            "computed_frames": int(sum(w.length for w in windows)),
+            "frames": total,
+        }
+    if "stitched" in outputs:
+        mask = speech_mask(segments, total)
+        a, b = outputs["stitched"].probs[mask], outputs["all_frames"].probs[mask]
+        diff = np.abs(a - b)
+        out["deviation_pause_vs_stitched"] = {
+            "speech_frames": int(mask.sum()),
+            "max_abs_dp": float(diff.max()),
+            "mean_abs_dp": float(diff.mean()),
+            "top_emotion_agreement": float((a.argmax(1) == b.argmax(1)).mean()),
+        }
+    return out
+
+
 TASKS = {
+    "callday": run_callday,
     "throughput": run_throughput,
     "paired": run_paired,
     "profile": run_profile,

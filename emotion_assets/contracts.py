@@ -352,6 +352,12 @@ NULLABLE_KEYS: dict[str, frozenset[str]] = {
     "segment_emotions": frozenset({"word_idx"}),
 }
 
+# Speech-only scoring (EMOTION_SCORE_SPEECH_ONLY) leaves frames outside speech unscored: these
+# value columns may be NULL, all together, only in rows where the named boolean is false.
+UNSCORED_ROWS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "frame_emotion_scores": ("is_speech", (*EMOTIONS, "top_emotion")),
+}
+
 # Allowed values of the enumerated string columns.
 ALLOWED_VALUES: dict[str, dict[str, tuple[str, ...]]] = {
     "raw_recordings": {"status": ("ok", "quarantined", "duplicate")},

@@ -179,6 +179,11 @@ class ModelSettings(EnvSettings):
     window_s: float = Field(30.0, gt=0)
     context_s: float = Field(4.0, ge=0)
     batch_size: int = Field(1, ge=1)
+    # Windows end in VAD pauses of at least this long (0: fixed overlapping windows only)
+    window_pause_s: float = Field(0.3, ge=0)
+    # Opt-in: compute only speech (+ margin); other frames keep NULL scores
+    score_speech_only: bool = False
+    speech_margin_s: float = Field(0.2, ge=0)
     threads: int | None = Field(None, ge=1)  # None: every core the process may use
     quantize: Literal["none", "int8"] = "none"
     save_frame_embeddings: bool = False
@@ -201,6 +206,9 @@ class ModelSettings(EnvSettings):
             "window_s": self.window_s,
             "context_s": self.context_s,
             "batch_size": self.batch_size,
+            "pause_s": self.window_pause_s,
+            "speech_only": self.score_speech_only,
+            "speech_margin_s": self.speech_margin_s,
             "threads": self.threads,
             "quantize": self.quantize,
             "cache_dir": cache_dir,

@@ -54,8 +54,10 @@ def load_engine_or_tiny(
     from emotion_assets.engine.selection import load_with_fallback
 
     models = settings.storage.data_dir / "models"
+    # One file, no VAD segments: every frame is scored (EMOTION_SCORE_SPEECH_ONLY is for days).
+    overrides = {"speech_only": False, **({"model": model} if model else {})}
     engine, warning = load_with_fallback(
-        settings.model.engine_config(cache_dir=models, **({"model": model} if model else {})),
+        settings.model.engine_config(cache_dir=models, **overrides),
         allow_tiny_fallback=settings.model.model_is_default and not model,
         tiny_dir=models / "tiny",
     )

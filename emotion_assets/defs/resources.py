@@ -110,6 +110,9 @@ class EmotionModelResource(ConfigurableResource):
     window_s: float
     context_s: float
     batch_size: int
+    window_pause_s: float
+    score_speech_only: bool
+    speech_margin_s: float
     threads: int | None
     quantize: str
     save_frame_embeddings: bool

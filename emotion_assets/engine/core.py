@@ -3,7 +3,10 @@
 Frame logits are proj(feature of the frame) and frame scores their softmax; because proj is
 linear, the mean of the frame logits is exactly funasr's utterance logit vector
 (softmax(proj(mean features))). The track is layer-normalised once (as funasr does for the whole
-input), then cut into equal-length windows (see windows.py) that run without padding.
+input), then cut into windows (see windows.py) that run without padding: given the track's
+speech segments, windows end in the pauses between them (overlapping windows with context only
+where speech runs longer than a window without a pause), and in speech-only mode only the speech
+(plus a margin) is computed at all; without segments, equal overlapping windows as before.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -26,7 +29,14 @@ from emotion_assets.engine.loading import (
 )
 from emotion_assets.engine.model_builder import random_model_marker
 from emotion_assets.engine.normalize import TrackNormalizer
-from emotion_assets.engine.windows import plan_windows, window_frames
+from emotion_assets.engine.windows import (
+    Interval,
+    Window,
+    plan_pause_aligned,
+    plan_windows,
+    speech_mask,
+    window_frames,
+)
 from emotion_assets.labels import (
     EMOTIONS,
     FRAME_HOP_S,
@@ -66,6 +76,11 @@ class EngineConfig:
     window_s: float = 30.0  # model window (clips up to this length run in one pass)
     context_s: float = 4.0  # audio kept on both sides of every frame when stitching
     batch_size: int = 1  # windows per forward pass (equal lengths only: no padding)
+    # Given speech segments, windows end in pauses of at least pause_s (0: fixed windows only)
+    pause_s: float = 0.3
+    # Compute only the speech (+ speech_margin_s of audio each side); other frames stay NaN
+    speech_only: bool = False
+    speech_margin_s: float = 0.2
     threads: int | None = None  # torch intra-op threads on the CPU; None = every available core
     quantize: str = "none"  # "none" | "int8" (CPU dynamic int8: Linear layers + conv GEMMs)
     cache_dir: Path | None = None  # hub downloads land here (the wiring passes data/models)
@@ -83,14 +98,19 @@ class EngineConfig:
             raise ValueError("context_s must be shorter than half of window_s")
         if self.batch_size < 1:
             raise ValueError("batch_size must be at least 1")
+        if self.pause_s < 0 or self.speech_margin_s < 0:
+            raise ValueError("pause_s and speech_margin_s must not be negative")
 
 
 @dataclass
 class FrameScores:
-    """Scores for frames i = 0..T-1, frame i covering [0.02 i, 0.02 i + 0.025) s."""
+    """Scores for frames i = 0..T-1, frame i covering [0.02 i, 0.02 i + 0.025) s.
+
+    In speech-only mode the frames outside speech were not computed: their rows are NaN.
+    """
 
     logits: np.ndarray  # (T, 9) float32
-    probs: np.ndarray  # (T, 9) float32, rows sum to 1
+    probs: np.ndarray  # (T, 9) float32, rows sum to 1 (NaN rows: not scored)
     features: np.ndarray | None  # (T, D) float32
     n_samples: int
     labels: tuple[str, ...] = field(default=EMOTIONS)
@@ -100,12 +120,18 @@ class FrameScores:
         return int(self.logits.shape[0])
 
     @property
+    def scored(self) -> np.ndarray:
+        """(T,) bool: the frames that have scores."""
+        return ~np.isnan(self.logits[:, 0])
+
+    @property
     def t_start(self) -> np.ndarray:
         return np.arange(self.n_frames, dtype=np.float64) * FRAME_HOP_S
 
     def utterance(self) -> np.ndarray:
-        """Scores of the whole input: softmax(mean frame logits) = funasr's utterance scores."""
-        return utterance_scores(self.logits)
+        """Scores of the whole input: softmax(mean frame logits) = funasr's utterance scores
+        (over the scored frames only, in speech-only mode)."""
+        return utterance_scores(self.logits[self.scored])
 
 
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -191,7 +217,31 @@ class EmotionEngine:
             accel.patch_attention(self.model)
         self._window = window_frames(cfg.window_s)
         self._alibi = accel.AlibiCache(max_frames=self._window)
-        self._context = int(round(cfg.context_s * SAMPLE_RATE / FRAME_STRIDE))
+        self._context = self._frames(cfg.context_s)
+
+    @staticmethod
+    def _frames(seconds: float) -> int:
+        return int(round(seconds * SAMPLE_RATE / FRAME_STRIDE))
+
+    def plan(self, total_frames: int, speech: Sequence[Interval] | None = None) -> list[Window]:
+        """The windows score() runs for a track of total_frames (see windows.py).
+
+        speech: the track's VAD segments (seconds). Without them, equal overlapping windows.
+        """
+        cfg = self.config
+        if speech is None:
+            if cfg.speech_only:
+                raise ValueError("speech-only scoring needs the track's speech segments")
+            return plan_windows(total_frames, self._window, self._context)
+        return plan_pause_aligned(
+            total_frames,
+            self._window,
+            self._context,
+            speech,
+            min_pause=self._frames(cfg.pause_s) if cfg.pause_s > 0 else 0,
+            speech_only=cfg.speech_only,
+            margin=self._frames(cfg.speech_margin_s),
+        )
 
     # --- scoring --------------------------------------------------------------------
     def _autocast(self):
@@ -204,8 +254,13 @@ class EmotionEngine:
         wave: np.ndarray,
         with_features: bool = True,
         on_features: FeatureSink | None = None,
+        speech: Sequence[Interval] | None = None,
     ) -> FrameScores:
         """Frame scores of a mono 16 kHz float32 waveform (any length).
+
+        speech: the track's speech segments (start, end) in seconds: windows then end in its
+        pauses, and in speech-only mode only frames whose centre lies in a segment get scores
+        (the rest are NaN; on_features also sees the margin frames that were computed).
 
         Frame features (T x D float32: 737 MB for an hour on the large model) are returned when
         with_features is true; given on_features, they go to on_features(first_frame, block)
@@ -216,31 +271,48 @@ class EmotionEngine:
             raise ValueError(f"expected a mono waveform (N,), got shape {wave.shape}")
         n = int(wave.shape[0])
         total = n_frames(n)
-        logits = np.zeros((total, len(self.labels)), dtype=np.float32)
+        fill = np.nan if self.config.speech_only else 0.0
+        logits = np.full((total, len(self.labels)), fill, dtype=np.float32)
         features = None
         sink = on_features
         if sink is None and with_features:
-            features = np.zeros((total, self.embed_dim), dtype=np.float32)
+            features = np.full((total, self.embed_dim), fill, dtype=np.float32)
 
             def sink(start: int, block: np.ndarray) -> None:
                 features[start : start + len(block)] = block
 
-        if total:
+        windows = self.plan(total, speech)
+        if windows:
             with torch_threads(self.threads):
-                self._run(wave, total, logits, sink)
+                self._run(wave, windows, logits, sink)
         self.model.alibi_biases.clear()  # funasr's cache keeps the longest bias ever built
+        if self.config.speech_only:  # the margin was context, not output
+            silent = ~speech_mask(speech or [], total)
+            logits[silent] = np.nan
+            if features is not None:
+                features[silent] = np.nan
         probs = softmax(logits).astype(np.float32)
         return FrameScores(logits=logits, probs=probs, features=features, n_samples=n)
 
-    def _run(self, wave: np.ndarray, total: int, logits, sink: FeatureSink | None) -> None:
-        windows = plan_windows(total, self._window, self._context)
+    def _batches(self, windows: list[Window]) -> list[list[Window]]:
+        """Consecutive windows of equal length, at most batch_size at a time (no padding)."""
+        groups: list[list[Window]] = []
+        for w in windows:
+            last = groups[-1] if groups else None
+            if last and len(last) < self.config.batch_size and last[0].length == w.length:
+                last.append(w)
+            else:
+                groups.append([w])
+        return groups
+
+    def _run(self, wave: np.ndarray, windows: list[Window], logits, sink) -> None:
         cuda = self.device.startswith("cuda")
         proj = self.model.proj
         source = TrackNormalizer(wave, self.normalize)
+        whole = len(windows) == 1 and windows[0].start == 0 and windows[0].length == len(logits)
         with torch.inference_mode(), self._autocast():
-            for i in range(0, len(windows), self.config.batch_size):
-                group = windows[i : i + self.config.batch_size]
-                if len(windows) == 1:  # the whole clip: exactly funasr's input
+            for group in self._batches(windows):
+                if whole:  # the whole clip: exactly funasr's input
                     batch = source.whole().view(1, -1)
                 else:
                     batch = torch.stack(

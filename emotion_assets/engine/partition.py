@@ -89,7 +89,10 @@ def score_partition(
                     stack.enter_context(FrameEmbeddingWriter(target, total, engine.embed_dim)).add
                 )
             started = time.perf_counter()
-            scores = engine.score(wave, on_features=_fan_out(sinks))
+            # The VAD segments plan the windows (cuts in pauses; speech only when configured).
+            scores = engine.score(
+                wave, on_features=_fan_out(sinks), speech=tables.segment_bounds(seg)
+            )
             took = time.perf_counter() - started
         frames = tables.frame_table(scores, speech_segments=seg, turns=turn_list, **common)
         frames_out.append(frames)
@@ -98,7 +101,7 @@ def score_partition(
         log(
             f"[{i}/{normalized.height}] {rid} track {tr}: {seconds:.1f} s scored in {took:.1f} s "
             f"({seconds / max(took, 1e-9):.1f}x real time), {frames.height} frames, "
-            f"{int(frames['is_speech'].sum())} speech"
+            f"{int(frames['is_speech'].sum())} speech, {int(scores.scored.sum())} scored"
         )
     if not frames_out:
         return _empty(engine, date)

@@ -124,9 +124,12 @@ def frame_table(
         "t_start": pl.Series(t_start, dtype=pl.Float64),
         "t_end": pl.Series(t_start + FRAME_LENGTH_S, dtype=pl.Float64),
     }
+    # Frames the engine did not score (speech-only mode: outside speech) get NULL scores.
+    unscored = np.isnan(probs).any(axis=1)
     for j, name in enumerate(EMOTIONS):
-        data[name] = pl.Series(probs[:, j], dtype=pl.Float32)
-    data["top_emotion"] = pl.Series(labels[probs.argmax(axis=1)] if n else [], dtype=pl.String)
+        data[name] = pl.Series(probs[:, j], dtype=pl.Float32, nan_to_null=True)
+    top = pl.Series(labels[np.nan_to_num(probs).argmax(axis=1)] if n else [], dtype=pl.String)
+    data["top_emotion"] = top.scatter(np.flatnonzero(unscored), None) if unscored.any() else top
     centres = frame_centres(n)
     data["is_speech"] = pl.Series(
         _covered(centres, segment_bounds(speech_segments)), dtype=pl.Boolean
@@ -162,11 +165,12 @@ def _summarise(frames: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     out = frames.group_by(keys).agg(
         pl.col("t_start").min().alias("_t0"),
         pl.col("t_end").max().alias("_t1"),
-        pl.len().cast(pl.Int64).alias("n_frames"),
+        # scored frames (speech-only mode leaves the others NULL; means skip them too)
+        pl.col(EMOTIONS[0]).count().cast(pl.Int64).alias("n_frames"),
         pl.col("model_id").first(),
         *logp,
     )
-    out = out.with_columns(_softmax_columns("_lp_"))
+    out = out.filter(pl.col("n_frames") > 0).with_columns(_softmax_columns("_lp_"))
     out = out.join(_majority_speaker(frames, keys), on=keys, how="left", nulls_equal=True)
     return out.with_columns(
         pl.concat_list([pl.col(e) for e in EMOTIONS]).list.arg_max().alias("_top"),

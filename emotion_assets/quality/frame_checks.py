@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from emotion_assets.contracts import UNSCORED_ROWS
 from emotion_assets.labels import (
     EMOTIONS,
     FRAME_HOP_S,
@@ -34,6 +35,20 @@ def _finite(column: str) -> pl.Expr:
     return pl.col(column).is_not_null() & pl.col(column).is_not_nan()
 
 
+def unscored(frames: pl.DataFrame, table: str = TABLE) -> pl.Expr:
+    """Rows the contract lets go unscored: every value column NULL and the flag false
+    (speech-only mode's non-speech frames; contracts.UNSCORED_ROWS). False for other tables."""
+    flag, columns = UNSCORED_ROWS.get(table, ("", ()))
+    if not flag or not frames.height or not {flag, *columns} <= set(frames.columns):
+        return pl.lit(False)
+    return pl.all_horizontal(pl.col(c).is_null() for c in columns) & ~pl.col(flag).fill_null(True)
+
+
+def scored_frames(frames: pl.DataFrame) -> pl.DataFrame:
+    """The frames that carry scores (all of them unless scored in speech-only mode)."""
+    return frames.drop_nulls(SCORES) if frames.height else frames
+
+
 def check_scores_in_range(frames: pl.DataFrame, severity: Severity = "error") -> CheckOutcome:
     """Every score in [0, 1] (null/NaN are reported by check_scores_not_null)."""
     if (bad := missing_columns(frames, FRAME_KEY + SCORES, severity, TABLE)) is not None:
@@ -59,12 +74,15 @@ def check_scores_in_range(frames: pl.DataFrame, severity: Severity = "error") ->
 def check_scores_sum_to_one(
     frames: pl.DataFrame, tolerance: float = SUM_TOLERANCE, severity: Severity = "error"
 ) -> CheckOutcome:
-    """Each frame's nine scores sum to 1 within `tolerance` (they are a softmax)."""
+    """Each scored frame's nine scores sum to 1 within `tolerance` (they are a softmax);
+    unscored frames are check_scores_not_null's business."""
     if (bad := missing_columns(frames, FRAME_KEY + SCORES, severity, TABLE)) is not None:
         return bad
-    with_sum = frames.with_columns(
-        score_sum=pl.sum_horizontal(pl.col(SCORES).cast(pl.Float64))
-    ).with_columns(sum_error=(pl.col("score_sum") - 1).abs())
+    with_sum = (
+        scored_frames(frames)
+        .with_columns(score_sum=pl.sum_horizontal(pl.col(SCORES).cast(pl.Float64)))
+        .with_columns(sum_error=(pl.col("score_sum") - 1).abs())
+    )
     offenders = with_sum.filter(
         (pl.col("sum_error") > tolerance) | pl.col("sum_error").is_nan()
     ).sort("sum_error", descending=True, nulls_last=True)
@@ -87,15 +105,19 @@ def check_scores_not_null(
     table: str = TABLE,
     key: list[str] | None = None,
 ) -> CheckOutcome:
-    """No null or NaN among the nine scores."""
+    """No null or NaN among the nine scores, except in the rows the contract lets go unscored
+    (contracts.UNSCORED_ROWS: non-speech frames of speech-only scoring, all scores NULL)."""
     columns = columns or SCORES
     key = key or FRAME_KEY
     if (bad := missing_columns(frames, key + columns, severity, table)) is not None:
         return bad
-    offenders = frames.filter(pl.any_horizontal(~_finite(c) for c in columns))
-    counts = frames.select([(~_finite(c)).sum().alias(f"missing_{c}") for c in columns]).row(
+    allowed = unscored(frames, table)
+    offenders = frames.filter(pl.any_horizontal(~_finite(c) for c in columns) & ~allowed)
+    counts = offenders.select([(~_finite(c)).sum().alias(f"missing_{c}") for c in columns]).row(
         0, named=True
     )
+    if table in UNSCORED_ROWS and frames.height:
+        counts["unscored_non_speech"] = frames.select(allowed.cast(pl.Int64).sum()).item()
     return outcome_from_offenders(
         offenders=offenders,
         n_checked=frames.height,
@@ -222,7 +244,9 @@ def check_top_emotion(
         bad := missing_columns(frames, key + SCORES + ["top_emotion"], severity, table)
     ) is not None:
         return bad
-    labelled = frames.with_columns(
+    # unscored rows (speech-only mode) have no top emotion: check_scores_not_null's business
+    allowed = unscored(frames, table)
+    labelled = frames.filter(~allowed).with_columns(
         top_score=top_label_score(),
         max_score=pl.max_horizontal(pl.col(SCORES).cast(pl.Float64)),
     )

@@ -63,7 +63,9 @@ def _frames_of_utterances(utterances: pl.DataFrame, frames: pl.DataFrame) -> pl.
 
 
 def expected_utterance_scores(utterances: pl.DataFrame, frames: pl.DataFrame) -> pl.DataFrame:
-    """Per utterance row u: n_frames_found and the nine expected scores softmax(mean(log p))."""
+    """Per utterance row u: n_frames_found and the nine expected scores softmax(mean(log p)),
+    over the scored frames (speech-only mode leaves the others NULL)."""
+    frames = frames.drop_nulls(SCORES) if frames.height else frames
     members = _frames_of_utterances(utterances, frames)
     log_p = frames.select(
         "recording_id",

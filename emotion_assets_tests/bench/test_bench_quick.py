@@ -28,7 +28,8 @@ TOP_KEYS = {
     "targets",
     "duration_s",
 }
-TARGETS = 6  # fp32 speed, fp32 scores, 60-min RSS, 60-min speed, int8 speed, pipeline
+# fp32 speed, fp32 scores, 60-min RSS, 60-min speed, int8 speed, pipeline, call day x 3
+TARGETS = 9
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,10 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory, shared_audio: Path) -> t
             "bench.run",
             "--quick",
             "--cases",
-            "clips,0.5min",
+            "clips,0.5min,callday",
+            "--callday-minutes",
+            "1",
+            "--callday-stitched",
             "--repeats",
             "2",
             "--out",
@@ -120,3 +124,24 @@ def test_quick_ratio_comes_from_runners_taking_turns(quick_run: tuple[dict, str]
     ratio = paired["runners"]["engine"]["x_real_time"] / paired["runners"]["funasr"]["x_real_time"]
     assert fp32["value"] == pytest.approx(ratio)
     assert "taking turns" in md
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_quick_call_day_takes_turns_with_the_clips(quick_run: tuple[dict, str]) -> None:
+    results, md = quick_run
+    day = results["callday"]
+    assert day["status"] == "ok" and day["audio_s"] == pytest.approx(60.0, abs=0.01)
+    made = day["made_of_s"]
+    assert made["speech_s"] > 0 and made["silence_s"] > 0 and made["nonspeech_s"] > 0
+    assert 0 < day["speech_s"] < day["audio_s"]
+    clips = day["clips"]["x_real_time"]
+    for mode in ("all_frames", "speech_only", "stitched"):
+        assert day[mode]["vs_clips"] == pytest.approx(day[mode]["x_real_time"] / clips)
+    # pause-aligned windows overlap only inside long pause-free speech: fewer frames computed
+    # than fixed stitching, and speech-only fewer still
+    assert day["all_frames"]["frames"] <= day["all_frames"]["computed_frames"]
+    assert day["stitched"]["computed_frames"] > day["all_frames"]["computed_frames"]
+    assert day["speech_only"]["computed_frames"] < day["all_frames"]["computed_frames"]
+    assert 0.5 <= day["deviation_pause_vs_stitched"]["top_emotion_agreement"] <= 1.0
+    assert "## Call day" in md

@@ -209,3 +209,28 @@ def test_missing_column_fails_instead_of_raising(lake):
     outcome = check_scores_sum_to_one(lake[FRAMES].drop("surprised"))
     assert not outcome.passed
     assert outcome.metadata["missing_columns"] == "surprised"
+
+
+def _unscore(frames: pl.DataFrame, rows: pl.Series) -> pl.DataFrame:
+    """Speech-only mode's output: the given rows keep their place but lose every score."""
+    nulls = [pl.when(rows).then(None).otherwise(pl.col(c)).alias(c) for c in EMOTIONS]
+    top = pl.when(rows).then(None).otherwise(pl.col("top_emotion")).alias("top_emotion")
+    return frames.with_columns(*nulls, top)
+
+
+def test_speech_only_null_scores_pass_only_on_non_speech_frames(lake):
+    # every third frame is a pause (the synthetic day is all speech)
+    frames = lake[FRAMES].with_columns(is_speech=pl.col("frame_idx") % 3 != 0)
+    silent = ~frames["is_speech"]
+    speech_only = _unscore(frames, silent)
+    for check in (check_scores_not_null, check_scores_sum_to_one, check_top_emotion):
+        assert check(speech_only).passed, check.__name__
+    outcome = check_scores_not_null(speech_only)
+    assert outcome.metadata["unscored_non_speech"] == int(silent.sum())
+    # a speech frame without scores is still an error
+    first_speech = int(frames["is_speech"].arg_true()[0])
+    broken = _unscore(frames, silent | (pl.int_range(frames.height, eager=True) == first_speech))
+    assert not check_scores_not_null(broken).passed
+    # so is a non-speech frame with some scores missing but not all
+    half = set_value(speech_only, int(silent.arg_true()[0]), "angry", 0.5)
+    assert not check_scores_not_null(half).passed
