@@ -73,12 +73,20 @@ def background_process(
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
     grace_s: float = 10,
+    **popen: object,
 ) -> Iterator[subprocess.Popen]:
     """`args` in a session of its own (Ctrl-C in a terminal does not reach it), its output
-    appended to `log`; on exit its whole process group is stopped (SIGTERM, then SIGKILL)."""
+    appended to `log`; on exit its whole process group is stopped (SIGTERM, then SIGKILL).
+    `popen`: more Popen arguments (e.g. user and group)."""
     with Path(log).open("ab") as out:
         proc = subprocess.Popen(
-            args, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True
+            args,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
+            **popen,  # type: ignore[arg-type]
         )
     try:
         yield proc
@@ -158,16 +166,10 @@ def s3_server(
         "-s3.port.iceberg=0", "-s3.port.lance=0",
     ]  # fmt: skip
     log = folder / "weed.log"
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            args, stdout=out, stderr=subprocess.STDOUT, cwd=folder, start_new_session=True
-        )
     server = S3Server(f"http://{HOST}:{ports['s3']}", access_key_id, secret_access_key)
-    try:
+    with background_process(args, log, cwd=folder, grace_s=3) as proc:  # ignores SIGTERM ~20 s
         _wait(lambda: _s3_ready(server), proc, "the S3 server (SeaweedFS)", log, timeout=90)
         yield server
-    finally:
-        _stop(proc, grace_s=3)
 
 
 def _s3_ready(server: S3Server) -> bool:
@@ -236,20 +238,13 @@ def postgres_server(folder: Path) -> Iterator[PostgresServer]:
         check=True, capture_output=True, **run_as,
     )  # fmt: skip
     log = folder / "postgres.log"
-    with log.open("ab") as out:
-        if run_as:
-            os.chown(log, run_as["user"], run_as["group"])
-        proc = subprocess.Popen(
-            [str(bin_dir / "postgres"), "-D", str(pgdata), "-h", HOST, "-p", str(port),
-             "-k", str(folder), "-c", "max_connections=200", "-c", "fsync=off"],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True, **run_as,
-        )  # fmt: skip
+    args = [str(bin_dir / "postgres"), "-D", str(pgdata), "-h", HOST, "-p", str(port),
+            "-k", str(folder), "-c", "max_connections=200", "-c", "fsync=off"]  # fmt: skip
     server = PostgresServer(HOST, port)
-    try:
+    # SIGTERM is PostgreSQL's "smart" shutdown; SIGKILL only if it hangs.
+    with background_process(args, log, grace_s=10, **run_as) as proc:
         _wait(lambda: _pg_ready(server), proc, "PostgreSQL", log, timeout=60)
         yield server
-    finally:
-        _stop(proc, grace_s=10)  # SIGTERM = "smart" shutdown; SIGKILL only if it hangs
 
 
 def _pg_ready(server: PostgresServer) -> bool:
@@ -302,17 +297,11 @@ def redis_server(folder: Path) -> Iterator[RedisServer]:
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log = folder / "redis.log"
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", HOST, "--dir", str(folder), "--save", "", "--appendonly", "no"],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+    args = [binary, "--port", str(port), "--bind", HOST, "--dir", str(folder), "--save", "", "--appendonly", "no"]  # fmt: skip
     server = RedisServer(HOST, port)
-    try:
+    with background_process(args, log, grace_s=5) as proc:
         _wait(lambda: _redis_ready(server), proc, "Redis", log, timeout=30)
         yield server
-    finally:
-        _stop(proc, grace_s=5)
 
 
 def _redis_ready(server: RedisServer) -> bool:
