@@ -118,7 +118,8 @@ def stack(
         "EMOTION_CELERY_BROKER": settings.celery_broker,
         "EMOTION_CELERY_WORKER_WAIT_S": f"{settings.celery_worker_wait_s:g}",
     }
-    # Shared storage: the S3 server; EMOTION_DATA_DIR is each process's local scratch.
+    # Shared storage: the S3 server. EMOTION_DATA_DIR is only local scratch, and each worker gets
+    # its own (as on separate machines): steps hand each other their outputs through S3 alone.
     bucket = f"celery-{uuid.uuid4().hex[:8]}"
     s3_server.create_bucket(bucket)
     env.update(s3_server.env(), EMOTION_STORAGE_URL=f"s3://{bucket}/emotion")
@@ -133,7 +134,7 @@ def stack(
                 procs[kind] = subprocess.Popen(
                     [str(BIN / "python"), "-m", "emotion_assets.distributed", "worker", kind],
                     cwd=REPO,
-                    env=worker_env(env),
+                    env=worker_env({**env, "EMOTION_DATA_DIR": str(root / f"scratch-{kind}")}),
                     stdout=out,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
