@@ -4,10 +4,11 @@ Starts, all on 127.0.0.1 and in one folder: PostgreSQL (the Dagster instance), t
 (SeaweedFS), Redis (the Celery broker), one CPU-queue and one GPU-queue Celery worker, the
 Dagster webserver and daemon. Every process stores its artifacts on the S3 server
 (EMOTION_STORAGE_URL=s3://emotion/emotion); the bundled samples are uploaded to raw/<day>/
-there. Then it launches the demo day through the webserver, as the UI would; the daemon takes it from the run queue, and the run hands each
-step to the workers. It prints where each step ran (Celery worker and process id, from
-Dagster's own event log), each table's row count read from the bucket, and stops everything it started: at the end, on an error, on Ctrl-C
-or SIGTERM. `--keep-running` keeps the stack up (UI link printed) until Ctrl-C.
+there. Then it launches the demo day through the webserver, as the UI would; the daemon takes
+it from the run queue, and the run hands each step to the workers. It prints where each step
+ran (Celery worker and process id, from Dagster's own event log) and each table's row count read
+from the bucket, and stops everything it started: at the end, on an error, on Ctrl-C or
+SIGTERM. `--keep-running` keeps the stack up (UI link printed) until Ctrl-C.
 
     python -m emotion_assets.stack [--date 2024-06-03] [--folder DIR] [--keep-running]
 
@@ -29,6 +30,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from emotion_assets.devservers import (
     HOST,
@@ -41,6 +43,9 @@ from emotion_assets.devservers import (
     wait_http,
 )
 from emotion_assets.settings import SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from emotion_assets.storage import Storage
 
 REPO = Path(__file__).resolve().parents[1]
 WORKSPACE = REPO / "workspace.yaml"
@@ -114,7 +119,7 @@ def stack_environment(
     return env
 
 
-def upload_samples(storage, data_dir: Path, day: str) -> int:
+def upload_samples(storage: Storage, data_dir: Path, day: str) -> int:
     """The bundled samples under raw/<day>/ of the root, as `make demo` drops them."""
     from emotion_assets.demo import copy_samples as copy_into_raw
     from emotion_assets.layout import DataLayout
@@ -197,7 +202,7 @@ def print_places(run_pid: int | None, places: list[StepPlace]) -> None:
     say(f"   {elsewhere} of {len(places)} steps ran outside the run's process")
 
 
-def print_tables(storage, day: str) -> None:
+def print_tables(storage: Storage, day: str) -> None:
     """Each table's rows for the day, read from the partition objects on the root (S3)."""
     from emotion_assets.warehouse.remote import list_remote_tables, read_remote_partitions
 
