@@ -2,11 +2,13 @@
 
 Starts, all on 127.0.0.1 and in one folder: PostgreSQL (the Dagster instance), the S3 server
 (SeaweedFS), Redis (the Celery broker), one CPU-queue and one GPU-queue Celery worker, the
-Dagster webserver and daemon. Then it launches the demo day (the bundled samples) through the
-webserver, as the UI would; the daemon takes it from the run queue, and the run hands each
-step to the workers. It prints where each step ran (Celery worker and process id, from
-Dagster's own event log) and stops everything it started: at the end, on an error, on Ctrl-C
-or SIGTERM. `--keep-running` keeps the stack up (UI link printed) until Ctrl-C.
+Dagster webserver and daemon. Every process stores its artifacts on the S3 server
+(EMOTION_STORAGE_URL=s3://emotion/emotion); the bundled samples are uploaded to raw/<day>/
+there. Then it launches the demo day through the webserver, as the UI would; the daemon takes
+it from the run queue, and the run hands each step to the workers. It prints where each step
+ran (Celery worker and process id, from Dagster's own event log) and each table's row count read
+from the bucket, and stops everything it started: at the end, on an error, on Ctrl-C or
+SIGTERM. `--keep-running` keeps the stack up (UI link printed) until Ctrl-C.
 
     python -m emotion_assets.stack [--date 2024-06-03] [--folder DIR] [--keep-running]
 
@@ -28,6 +30,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from emotion_assets.devservers import (
     HOST,
@@ -41,10 +44,14 @@ from emotion_assets.devservers import (
 )
 from emotion_assets.settings import SettingsError, load_settings
 
+if TYPE_CHECKING:
+    from emotion_assets.storage import Storage
+
 REPO = Path(__file__).resolve().parents[1]
 WORKSPACE = REPO / "workspace.yaml"
 JOB = "emotion_pipeline"
 BUCKET = "emotion"
+STORAGE_URL = f"s3://{BUCKET}/emotion"  # the root of every artifact, for every process
 TERMINAL = ("SUCCESS", "FAILURE", "CANCELED")
 WORKSPACE_STATUS = """{ workspaceOrError { __typename ... on Workspace { locationEntries {
   name loadStatus locationOrLoadError { __typename ... on PythonError { message } } } } } }"""
@@ -88,11 +95,18 @@ def wait_for_code_location(url: str, timeout: float, log: Path) -> None:
     raise StackError(f"the code location did not load within {timeout:.0f} s; see {log}")
 
 
-def stack_environment(folder: Path, broker: str, backend: str, postgres: dict) -> dict[str, str]:
-    """What every process of the stack reads: instance, storage, executor, broker."""
+def stack_environment(
+    folder: Path, broker: str, backend: str, postgres: dict, s3: dict[str, str]
+) -> dict[str, str]:
+    """What every process of the stack reads: instance, storage, executor, broker.
+
+    `s3`: the S3 server's AWS_* variables. EMOTION_DATA_DIR is only local scratch then.
+    """
     env = {
         "DAGSTER_HOME": str(folder / "dagster_home"),
         "EMOTION_DATA_DIR": str(folder / "data"),
+        "EMOTION_STORAGE_URL": STORAGE_URL,
+        **s3,
         "EMOTION_EXECUTOR": "celery",
         "EMOTION_CELERY_BROKER": broker,
         "EMOTION_CELERY_BACKEND": backend,
@@ -105,11 +119,15 @@ def stack_environment(folder: Path, broker: str, backend: str, postgres: dict) -
     return env
 
 
-def copy_samples(data_dir: Path, day: str) -> int:
+def upload_samples(storage: Storage, data_dir: Path, day: str) -> int:
+    """The bundled samples under raw/<day>/ of the root, as `make demo` drops them."""
     from emotion_assets.demo import copy_samples as copy_into_raw
     from emotion_assets.layout import DataLayout
+    from emotion_assets.storage import push
 
-    return len(copy_into_raw(DataLayout(data_dir), day))
+    files = copy_into_raw(DataLayout(data_dir), day)
+    push(storage, f"raw/{day}", data_dir, exact=False)
+    return len(files)
 
 
 def launch_run(url: str, port: int, day: str) -> str:
@@ -184,26 +202,18 @@ def print_places(run_pid: int | None, places: list[StepPlace]) -> None:
     say(f"   {elsewhere} of {len(places)} steps ran outside the run's process")
 
 
-def print_tables(data_dir: Path, day: str) -> None:
-    from emotion_assets.layout import DataLayout
-    from emotion_assets.warehouse import connect_readonly
+def print_tables(storage: Storage, day: str) -> None:
+    """Each table's rows for the day, read from the partition objects on the root (S3)."""
+    from emotion_assets.warehouse.remote import list_remote_tables, read_remote_partitions
 
-    layout = DataLayout(data_dir)
-    if not layout.warehouse.exists():
-        return
-    con = connect_readonly(layout.warehouse)
-    try:
-        say(f"\n== tables of {day} ({layout.warehouse})")
-        views = con.execute(
-            "SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY 1"
-        ).fetchall()
-        for (name,) in views:
-            rows = con.execute(
-                f'SELECT count(*) FROM "{name}" WHERE recording_date = ?', [day]
-            ).fetchone()[0]
-            say(f"   {name:<28} {rows:>8} rows")
-    finally:
-        con.close()
+    say(f"\n== tables of {day}, read from {storage.uri('lake')}")
+    for table, days in sorted(list_remote_tables(storage).items()):
+        if day in days:
+            rows = read_remote_partitions(storage, table, [day]).height
+            say(f"   {table:<28} {rows:>8} rows")
+    report = f"reports/{day}/index.html"
+    if storage.exists(report):
+        say(f"== report: {storage.uri(report)}")
 
 
 @contextlib.contextmanager
@@ -248,11 +258,19 @@ def _start_and_run(
     started.append(("Redis (Celery broker)", None, redis.url(0)))
 
     env = stack_environment(
-        folder, redis.url(0), redis.url(1), postgres_env(postgres.create_database("dagster"))
+        folder,
+        redis.url(0),
+        redis.url(1),
+        postgres_env(postgres.create_database("dagster")),
+        s3.env(),
     )
-    os.environ.update(env)  # this process reads the instance too
+    os.environ.update(env)  # this process reads the instance and the storage too
     write_instance(Path(env["DAGSTER_HOME"]), postgres=True)
-    files = copy_samples(Path(env["EMOTION_DATA_DIR"]), day)
+    from emotion_assets.storage import Storage
+
+    storage = Storage.from_settings(load_settings().storage)
+    storage.validate()
+    files = upload_samples(storage, Path(env["EMOTION_DATA_DIR"]), day)
     child_env = {**os.environ, **env}
 
     for kind in ("cpu", "gpu"):
@@ -290,7 +308,12 @@ def _start_and_run(
     say(f"\n== the stack ({folder})")
     for what, pid, where in started:
         say(f"   {what:<32} {'pid ' + str(pid) if pid else '':<11} {where}")
-    say(f"   {files} sample files in {env['EMOTION_DATA_DIR']}/raw/{day}")
+    say(f"   {files} sample files in {storage.uri(f'raw/{day}')}")
+    # A throwaway local server's credentials: printed so that a person can look into the bucket.
+    say(
+        "   storage, for every process: "
+        + " ".join(f"{k}={env[k]}" for k in ("EMOTION_STORAGE_URL", *sorted(s3.env())))
+    )
     if "EMOTION_ALLOW_TINY_FALLBACK" in env:
         say(
             "!! EMOTION_MODEL is unset: if iic/emotion2vec_plus_large cannot be loaded, the run "
@@ -310,7 +333,7 @@ def _start_and_run(
         for message in failure_messages(instance, run_id):
             say(f"   {message}")
         return 1
-    print_tables(Path(env["EMOTION_DATA_DIR"]), day)
+    print_tables(storage, day)
     if keep_running:
         say(f"\n== the stack keeps running: {url}  (Ctrl-C stops everything)")
         while True:

