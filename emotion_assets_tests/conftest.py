@@ -82,12 +82,22 @@ def sensor_tick(instance, cursor: str | None = None):
 
 # --- real servers, started by the tests themselves (emotion_assets/devservers.py) ------------
 @pytest.fixture(scope="session")
-def s3_server(tmp_path_factory: pytest.TempPathFactory):
-    """A SeaweedFS S3 server on 127.0.0.1 for the whole session; tests use their own bucket."""
+def s3_server():
+    """A SeaweedFS S3 server on 127.0.0.1 for the whole session; tests use their own bucket.
+
+    Not under pytest's base folder, which a later pytest session may prune while this one runs
+    (as for `postgres_server`).
+    """
+    import tempfile
+
     from emotion_assets.devservers import s3_server as start
 
-    with start(tmp_path_factory.mktemp("s3")) as server:
-        yield server
+    folder = Path(tempfile.mkdtemp(prefix="emotion-s3-"))
+    try:
+        with start(folder) as server:
+            yield server
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
