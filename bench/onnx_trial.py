@@ -17,9 +17,11 @@ reported. ORT int8 is onnxruntime.quantization's dynamic int8 of the exported gr
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,73 +30,13 @@ import numpy as np
 import torch
 
 from bench.inputs import speech_clips
-from emotion_assets.engine.core import EmotionEngine, EngineConfig, build_engine, softmax
+from emotion_assets.engine.core import EngineConfig, build_engine
 from emotion_assets.engine.model_builder import cached_model_dir
-from emotion_assets.engine.normalize import TrackNormalizer
+from emotion_assets.engine.onnx_backend import ONNX_NAME, OrtEncoder
 from emotion_assets.warehouse.atomic import atomic_path
 
-ONNX_NAME = "encoder-fp32.onnx"
 ONNX_INT8_NAME = "encoder-int8.onnx"
-OPSET = 17
 RESULTS = Path(__file__).parent / "results"
-
-
-class EncoderGraph(torch.nn.Module):
-    """(B, N) normalised waveform + (1, H, E+T, E+T) ALiBi bias -> (B, T, 9) frame logits.
-
-    The same maths as accel.features_forward + proj with funasr's Conv1d extractor (the GEMM
-    extractor slices tiles in Python, which a trace would freeze) and the fused attention.
-    """
-
-    def __init__(self, model) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, source: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-        m = self.model
-        enc = m.modality_encoders["AUDIO"]
-        x = enc.local_features(source)
-        if enc.relative_positional_encoder is not None:
-            x = x + enc.relative_positional_encoder(x)
-        n_extra = 0
-        if enc.extra_tokens is not None:
-            n_extra = enc.extra_tokens.size(1)
-            x = torch.cat([enc.extra_tokens.expand(x.size(0), -1, -1), x], dim=1)
-        x = enc.context_encoder(x, None, bias, None)
-        for blk in m.blocks:
-            x, _ = blk(x, padding_mask=None, alibi_bias=bias)
-        if m.norm is not None:
-            x = m.norm(x)
-        return m.proj(x[:, n_extra:])
-
-
-def export_encoder(engine: EmotionEngine, seconds: float = 4.0) -> Path:
-    """The encoder as ONNX beside the model folder, exported once (atomic write)."""
-    target = engine.model_dir / ONNX_NAME
-    if target.is_file():
-        return target
-    graph = EncoderGraph(engine.model).eval()
-    source = torch.randn(1, int(seconds * 16000))
-    enc = engine.model.modality_encoders["AUDIO"]
-    with torch.inference_mode():
-        frames = enc.local_features(source).size(1)
-    bias = engine._alibi.get(enc, frames, source.device).contiguous()
-    with atomic_path(target) as tmp, torch.no_grad():
-        torch.onnx.export(
-            graph,
-            (source, bias),
-            str(tmp),
-            dynamo=False,  # the TorchScript exporter: needs no onnx/onnxscript package
-            input_names=["source", "alibi_bias"],
-            output_names=["logits"],
-            dynamic_axes={
-                "source": {0: "batch", 1: "samples"},
-                "alibi_bias": {2: "tokens", 3: "tokens"},
-                "logits": {0: "batch", 1: "frames"},
-            },
-            opset_version=OPSET,
-        )
-    return target
 
 
 def quantize_encoder(fp32_path: Path) -> Path:
@@ -116,46 +58,6 @@ def quantize_encoder(fp32_path: Path) -> Path:
     return target
 
 
-class OrtRunner:
-    """Clips (one window each, as the engine runs them) through the exported encoder."""
-
-    def __init__(self, engine: EmotionEngine, onnx_path: Path, threads: int) -> None:
-        import onnxruntime as ort
-
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(
-            str(onnx_path), opts, providers=["CPUExecutionProvider"]
-        )
-        self.engine = engine
-        self._bias: dict[int, np.ndarray] = {}
-
-    def _bias_for(self, frames: int) -> np.ndarray:
-        if frames not in self._bias:  # one contiguous bias per clip length, like AlibiCache
-            enc = self.engine.model.modality_encoders["AUDIO"]
-            bias = self.engine._alibi.get(enc, frames, torch.device("cpu"))
-            self._bias[frames] = np.ascontiguousarray(bias.detach().numpy())
-        return self._bias[frames]
-
-    def score(self, wave: np.ndarray) -> np.ndarray:
-        """(T, 9) frame probabilities of a clip of at most one window."""
-        source = TrackNormalizer(wave, self.engine.normalize).whole().view(1, -1).numpy()
-        frames = _frame_count(self.engine, len(wave))
-        (logits,) = self.session.run(None, {"source": source, "alibi_bias": self._bias_for(frames)})
-        return softmax(logits[0]).astype(np.float32)
-
-
-def _frame_count(engine: EmotionEngine, n_samples: int) -> int:
-    """T for n samples: the conv stack's output length (funasr's rule, no model run)."""
-    n = n_samples
-    for layer in engine.model.modality_encoders["AUDIO"].local_encoder.conv_layers:
-        conv = layer[0]
-        n = (n - conv.kernel_size[0]) // conv.stride[0] + 1
-    return n
-
-
 def run_trial(
     size: str, rounds: int, threads: int, model_root: Path, n_clips: int = 4
 ) -> dict[str, Any]:
@@ -163,21 +65,23 @@ def run_trial(
     model_dir = cached_model_dir(model_root, size)
     clips = dict(list(speech_clips().items())[:n_clips])
     load_start = os.getloadavg()
-    fp32 = build_engine(EngineConfig(model=str(model_dir), device="cpu", threads=threads))
+    base = EngineConfig(model=str(model_dir), device="cpu", threads=threads)
+    fp32 = build_engine(base)
     t0 = time.perf_counter()
     fresh = not (model_dir / ONNX_NAME).is_file()
-    onnx_path = export_encoder(fp32)
+    ort_fp32 = build_engine(replace(base, backend="onnx"))  # exports once, beside the model
     export_s = time.perf_counter() - t0
-    ort_fp32 = OrtRunner(fp32, onnx_path, threads)
-    ort_int8 = OrtRunner(fp32, quantize_encoder(onnx_path), threads)
-    int8 = build_engine(
-        EngineConfig(model=str(model_dir), device="cpu", threads=threads, quantize="int8")
+    onnx_path = model_dir / ONNX_NAME
+    ort_int8 = copy.copy(ort_fp32)  # the same model and ALiBi cache, the int8 graph
+    ort_int8._ort = OrtEncoder(
+        ort_fp32.model, quantize_encoder(onnx_path), ort_fp32._alibi, threads
     )
+    int8 = build_engine(replace(base, quantize="int8"))
     runners = {
         "torch fp32 (engine)": lambda w: fp32.score(w, with_features=False).probs,
-        "ORT fp32": ort_fp32.score,
+        "ORT fp32": lambda w: ort_fp32.score(w, with_features=False).probs,
         "torch int8 (engine)": lambda w: int8.score(w, with_features=False).probs,
-        "ORT int8": ort_int8.score,
+        "ORT int8": lambda w: ort_int8.score(w, with_features=False).probs,
     }
     audio_s = sum(len(w) for w in clips.values()) / 16000
     passes: dict[str, list[float]] = {name: [] for name in runners}
