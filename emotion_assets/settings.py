@@ -186,6 +186,8 @@ class ModelSettings(EnvSettings):
     speech_margin_s: float = Field(0.2, ge=0)
     threads: int | None = Field(None, ge=1)  # None: every core the process may use
     quantize: Literal["none", "int8"] = "none"
+    # Opt-in: the encoder through ONNX Runtime (CPU float32; docs/performance.md, ONNX trial)
+    engine_backend: Literal["torch", "onnx"] = "torch"
     save_frame_embeddings: bool = False
     # With EMOTION_MODEL unset and the default model out of reach, run the tiny random model
     # (loudly) instead of failing: `make demo` and `make ui` turn this on.
@@ -211,6 +213,7 @@ class ModelSettings(EnvSettings):
             "speech_margin_s": self.speech_margin_s,
             "threads": self.threads,
             "quantize": self.quantize,
+            "backend": self.engine_backend,
             "cache_dir": cache_dir,
         }
         return EngineConfig(**{**values, **overrides})

@@ -115,6 +115,7 @@ class EmotionModelResource(ConfigurableResource):
     speech_margin_s: float
     threads: int | None
     quantize: str
+    engine_backend: str = "torch"
     save_frame_embeddings: bool
     allow_tiny_fallback: bool
 

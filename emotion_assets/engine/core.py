@@ -86,6 +86,9 @@ class EngineConfig:
     cache_dir: Path | None = None  # hub downloads land here (the wiring passes data/models)
     # accel.py: scaled_dot_product_attention and the conv feature encoder as GEMMs
     fast_attention: bool = True
+    # "torch" | "onnx": the encoder through ONNX Runtime (CPU float32, exported once beside
+    # the model; onnx_backend.py)
+    backend: str = "torch"
 
     def __post_init__(self) -> None:
         if self.hub not in ("ms", "hf"):
@@ -94,6 +97,10 @@ class EngineConfig:
             raise ValueError(f"device must be auto, cpu or cuda, not {self.device!r}")
         if self.quantize not in ("none", "int8"):
             raise ValueError(f"quantize must be 'none' or 'int8', not {self.quantize!r}")
+        if self.backend not in ("torch", "onnx"):
+            raise ValueError(f"backend must be 'torch' or 'onnx', not {self.backend!r}")
+        if self.backend == "onnx" and self.quantize != "none":
+            raise ValueError("backend='onnx' runs float32 only: set quantize='none'")
         if not 0 <= 2 * self.context_s < self.window_s:
             raise ValueError("context_s must be shorter than half of window_s")
         if self.batch_size < 1:
@@ -218,6 +225,15 @@ class EmotionEngine:
         self._window = window_frames(cfg.window_s)
         self._alibi = accel.AlibiCache(max_frames=self._window)
         self._context = self._frames(cfg.context_s)
+        self._ort = None
+        if cfg.backend == "onnx":
+            if self.device != "cpu":
+                raise ValueError("backend='onnx' is a CPU option")
+            from emotion_assets.engine import onnx_backend
+
+            path = onnx_backend.export_encoder(self.model, model_dir, self._alibi)
+            self._ort = onnx_backend.OrtEncoder(self.model, path, self._alibi, self.threads)
+            self.model_id += " [onnx]"
 
     @staticmethod
     def _frames(seconds: float) -> int:
@@ -318,6 +334,9 @@ class EmotionEngine:
                     batch = torch.stack(
                         [source.window(w.sample_start, w.sample_length) for w in group]
                     )
+                if self._ort is not None:
+                    self._run_ort(batch, group, logits, sink)
+                    continue
                 if cuda:
                     batch = batch.pin_memory().to(self.device, non_blocking=True)
                 x = accel.features_forward(
@@ -329,6 +348,14 @@ class EmotionEngine:
                     if sink is not None:
                         sink(w.keep_from, kept.float().cpu().numpy())
                 del x, batch
+
+    def _run_ort(self, batch: torch.Tensor, group: list[Window], logits, sink) -> None:
+        out, feats = self._ort.run(batch.numpy(), with_features=sink is not None)
+        for j, w in enumerate(group):
+            a, b = w.keep_from - w.start, w.keep_to - w.start
+            logits[w.keep_from : w.keep_to] = out[j, a:b]
+            if sink is not None:
+                sink(w.keep_from, feats[j, a:b])
 
 
 def build_engine(cfg: EngineConfig) -> EmotionEngine:
