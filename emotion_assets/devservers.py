@@ -158,7 +158,7 @@ def s3_server(
     grpc = {name: free_port() for name in ("master", "volume", "filer", "s3")}
     args = [
         weed, "server", f"-dir={folder / 'data'}", f"-ip={HOST}", f"-ip.bind={HOST}",
-        "-master.telemetry=false", "-master.volumeSizeLimitMB=64", "-volume.max=50",
+        "-master.telemetry=false", "-master.volumeSizeLimitMB=64", "-volume.max=0",
         f"-master.port={ports['master']}", f"-master.port.grpc={grpc['master']}",
         f"-volume.port={ports['volume']}", f"-volume.port.grpc={grpc['volume']}",
         "-filer", f"-filer.port={ports['filer']}", f"-filer.port.grpc={grpc['filer']}",
