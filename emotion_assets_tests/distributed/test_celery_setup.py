@@ -9,6 +9,7 @@ import time
 import pytest
 import yaml
 
+from emotion_assets.devservers import free_port
 from emotion_assets.distributed import (
     ExecutionSetupError,
     celery_config,
@@ -18,7 +19,6 @@ from emotion_assets.distributed import (
 )
 from emotion_assets.settings import ExecutionSettings, SettingsError, load_settings
 from emotion_assets_tests.conftest import code_location
-from emotion_assets_tests.ui.conftest import free_port
 
 
 def _job_executor_and_tags():

@@ -30,13 +30,14 @@ import pytest
 from dagster import DagsterEventType, DagsterInstance
 
 from emotion_assets.contracts import TABLE_KEYS
+from emotion_assets.devservers import free_port
 from emotion_assets.distributed import wait_for_workers, worker_env
 from emotion_assets.instance import postgres_env, write_instance
 from emotion_assets.labels import EMOTIONS
 from emotion_assets.settings import ExecutionSettings, StorageSettings
 from emotion_assets.storage import Storage, pull
 from emotion_assets.warehouse.remote import list_remote_tables, read_remote_partitions
-from emotion_assets_tests.conftest import REPO
+from emotion_assets_tests.conftest import REPO, dagster_env
 from emotion_assets_tests.storage.conftest import s3_settings
 from emotion_assets_tests.ui.conftest import (
     ASSET_JOB,
@@ -45,7 +46,6 @@ from emotion_assets_tests.ui.conftest import (
     REPOSITORY,
     DagsterUI,
     _wait_until_loaded,
-    free_port,
 )
 
 pytestmark = pytest.mark.slow
@@ -105,19 +105,15 @@ def stack(
     settings = ExecutionSettings(
         executor="celery", celery_broker=redis_server.url(1), celery_worker_wait_s=60
     )
-    env = {
-        **os.environ,
+    env = dagster_env(
+        home,
+        data_dir,
+        tiny_model_dir,
         **postgres_env(database),
-        "DAGSTER_HOME": str(home),
-        "EMOTION_DATA_DIR": str(data_dir),
-        "EMOTION_MODEL": str(tiny_model_dir),
-        "EMOTION_THREADS": "1",
-        "GX_ANALYTICS_ENABLED": "false",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-        "EMOTION_EXECUTOR": settings.executor,
-        "EMOTION_CELERY_BROKER": settings.celery_broker,
-        "EMOTION_CELERY_WORKER_WAIT_S": f"{settings.celery_worker_wait_s:g}",
-    }
+        EMOTION_EXECUTOR=settings.executor,
+        EMOTION_CELERY_BROKER=settings.celery_broker,
+        EMOTION_CELERY_WORKER_WAIT_S=f"{settings.celery_worker_wait_s:g}",
+    )
     # Shared storage: the S3 server. EMOTION_DATA_DIR is only local scratch, and each worker gets
     # its own (as on separate machines): steps hand each other their outputs through S3 alone.
     bucket = f"celery-{uuid.uuid4().hex[:8]}"

@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,19 +22,14 @@ from pathlib import Path
 
 import pytest
 
-from emotion_assets_tests.conftest import REPO
+from emotion_assets.devservers import free_port
+from emotion_assets_tests.conftest import REPO, dagster_env
 
 BIN = Path(sys.executable).parent
 LOCATION = "emotion_assets.definitions"  # the code location's name (python_module entry)
 REPOSITORY = "__repository__"
 ASSET_JOB = "__ASSET_JOB"  # the implicit job behind the UI's Materialize and backfills
 TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -152,15 +146,7 @@ def dagster_ui(
     home.mkdir()
     (data_dir / "raw").mkdir(parents=True)
     shutil.copyfile(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "EMOTION_DATA_DIR": str(data_dir),
-        "EMOTION_MODEL": str(tiny_model_dir),
-        "EMOTION_THREADS": "1",
-        "GX_ANALYTICS_ENABLED": "false",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-    }
+    env = dagster_env(home, data_dir, tiny_model_dir)
     # As `make setup` does: create the SQLite storage before webserver and daemon race to.
     subprocess.run(
         [str(BIN / "dagster"), "instance", "migrate"],
