@@ -12,7 +12,6 @@ import argparse
 import os
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -20,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from emotion_assets.settings import ExecutionSettings, load_group
+from emotion_assets.settings import ExecutionSettings, StorageSettings, load_group
+from emotion_assets.warehouse.atomic import write_bytes_atomically
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -70,6 +70,12 @@ def worker_config(settings: ExecutionSettings) -> dict[str, Any]:
             }
         }
     }
+
+
+def worker_config_path(data_dir: Path, kind: str) -> Path:
+    """Where a worker's `-y` file lives: one per kind, rewritten at each start (the worker
+    replaces this process, so a temporary folder would never be removed)."""
+    return data_dir / "celery" / f"{kind}-worker.yaml"
 
 
 def worker_command(
@@ -189,10 +195,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "config":
         print(text, end="")
         return 0
-    folder = Path(tempfile.mkdtemp(prefix="emotion-celery-"))
-    (folder / "worker.yaml").write_text(text)
+    config_path = worker_config_path(load_group(StorageSettings).data_dir, args.kind)
+    config_path.parent.mkdir(parents=True, exist_ok=True)
+    write_bytes_atomically(config_path, text)
+    config_path.chmod(0o600)  # it holds the broker URL, credentials included
     command = worker_command(
-        settings, args.kind, folder / "worker.yaml", name=args.name, concurrency=args.concurrency
+        settings, args.kind, config_path, name=args.name, concurrency=args.concurrency
     )
     os.execve(command[0], command, worker_env())
     return 0  # not reached

@@ -9,6 +9,7 @@ import time
 import pytest
 import yaml
 
+from emotion_assets import distributed
 from emotion_assets.devservers import free_port
 from emotion_assets.distributed import (
     ExecutionSetupError,
@@ -16,6 +17,7 @@ from emotion_assets.distributed import (
     wait_for_workers,
     worker_command,
     worker_config,
+    worker_config_path,
 )
 from emotion_assets.settings import ExecutionSettings, SettingsError, load_settings
 from emotion_assets_tests.conftest import code_location
@@ -86,6 +88,23 @@ def test_the_worker_command_prints_its_config_from_the_settings() -> None:
         check=True,
     )
     assert yaml.safe_load(result.stdout)["execution"]["config"]["broker"] == "redis://127.0.0.1:1/0"
+
+
+def test_a_worker_start_writes_one_private_config_file_and_leaves_nothing_behind(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[list[str]] = []
+    # the worker replaces its process with dagster-celery: record the command instead
+    monkeypatch.setattr(distributed.os, "execve", lambda path, argv, env: started.append(argv))
+    monkeypatch.setenv("EMOTION_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("EMOTION_CELERY_BROKER", "redis://:secret@127.0.0.1:1/0")
+    for _ in range(2):  # a restarted worker rewrites the same file
+        distributed.main(["worker", "gpu"])
+    config = worker_config_path(tmp_path, "gpu")
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == [config]
+    assert config.stat().st_mode & 0o077 == 0  # the broker URL may carry a password
+    assert yaml.safe_load(config.read_text())["execution"]["config"]["broker"].endswith("/0")
+    assert all(str(config) in argv for argv in started) and len(started) == 2
 
 
 def test_an_unreachable_broker_fails_in_one_sentence_quickly() -> None:
