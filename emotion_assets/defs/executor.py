@@ -18,6 +18,9 @@ from dagster import (
     in_process_executor,
     multiple_process_executor_requirements,
 )
+
+# Dagster has no public RetryMode; dagster_celery's own executor imports it from here, and so must
+# this subclass to accept the same `retries` config (pinned Dagster: tests/deploy catch a move).
 from dagster._core.execution.retries import RetryMode, get_retries_config
 from dagster_celery.executor import CeleryExecutor
 
