@@ -181,6 +181,8 @@ class ModelSettings(EnvSettings):
     batch_size: int = Field(1, ge=1)
     # Windows end in VAD pauses of at least this long (0: fixed overlapping windows only)
     window_pause_s: float = Field(0.3, ge=0)
+    # ... and are packed to about this long where pauses allow (at most window_s)
+    window_pack_s: float = Field(15.0, gt=0)
     # Opt-in: compute only speech (+ margin); other frames keep NULL scores
     score_speech_only: bool = False
     speech_margin_s: float = Field(0.2, ge=0)
@@ -209,6 +211,7 @@ class ModelSettings(EnvSettings):
             "context_s": self.context_s,
             "batch_size": self.batch_size,
             "pause_s": self.window_pause_s,
+            "pack_s": self.window_pack_s,
             "speech_only": self.score_speech_only,
             "speech_margin_s": self.speech_margin_s,
             "threads": self.threads,

@@ -111,6 +111,7 @@ class EmotionModelResource(ConfigurableResource):
     context_s: float
     batch_size: int
     window_pause_s: float
+    window_pack_s: float
     score_speech_only: bool
     speech_margin_s: float
     threads: int | None

@@ -78,6 +78,9 @@ class EngineConfig:
     batch_size: int = 1  # windows per forward pass (equal lengths only: no padding)
     # Given speech segments, windows end in pauses of at least pause_s (0: fixed windows only)
     pause_s: float = 0.3
+    # ... and run about pack_s long where pauses allow (attention grows with length squared;
+    # window_s or more: pack whole windows)
+    pack_s: float = 15.0
     # Compute only the speech (+ speech_margin_s of audio each side); other frames stay NaN
     speech_only: bool = False
     speech_margin_s: float = 0.2
@@ -105,6 +108,8 @@ class EngineConfig:
             raise ValueError("context_s must be shorter than half of window_s")
         if self.batch_size < 1:
             raise ValueError("batch_size must be at least 1")
+        if self.pack_s <= 0:
+            raise ValueError("pack_s must be positive")
         if self.pause_s < 0 or self.speech_margin_s < 0:
             raise ValueError("pause_s and speech_margin_s must not be negative")
 
@@ -192,6 +197,34 @@ def _cpu_has(flag: str) -> bool:
         return True  # not Linux: trust torch's default engine
 
 
+def _frames(seconds: float) -> int:
+    return int(round(seconds * SAMPLE_RATE / FRAME_STRIDE))
+
+
+def plan_track(
+    config: EngineConfig, total_frames: int, speech: Sequence[Interval] | None = None
+) -> list[Window]:
+    """The windows a track of total_frames is scored in, under `config` (see windows.py).
+
+    speech: the track's VAD segments (seconds). Without them, equal overlapping windows.
+    """
+    window, context = window_frames(config.window_s), _frames(config.context_s)
+    if speech is None:
+        if config.speech_only:
+            raise ValueError("speech-only scoring needs the track's speech segments")
+        return plan_windows(total_frames, window, context)
+    return plan_pause_aligned(
+        total_frames,
+        window,
+        context,
+        speech,
+        min_pause=_frames(config.pause_s) if config.pause_s > 0 else 0,
+        speech_only=config.speech_only,
+        margin=_frames(config.speech_margin_s),
+        pack=window_frames(config.pack_s),
+    )
+
+
 class EmotionEngine:
     """A loaded emotion2vec model plus the windowing that scores recordings of any length."""
 
@@ -224,7 +257,7 @@ class EmotionEngine:
             accel.patch_attention(self.model)
         self._window = window_frames(cfg.window_s)
         self._alibi = accel.AlibiCache(max_frames=self._window)
-        self._context = self._frames(cfg.context_s)
+        self._context = _frames(cfg.context_s)
         self._ort = None
         if cfg.backend == "onnx":
             if self.device != "cpu":
@@ -235,29 +268,9 @@ class EmotionEngine:
             self._ort = onnx_backend.OrtEncoder(self.model, path, self._alibi, self.threads)
             self.model_id += " [onnx]"
 
-    @staticmethod
-    def _frames(seconds: float) -> int:
-        return int(round(seconds * SAMPLE_RATE / FRAME_STRIDE))
-
     def plan(self, total_frames: int, speech: Sequence[Interval] | None = None) -> list[Window]:
-        """The windows score() runs for a track of total_frames (see windows.py).
-
-        speech: the track's VAD segments (seconds). Without them, equal overlapping windows.
-        """
-        cfg = self.config
-        if speech is None:
-            if cfg.speech_only:
-                raise ValueError("speech-only scoring needs the track's speech segments")
-            return plan_windows(total_frames, self._window, self._context)
-        return plan_pause_aligned(
-            total_frames,
-            self._window,
-            self._context,
-            speech,
-            min_pause=self._frames(cfg.pause_s) if cfg.pause_s > 0 else 0,
-            speech_only=cfg.speech_only,
-            margin=self._frames(cfg.speech_margin_s),
-        )
+        """The windows score() runs for a track of total_frames (plan_track)."""
+        return plan_track(self.config, total_frames, speech)
 
     # --- scoring --------------------------------------------------------------------
     def _autocast(self):

@@ -130,17 +130,23 @@ def plan_pause_aligned(
     min_pause: int,
     speech_only: bool = False,
     margin: int = 0,
+    pack: int | None = None,
 ) -> list[Window]:
     """Windows cut in the pauses between speech segments (all in frames but `segments`).
 
     All-frames mode covers [0, total_frames); speech-only mode covers only the speech frames
     widened by `margin` frames on each side. Each covered span is packed greedily: a window runs
-    from the last cut to the furthest pause of at least `min_pause` frames that keeps it within
-    `length` frames, so consecutive windows need no overlap. Only where speech runs longer than
-    a window without such a pause does that stretch fall back to overlapping windows with
+    from the last cut to the furthest pause of at least `min_pause` frames within `pack` frames
+    (default `length`); with none there, to the nearest such pause within `length` frames. So
+    consecutive windows need no overlap, and windows stay near `pack` long: attention costs
+    grow with the square of a window's length (docs/engine.md). Only where speech runs longer
+    than a window without such a pause does that stretch fall back to overlapping windows with
     `context` frames on each side (plan_windows). min_pause 0: no cuts at all, so all-frames
     mode is exactly plan_windows.
     """
+    pack = length if pack is None else min(pack, length)
+    if pack < 1:
+        raise ValueError("pack must be at least one frame")
     speech = speech_frame_ranges(segments, total_frames)
     if speech_only:
         spans: list[tuple[int, int]] = []
@@ -157,16 +163,21 @@ def plan_pause_aligned(
         zones = _pause_zones(speech, span, min_pause) if min_pause > 0 else []
         pos, end = span
         while pos < end:
-            reach = pos + length
-            if reach >= end:
+            target, reach = pos + pack, pos + length
+            if end <= target:
                 windows += _stretch(pos, end, length, context)
                 break
-            # the furthest cut within reach, if any pause lies there
+            # the furthest cut within the packing target, else the nearest one within a window
             cut = max(
-                (min(z_hi, reach) for z_lo, z_hi in zones if z_hi > pos and z_lo <= reach),
+                (min(z_hi, target) for z_lo, z_hi in zones if z_hi > pos and z_lo <= target),
                 default=0,
             )
             if cut <= pos:
+                cut = min((z_lo for z_lo, _ in zones if target < z_lo <= reach), default=0)
+            if cut <= pos:
+                if end <= reach:  # no pause, but the rest fits one window
+                    windows += _stretch(pos, end, length, context)
+                    break
                 # no pause within reach: overlapping windows up to the next pause (or the end)
                 cut = min((z_lo for z_lo, _ in zones if z_lo > reach), default=end)
                 windows += _stretch(pos, cut, length, context)
