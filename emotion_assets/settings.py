@@ -84,6 +84,9 @@ class StorageSettings(EnvSettings):
     # local folder (a path or file://...) or s3://bucket/prefix for raw recordings, processed
     # audio, the lake, clips, reports and embeddings; data_dir then holds only local scratch.
     storage_url: str = ""
+    # With a storage URL: local copies in data_dir that no step used for this many hours are
+    # removed when a step next pulls (0: keep them; they are only a cache of the root).
+    scratch_keep_h: float = Field(24.0, ge=0)
     # S3 client settings follow the AWS conventions (the same variables boto3 and the AWS CLI
     # read); an empty endpoint means AWS itself.
     aws_endpoint_url: str = Field(

@@ -5,7 +5,7 @@ copies a prefix between the root and the local scratch folder (data_dir) that li
 ffmpeg and soundfile need. See docs/deploy.md "Storage".
 """
 
-from emotion_assets.storage.mirror import pull, push
+from emotion_assets.storage.mirror import prune_scratch, pull, push
 from emotion_assets.storage.store import ObjectInfo, Storage, StorageError
 
-__all__ = ["ObjectInfo", "Storage", "StorageError", "pull", "push"]
+__all__ = ["ObjectInfo", "Storage", "StorageError", "prune_scratch", "pull", "push"]

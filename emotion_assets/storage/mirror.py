@@ -3,12 +3,16 @@
 Steps run libraries that need local files (ffmpeg, soundfile, matplotlib): they read `pull`ed
 copies and write under the scratch folder, then `push` publishes what they wrote. When the root
 IS the scratch folder (the local default) both are no-ops, so one machine works as it always has.
+Otherwise the scratch copies are a cache of the root: `prune_scratch` removes those no step has
+used for `EMOTION_SCRATCH_KEEP_H` hours, so a worker's disk does not fill up with every day it
+ever processed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import time
 from pathlib import Path
 
 from emotion_assets.storage.store import Storage, check_key
@@ -34,6 +38,32 @@ def _local_files(scratch: Path, prefix: str) -> dict[str, Path]:
     }
 
 
+# The prefixes steps mirror into scratch (data_dir also holds models/ and dagster_home/: kept).
+MIRRORED_PREFIXES = ("raw", "processed", "embeddings", "clips", "reports", "lake")
+
+
+def prune_scratch(scratch: Path, keep_s: float, *, now: float | None = None) -> tuple[int, int]:
+    """Remove mirrored copies not used for `keep_s` seconds; return (files, bytes) removed.
+
+    Age is the file's mtime: a download sets it and Storage.local_copy refreshes it on every
+    reuse, so a copy a step is about to read is never old. Empty folders go too.
+    """
+    cutoff = (time.time() if now is None else now) - keep_s
+    files = removed = 0
+    for name in MIRRORED_PREFIXES:
+        base = Path(scratch) / name
+        if not base.is_dir():
+            continue
+        for path in sorted(base.rglob("*"), reverse=True):  # children before their folders
+            with contextlib.suppress(FileNotFoundError, OSError):
+                if path.is_dir():
+                    path.rmdir()  # only when empty
+                elif (st := path.stat()).st_mtime < cutoff:
+                    path.unlink()
+                    files, removed = files + 1, removed + st.st_size
+    return files, removed
+
+
 def pull(storage: Storage, prefix: str, scratch: Path, *, exact: bool = True) -> list[str]:
     """Make scratch/prefix hold the objects under `prefix`; return their keys.
 
@@ -44,6 +74,9 @@ def pull(storage: Storage, prefix: str, scratch: Path, *, exact: bool = True) ->
     objects = storage.list(check_key(prefix.strip("/")))
     if storage.shares(scratch):
         return sorted(objects)
+    keep_h = storage.settings.scratch_keep_h if storage.settings is not None else 0.0
+    if keep_h > 0:
+        prune_scratch(scratch, keep_h * 3600)
     for key in objects:
         storage.local_copy(key, scratch)
     if exact:

@@ -204,6 +204,7 @@ class Storage:
             modified = remote.get("LastModified")
             fresh = isinstance(modified, dt.datetime) and st.st_mtime >= modified.timestamp()
             if st.st_size == int(remote["size"]) and fresh:
+                os.utime(target)  # in use: prune_scratch measures age from the last use
                 return target
         source = f"{self.bucket}/{self._s3_key(key)}"
         write_atomically(target, lambda tmp: self._call(lambda: self._fs.get_file(source, tmp)))

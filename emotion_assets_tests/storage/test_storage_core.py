@@ -3,11 +3,14 @@ mirrors, and one sentence for each configuration mistake."""
 
 from __future__ import annotations
 
+import os
+import time
+
 import pytest
 
 from emotion_assets.devservers import free_port
 from emotion_assets.settings import StorageSettings
-from emotion_assets.storage import Storage, StorageError, pull, push
+from emotion_assets.storage import Storage, StorageError, prune_scratch, pull, push
 from emotion_assets_tests.storage.conftest import s3_settings
 
 
@@ -65,6 +68,44 @@ def test_push_and_pull_mirror_a_prefix(s3_storage: Storage, tmp_path) -> None:
     assert sorted(s3_storage.list("clips")) == ["clips/d/one.wav"]
     pull(s3_storage, "clips/d", worker_b)
     assert not (worker_b / "clips" / "d" / "two.wav").exists()
+
+
+def _age(path, hours: float) -> None:
+    then = time.time() - hours * 3600
+    os.utime(path, (then, then))
+
+
+def test_pruning_removes_old_copies_and_nothing_else(tmp_path) -> None:
+    old = tmp_path / "processed" / "2024-06-01" / "a_t0.wav"
+    recent = tmp_path / "lake" / "frames" / "recording_date=2024-06-03" / "data.parquet"
+    model = tmp_path / "models" / "tiny" / "model.pt"  # not a mirrored prefix: never pruned
+    for path in (old, recent, model):
+        path.parent.mkdir(parents=True)
+        path.write_bytes(b"x" * 10)
+    _age(old, 30)
+    _age(model, 30)
+    assert prune_scratch(tmp_path, keep_s=24 * 3600) == (1, 10)
+    assert not old.exists() and not old.parent.exists()  # its emptied day folder goes too
+    assert recent.exists() and model.exists()
+
+
+def test_a_pull_prunes_unused_copies_but_not_the_ones_in_use(s3_server, s3_bucket, tmp_path):
+    url = f"s3://{s3_bucket}/emotion"
+    storage = Storage.from_settings(s3_settings(s3_server, url, scratch_keep_h=1.0))
+    storage.put_bytes("processed/d1/a_t0.wav", b"day one")
+    storage.put_bytes("processed/d2/b_t0.wav", b"day two")
+    scratch = tmp_path / "scratch"
+    pull(storage, "processed/d1", scratch)
+    pull(storage, "processed/d2", scratch)
+    day_one, day_two = scratch / "processed/d1/a_t0.wav", scratch / "processed/d2/b_t0.wav"
+    _age(day_one, 2)
+    _age(day_two, 2)
+    # reusing day two's copy (unchanged object: no download) marks it as in use
+    assert storage.local_copy("processed/d2/b_t0.wav", scratch) == day_two
+    pull(storage, "processed/d2", scratch)
+    assert not day_one.exists()  # unused for 2 h > 1 h: removed; the object stays in the bucket
+    assert day_two.read_bytes() == b"day two"
+    assert storage.get_bytes("processed/d1/a_t0.wav") == b"day one"
 
 
 def test_the_local_default_copies_nothing(tmp_path) -> None:
