@@ -26,6 +26,8 @@ import duckdb
 
 from emotion_assets.warehouse.atomic import atomic_path, write_atomically
 from emotion_assets.warehouse.lake import FILE_NAME, Damage, check_lake, list_tables
+from emotion_assets.warehouse.search import SOURCE_TABLE as SEARCHED_TABLE
+from emotion_assets.warehouse.search import ensure_search_index
 
 if TYPE_CHECKING:
     from emotion_assets.settings import StorageSettings
@@ -146,6 +148,8 @@ def ensure_views(
     found = check_lake(lake)
     if damages is not None:
         damages.extend(found)
+    if written is None or SEARCHED_TABLE in written:
+        _refresh_search_index(lake, warehouse)
     desired = _desired(lake, written)
     if _up_to_date(_load_state(lake), desired, warehouse):
         return []
@@ -173,6 +177,20 @@ def ensure_views(
             return changed
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _refresh_search_index(lake: Path, warehouse: Path) -> None:
+    """The full-text index follows segment_emotions (warehouse/search.py). A failed build must not
+    stop the views: searches keep the previous index, and the error says so."""
+    try:
+        ensure_search_index(lake, warehouse)
+    except Exception as exc:  # noqa: BLE001 - any DuckDB/extension/disk error
+        log.error(
+            "warehouse: the full-text index of %s could not be rebuilt (%s); searches answer "
+            "from the previous index until the next refresh",
+            SEARCHED_TABLE,
+            " ".join(str(exc).split())[:200],
+        )
 
 
 def _all_views(lake: Path, state: dict[str, str], desired: dict[str, str]) -> dict[str, str]:
