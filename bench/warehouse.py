@@ -103,19 +103,29 @@ def lake_sizes(lake: Path, audio_h: float) -> dict[str, dict]:
 
 
 def row_groups_to_read(lake: Path, table: str, column: str, value: str) -> dict:
-    """Row groups whose min/max statistics of `column` admit `value`: what a reader that prunes
-    by statistics (DuckDB does) has to read for `column = value`, out of the whole table."""
+    """Row groups that a reader pruning like DuckDB has to read for `column = value`, out of the
+    whole table: those whose min/max statistics admit `value` and, of them, those whose Parquet
+    bloom filter (where written) does not exclude it."""
     pattern = (lake / table / "*" / FILE_NAME).as_posix()
-    groups, rows, hit_groups, hit_rows, hit_files = duckdb.execute(
-        "SELECT count(*), sum(n), count(*) FILTER (hit), coalesce(sum(n) FILTER (hit), 0), "
-        "count(DISTINCT file_name) FILTER (hit) FROM ("
-        "  SELECT file_name, row_group_num_rows AS n,"
-        "         stats_min_value <= $v AND $v <= stats_max_value AS hit"
-        "  FROM parquet_metadata($p) WHERE path_in_schema = $c)",
+    row = duckdb.execute(
+        "WITH g AS ("
+        "  SELECT m.file_name, m.row_group_id, m.row_group_num_rows AS n,"
+        "         m.stats_min_value <= $v AND $v <= m.stats_max_value AS hit,"
+        "         coalesce(b.bloom_filter_excludes, false) AS excluded"
+        "  FROM parquet_metadata($p) m"
+        "  LEFT JOIN parquet_bloom_probe($p, $c, $v) b"
+        "    ON b.file_name = m.file_name AND b.row_group_id = m.row_group_id"
+        "  WHERE m.path_in_schema = $c)"
+        "SELECT count(*), sum(n), count(*) FILTER (hit), "
+        "count(*) FILTER (hit AND NOT excluded), "
+        "coalesce(sum(n) FILTER (hit AND NOT excluded), 0), "
+        "count(DISTINCT file_name) FILTER (hit AND NOT excluded) FROM g",
         {"p": pattern, "c": column, "v": value},
     ).fetchone()
+    groups, rows, by_stats, hit_groups, hit_rows, hit_files = row
     return {
         "row_groups": int(groups),
+        "row_groups_admitted_by_statistics": int(by_stats),
         "row_groups_to_read": int(hit_groups),
         "files_to_read": int(hit_files),
         "rows_to_read": int(hit_rows),
@@ -342,8 +352,8 @@ def _size_reason(report: dict) -> str:
 def _one_recording_reason(one: dict) -> str:
     prune = one["pruning"]
     return (
-        f"{one.get('why', '')}; min/max statistics leave {prune['row_groups_to_read']} of "
-        f"{prune['row_groups']} row groups ({100 * prune['share_to_read']:.2f} % of the rows) "
+        f"{one.get('why', '')}; min/max statistics and bloom filters leave "
+        f"{prune['row_groups_to_read']} of {prune['row_groups']} row groups ({100 * prune['share_to_read']:.2f} % of the rows) "
         f"to read; with the day it takes {one['with_day']['warm_s']} s"
     )
 
@@ -430,9 +440,10 @@ def markdown(report: dict) -> str:
     lines += [
         "",
         f"One recording's frames by id (`{one['sql']}`): {one['rows']} rows, cold "
-        f"{one['cold_s']} s, warm {one['warm_s']} s. Row-group statistics leave "
-        f"{prune['row_groups_to_read']} of {prune['row_groups']} row groups in "
-        f"{prune['files_to_read']} files to read ({100 * prune['share_to_read']:.2f} % of the "
+        f"{one['cold_s']} s, warm {one['warm_s']} s. Row-group statistics admit "
+        f"{prune['row_groups_admitted_by_statistics']} of {prune['row_groups']} row groups; "
+        f"of those, bloom filters leave {prune['row_groups_to_read']} to read, in "
+        f"{prune['files_to_read']} file(s) ({100 * prune['share_to_read']:.2f} % of the "
         f"month's rows). With the day as well (`recording_date = ...`): cold "
         f"{one['with_day']['cold_s']} s, warm {one['with_day']['warm_s']} s (one file).",
         "",
@@ -449,12 +460,14 @@ def markdown(report: dict) -> str:
         lines += [f"- **{name}**: {t['why']}. Would fix: {t['fix']}." for name, t in missed.items()]
     columns = report.get("frame_columns", {})
     if columns:
-        lines += ["", "| frame table | largest columns (MB / audio h, compression ratio, encoding) |"]
+        lines += [
+            "",
+            "| frame table | largest columns (MB / audio h, compression ratio, encoding) |",
+        ]
         lines.append("|---|---|")
         for table, cols in columns.items():
             listed = "; ".join(
-                f"{c['column']} {c['mb_per_audio_h']} ({c['compression_ratio']}×, "
-                f"{c['encodings']})"
+                f"{c['column']} {c['mb_per_audio_h']} ({c['compression_ratio']}×, {c['encodings']})"
                 for c in cols
             )
             lines.append(f"| {table} | {listed} |")
