@@ -140,8 +140,10 @@ def ensure_views(
     case); None checks every table in the lake (`python -m emotion_assets.warehouse --refresh`).
     Cheap when nothing changed (no DuckDB file access). Never waits for readers: a changed view
     set is published as a new file swapped in atomically. Damaged partitions found on the way
-    are moved aside and appended to `damages` (when given). `timeout_s` is accepted for
-    compatibility and unused: there is nothing to wait for.
+    are moved aside and appended to `damages` (when given). When segment_emotions is among the
+    tables (or `written` is None) the full-text index beside the warehouse is rebuilt if that
+    table changed (warehouse/search.py). `timeout_s` is accepted for compatibility and unused:
+    there is nothing to wait for.
     """
     del timeout_s
     lake, warehouse = Path(lake), Path(warehouse)
