@@ -117,3 +117,13 @@ def test_tiny_and_empty_frame_partitions(tmp_path: Path, n: int):
     frames = _noisy_frames(max(n, 1), "a" * 16, 0).head(n)
     write_partitions(tmp_path, "smoothed_emotion_curves", [str(DAY)], frames)
     assert read_partitions(tmp_path, "smoothed_emotion_curves", [str(DAY)]).height == n
+
+
+def test_bloom_filter_rules_out_an_id_inside_a_row_groups_range(tmp_path: Path):
+    # ids 0, 2, 4, ... in one row group: its min/max admit 3, its bloom filter must not
+    ids = [f"{i:016x}" for i in range(0, 20, 2)]
+    frames = pl.concat([_noisy_frames(500, rid, i) for i, rid in enumerate(ids)])
+    [path] = write_partitions(tmp_path, "frame_emotion_scores", [str(DAY)], frames)
+    probe = "SELECT bool_and(bloom_filter_excludes) FROM parquet_bloom_probe(?, 'recording_id', ?)"
+    assert duckdb.execute(probe, [str(path), f"{3:016x}"]).fetchone()[0] is True
+    assert duckdb.execute(probe, [str(path), f"{4:016x}"]).fetchone()[0] is False
