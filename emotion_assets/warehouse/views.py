@@ -26,6 +26,8 @@ import duckdb
 
 from emotion_assets.warehouse.atomic import atomic_path, write_atomically
 from emotion_assets.warehouse.lake import FILE_NAME, Damage, check_lake, list_tables
+from emotion_assets.warehouse.search import SOURCE_TABLE as SEARCHED_TABLE
+from emotion_assets.warehouse.search import ensure_search_index
 
 if TYPE_CHECKING:
     from emotion_assets.settings import StorageSettings
@@ -138,14 +140,18 @@ def ensure_views(
     case); None checks every table in the lake (`python -m emotion_assets.warehouse --refresh`).
     Cheap when nothing changed (no DuckDB file access). Never waits for readers: a changed view
     set is published as a new file swapped in atomically. Damaged partitions found on the way
-    are moved aside and appended to `damages` (when given). `timeout_s` is accepted for
-    compatibility and unused: there is nothing to wait for.
+    are moved aside and appended to `damages` (when given). When segment_emotions is among the
+    tables (or `written` is None) the full-text index beside the warehouse is rebuilt if that
+    table changed (warehouse/search.py). `timeout_s` is accepted for compatibility and unused:
+    there is nothing to wait for.
     """
     del timeout_s
     lake, warehouse = Path(lake), Path(warehouse)
     found = check_lake(lake)
     if damages is not None:
         damages.extend(found)
+    if written is None or SEARCHED_TABLE in written:
+        _refresh_search_index(lake, warehouse)
     desired = _desired(lake, written)
     if _up_to_date(_load_state(lake), desired, warehouse):
         return []
@@ -173,6 +179,20 @@ def ensure_views(
             return changed
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _refresh_search_index(lake: Path, warehouse: Path) -> None:
+    """The full-text index follows segment_emotions (warehouse/search.py). A failed build must not
+    stop the views: searches keep the previous index, and the error says so."""
+    try:
+        ensure_search_index(lake, warehouse)
+    except Exception as exc:  # noqa: BLE001 - any DuckDB/extension/disk error
+        log.error(
+            "warehouse: the full-text index of %s could not be rebuilt (%s); searches answer "
+            "from the previous index until the next refresh",
+            SEARCHED_TABLE,
+            " ".join(str(exc).split())[:200],
+        )
 
 
 def _all_views(lake: Path, state: dict[str, str], desired: dict[str, str]) -> dict[str, str]:

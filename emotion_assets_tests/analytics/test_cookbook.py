@@ -25,6 +25,7 @@ from emotion_assets.contracts import TRANSCRIPT_SCHEMAS
 from emotion_assets.layout import DataLayout
 from emotion_assets.warehouse.extensions import load_offline
 from emotion_assets.warehouse.lake import write_partitions
+from emotion_assets.warehouse.search import build_search_index
 from emotion_assets.warehouse.views import view_sql
 from emotion_assets_tests.analytics.frames import DAY, RID, build_frames, raw_recordings, steps
 
@@ -37,8 +38,23 @@ def sql_blocks() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory) -> duckdb.DuckDBPyConnection:
-    root = tmp_path_factory.mktemp("data")
+def lake_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="module")
+def search(warehouse, lake_root) -> duckdb.DuckDBPyConnection:
+    """The full-text index the views' refresh builds (warehouse/search.py), opened read-only."""
+    index = lake_root / "warehouse_search.duckdb"
+    build_search_index(lake_root / "lake", index)
+    con = duckdb.connect(str(index), read_only=True)
+    load_offline(con, "fts")
+    return con
+
+
+@pytest.fixture(scope="module")
+def warehouse(lake_root) -> duckdb.DuckDBPyConnection:
+    root = lake_root
     n = 6000
     angry = steps((1000, 0.05), (300, 0.9), (4700, 0.05))
     happy = 0.2 + 0.1 * np.sin(np.arange(n) / 200)
@@ -147,8 +163,6 @@ def transcript() -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def _run(con: duckdb.DuckDBPyConnection, block: str) -> list:
-    if "create_fts_index" in block:
-        load_offline(con, "fts")  # offline, from the duckdb-extension-fts wheel (docs/analytics.md)
     # One statement at a time, as the DuckDB CLI runs them (a PRAGMA is bound before the
     # statements around it would run in one execute call).
     statements = [part for part in block.split(";\n") if part.strip()]
@@ -162,9 +176,11 @@ def test_the_doc_has_a_recipe_per_use_case():
 
 
 @pytest.mark.parametrize("index", range(len(sql_blocks())))
-def test_recipe_runs(warehouse, index):
-    # The fixture warehouse holds an answer to every recipe's question.
-    assert _run(warehouse, sql_blocks()[index]), sql_blocks()[index]
+def test_recipe_runs(warehouse, search, index):
+    # The fixture warehouse holds an answer to every recipe's question; full-text search reads
+    # the index file built beside it (docs/analytics.md).
+    block = sql_blocks()[index]
+    assert _run(search if "match_bm25" in block else warehouse, block), block
 
 
 def test_recipes_find_what_the_data_holds(warehouse):
@@ -199,7 +215,7 @@ def test_transcript_recipes_find_what_was_said(warehouse):
     assert [r[3] for r in contains] == [s[2] for s in SENTENCES[1:]]
 
 
-def test_full_text_search_finds_refund_sentences(warehouse):
-    block = next(b for b in sql_blocks() if "create_fts_index" in b)
-    found = _run(warehouse, block)
+def test_full_text_search_finds_refund_sentences(search):
+    block = next(b for b in sql_blocks() if "match_bm25" in b)
+    found = _run(search, block)
     assert sorted(r[3] for r in found) == sorted(s[2] for s in SENTENCES[1:3])

@@ -36,6 +36,7 @@ from emotion_assets.instance import postgres_env, write_instance
 from emotion_assets.labels import EMOTIONS
 from emotion_assets.settings import ExecutionSettings, StorageSettings
 from emotion_assets.storage import Storage, pull
+from emotion_assets.warehouse.lake import SCORE_BITS_DROPPED
 from emotion_assets.warehouse.remote import list_remote_tables, read_remote_partitions
 from emotion_assets_tests.conftest import REPO, dagster_env
 from emotion_assets_tests.storage.conftest import s3_settings
@@ -361,7 +362,9 @@ def test_a_two_day_backfill_runs_every_step_on_workers_and_equals_an_in_process_
         diff = (got.select(EMOTIONS) - expected.select(EMOTIONS)).select(
             pl.max_horizontal(pl.all().abs())
         )
-        assert diff.max().item() <= 1e-6
+        # the lake stores scores rounded to 16 significant bits (warehouse/lake.py): two runs
+        # 1e-6 apart may round to neighbouring steps, 2**-16 apart at most for scores < 1
+        assert diff.max().item() <= 1e-6 + 2.0 ** -(24 - SCORE_BITS_DROPPED)
     # Measured, not asserted: Celery pays per step (a task, the plan rebuilt in the worker,
     # events over the broker); five agents share two cores here.
     celery_s = sum(
