@@ -30,6 +30,9 @@ from emotion_assets.warehouse.lake import (
     DamagedPartitionError,
     parquet_problem,
 )
+from emotion_assets.warehouse.search import SOURCE_TABLE as SEARCHED_TABLE
+from emotion_assets.warehouse.search import STATE_FILE as SEARCH_STATE_FILE
+from emotion_assets.warehouse.search import build_search_index, refresh_index
 from emotion_assets.warehouse.views import _publish, prepare_s3, view_sql
 
 if TYPE_CHECKING:
@@ -107,6 +110,31 @@ def list_remote_tables(storage: Storage) -> dict[str, dict[str, str]]:
     return tables
 
 
+def _refresh_remote_search_index(
+    storage: Storage, settings: StorageSettings, warehouse: Path, days: dict[str, str]
+) -> None:
+    """The full-text index (warehouse/search.py) of the S3 lake, in the local warehouse's folder:
+    rebuilt when a segment_emotions object's ETag changed. A failed build must not stop the
+    views: searches keep the previous index, and the error says so."""
+    try:
+        refresh_index(
+            lambda: sorted([day, version] for day, version in days.items()),
+            Path(warehouse).parent / LAKE / SEARCH_STATE_FILE,
+            warehouse,
+            lambda target: build_search_index(
+                storage.uri(LAKE), target, prepare=lambda con: prepare_s3(con, settings)
+            ),
+        )
+    except Exception as exc:  # noqa: BLE001 - any DuckDB/extension/network error
+        log.error(
+            "warehouse: the full-text index of %s on %s could not be rebuilt (%s); searches "
+            "answer from the previous index until the next refresh",
+            SEARCHED_TABLE,
+            storage.uri(LAKE),
+            " ".join(str(exc).split())[:200],
+        )
+
+
 def check_remote_lake(storage: Storage, scratch: Path) -> list[Damage]:
     """Read back every partition not verified yet (by ETag); move damaged ones aside.
 
@@ -171,7 +199,10 @@ def ensure_remote_views(
     if damages is not None:
         damages.extend(found)
     lake_uri = storage.uri(LAKE)
-    tables = sorted(list_remote_tables(storage))
+    listed = list_remote_tables(storage)
+    tables = sorted(listed)
+    if written is None or SEARCHED_TABLE in written:
+        _refresh_remote_search_index(storage, settings, warehouse, listed.get(SEARCHED_TABLE, {}))
     state_path = scratch / LAKE / REMOTE_STATE_FILE
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     with open(warehouse.with_name(warehouse.name + ".lock"), "a+") as lock:

@@ -15,6 +15,7 @@ import fcntl
 import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -62,20 +63,29 @@ def _signature(lake: Path) -> list[list]:
     return signature
 
 
-def _load_state(lake: Path) -> dict:
+def _load_state(state_path: Path) -> dict:
     try:
-        return json.loads((Path(lake) / STATE_FILE).read_text())
+        return json.loads(Path(state_path).read_text())
     except (FileNotFoundError, json.JSONDecodeError):
         return {}
 
 
-def build_search_index(lake: Path, target: Path) -> int:
-    """Build the index of every sentence in `lake` into a new `target` file; returns sentences."""
-    pattern = (Path(lake).resolve() / SOURCE_TABLE / "*" / FILE_NAME).as_posix().replace("'", "''")
+def build_search_index(
+    lake: Path | str,
+    target: Path,
+    prepare: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+) -> int:
+    """Build the index of every sentence under `lake` (a folder, or an s3:// URI read through
+    httpfs once `prepare` set the connection up) into a new `target` file; returns sentences."""
+    if isinstance(lake, Path):
+        lake = lake.resolve().as_posix()
+    pattern = f"{lake}/{SOURCE_TABLE}/*/{FILE_NAME}".replace("'", "''")
     with atomic_path(Path(target)) as tmp:
         con = duckdb.connect(str(tmp))
         try:
             load_offline(con, "fts")
+            if prepare is not None:
+                prepare(con)
             con.execute(
                 f"CREATE TABLE {INDEX_TABLE} AS SELECT "
                 "row_number() OVER (ORDER BY recording_date, recording_id, track, segment_idx) "
@@ -98,24 +108,42 @@ def ensure_search_index(lake: Path, warehouse: Path) -> bool:
     Cheap when nothing changed (a stat per partition). A lake without segment_emotions has no
     index: an old one is removed so no search answers from sentences no longer in the lake.
     """
-    lake, target = Path(lake), search_file(warehouse)
-    signature = _signature(lake)
-    if not signature:
+    lake = Path(lake)
+    return refresh_index(
+        lambda: _signature(lake),
+        lake / STATE_FILE,
+        warehouse,
+        lambda t: build_search_index(lake, t),
+    )
+
+
+def refresh_index(
+    signature: Callable[[], list],
+    state_path: Path,
+    warehouse: Path,
+    build: Callable[[Path], int],
+) -> bool:
+    """The rebuild rule for any lake: `signature()` lists the source files as they are now,
+    `state_path` keeps the one last built, `build(target)` writes a new index file."""
+    target = search_file(warehouse)
+    current = signature()
+    if not current:
         target.unlink(missing_ok=True)
         return False
-    want = {"signature": signature, "index": str(target.resolve())}
-    if target.exists() and _load_state(lake) == want:
+    want = {"signature": current, "index": str(target.resolve())}
+    if target.exists() and _load_state(state_path) == want:
         return False
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(target.with_name(target.name + ".lock"), "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one builder at a time; readers never take it
         try:
-            signature = _signature(lake)  # another process may have built it meanwhile
-            want = {"signature": signature, "index": str(target.resolve())}
-            if target.exists() and _load_state(lake) == want:
+            current = signature()  # another process may have built it meanwhile
+            want = {"signature": current, "index": str(target.resolve())}
+            if target.exists() and _load_state(state_path) == want:
                 return False
-            count = build_search_index(lake, target)
-            write_atomically(lake / STATE_FILE, lambda tmp: tmp.write_text(json.dumps(want)))
+            count = build(target)
+            state_path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(state_path, lambda tmp: tmp.write_text(json.dumps(want)))
             log.info("warehouse: full-text index of %s sentences in %s", count, target)
             return True
         finally:

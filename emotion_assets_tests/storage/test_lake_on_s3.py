@@ -147,3 +147,26 @@ def test_a_laptop_builds_its_own_views_over_the_s3_lake_with_the_cli(
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong")
     assert main(["--refresh"]) == 2
     assert "refused the credentials" in capsys.readouterr().err
+
+
+def test_the_full_text_index_follows_the_s3_lake(lake_env: Storage, tmp_path: Path) -> None:
+    from emotion_assets.warehouse.remote import ensure_remote_views
+    from emotion_assets.warehouse.search import search_file
+    from emotion_assets_tests.warehouse.test_search_index import _search, _sentences
+
+    def put(day: str, texts: list[str], rid: str) -> None:
+        buffer = io.BytesIO()
+        _sentences(day, texts, rid).drop("recording_date").write_parquet(buffer)
+        lake_env.put_bytes(partition_key("segment_emotions", day), buffer.getvalue())
+
+    settings = load_group(StorageSettings)
+    warehouse = tmp_path / "laptop" / "warehouse.duckdb"
+    put("2024-06-05", ["I want a refund now.", "Thanks for calling."], "a" * 16)
+    ensure_remote_views(lake_env, settings, warehouse)
+    assert _search(warehouse, "refund") == [("a" * 16, "I want a refund now.")]
+    built = search_file(warehouse).stat().st_mtime_ns
+    ensure_remote_views(lake_env, settings, warehouse)  # nothing changed: no rebuild
+    assert search_file(warehouse).stat().st_mtime_ns == built
+    put("2024-06-06", ["Where is my refund?"], "b" * 16)
+    ensure_remote_views(lake_env, settings, warehouse)
+    assert {rid for rid, _ in _search(warehouse, "refund")} == {"a" * 16, "b" * 16}
