@@ -444,6 +444,7 @@ def _pipeline(cases: Cases, base: dict, clips: dict, work: Path, args: argparse.
             "reason": f"engine alone: {eng.get('reason')}",
             "pipeline": pipe,
         }
+    steps = (pipe.get("summary") or {}).get("step_seconds") or {}
     return {
         "status": "ok",
         "files": [f.name for f in files],
@@ -453,6 +454,7 @@ def _pipeline(cases: Cases, base: dict, clips: dict, work: Path, args: argparse.
         "engine_load_s": eng["load_s"],
         "engine_score_s": eng["score_s"],
         "ratio": pipe["wall_s"] / eng["wall_s"],
+        "breakdown": report.pipeline_breakdown(pipe["wall_s"], eng["wall_s"], steps),
         "pipeline_peak_rss_mb": pipe["peak_rss_mb"],
         "pipeline_summary": pipe.get("summary"),
     }
