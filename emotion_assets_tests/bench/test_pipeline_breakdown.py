@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
 
 from bench.report import PIPELINE_PARTS, pipeline_breakdown, pipeline_sentence
+from bench.run import _pipeline_tracks
 
 
 def test_breakdown_sorts_steps_into_parts_that_add_up_to_the_wall() -> None:
@@ -36,3 +38,30 @@ def test_sentence_lists_the_non_engine_parts_largest_first() -> None:
     assert sentence.startswith("reports 3.0 s (+30.0%)")
     assert "engine (load" not in sentence
     assert sentence.index("decode + VAD") < sentence.index("model step beyond")
+
+
+def test_engine_baseline_gets_each_track_with_its_own_vad_segments(tmp_path) -> None:
+    """The engine alone must plan the model step's windows: the same tracks, their segments."""
+    day = "2024-01-01"
+    lake = tmp_path / "lake"
+
+    def write(table: str, df: pl.DataFrame) -> None:
+        folder = lake / table / f"recording_date={day}"
+        folder.mkdir(parents=True)
+        df.write_parquet(folder / "data.parquet")
+
+    write("normalized_audio", pl.DataFrame({"recording_id": ["b", "a", "a"], "track": [0, 1, 0]}))
+    write(
+        "speech_segments",
+        pl.DataFrame(
+            {
+                "recording_id": ["a", "a", "b", "a"],
+                "track": [0, 0, 0, 1],
+                "t_start": [0.5, 3.0, 1.0, 2.0],
+                "t_end": [2.5, 4.0, 9.0, 2.5],
+            }
+        ),
+    )
+    tracks = _pipeline_tracks(tmp_path, day)
+    assert [t["path"].rsplit("/", 1)[-1] for t in tracks] == ["a_t0.wav", "a_t1.wav", "b_t0.wav"]
+    assert [t["speech"] for t in tracks] == [[[0.5, 2.5], [3.0, 4.0]], [[2.0, 2.5]], [[1.0, 9.0]]]
