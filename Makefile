@@ -79,7 +79,7 @@ bench: setup  ## the speed and memory benchmark (full-size model, ~20-30 min), t
 	$(BIN)/python -m bench.flops
 	$(MAKE) --no-print-directory bench-warehouse
 
-bench-warehouse: setup  ## the warehouse at a month's scale: 30 days x 10 audio h (~37 min on 2 busy cores)
+bench-warehouse: setup  ## the warehouse at a month's scale: 30 days x 10 audio h (~10 min on 2 quiet cores)
 	$(BIN)/python -m bench.warehouse
 
 run: setup  ## make run DAY=2024-06-03: materialize every asset of one day, here and now
