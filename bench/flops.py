@@ -114,18 +114,31 @@ def price_call_day(
     return out
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m bench.flops", description=__doc__.split("\n")[0])
+def add_call_day_options(p: argparse.ArgumentParser, *, minutes: float, seed: int) -> None:
+    """The options every call-day study shares (bench.flops, bench.pack_fidelity)."""
     p.add_argument("--model-size", choices=("tiny", "large"), default="large")
-    p.add_argument("--minutes", type=float, default=60.0, help="length of the call day")
-    p.add_argument("--seed", type=int, default=17, help="the call day's seed (make bench: 17)")
-    p.add_argument(
-        "--pack", default="10,15,30", help="EMOTION_WINDOW_PACK_S values to price (seconds)"
-    )
+    p.add_argument("--minutes", type=float, default=minutes, help="length of the call day")
+    p.add_argument("--seed", type=int, default=seed, help="the call day's seed")
+    p.add_argument("--pack", default="30,15,10", help="EMOTION_WINDOW_PACK_S values (seconds)")
     p.add_argument("--out", type=Path, default=REPO / "bench" / "results")
     p.add_argument(
         "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "emotion-assets-bench"
     )
+
+
+def report_header(args: argparse.Namespace, made: dict[str, float]) -> dict[str, Any]:
+    return {
+        "date": dt.date.today().isoformat(),
+        "model_size": args.model_size,
+        "minutes": args.minutes,
+        "seed": args.seed,
+        "made_of_s": made,
+    }
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench.flops", description=__doc__.split("\n")[0])
+    add_call_day_options(p, minutes=60.0, seed=17)  # make bench's call day
     return p.parse_args(argv)
 
 
@@ -147,11 +160,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         plans[f"all_frames_pack{pack:g}"] = replace(base, pack_s=pack)
         plans[f"speech_only_pack{pack:g}"] = replace(base, pack_s=pack, speech_only=True)
     report = {
-        "date": dt.date.today().isoformat(),
-        "model_size": args.model_size,
-        "minutes": args.minutes,
-        "seed": args.seed,
-        "made_of_s": made,
+        **report_header(args, made),
         "flop_model": flops.__dict__,
         "call_day": price_call_day(flops, clips, wave, segments, plans),
         "duration_s": round(time.perf_counter() - started, 1),

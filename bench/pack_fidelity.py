@@ -8,9 +8,7 @@ not how the trained model behaves across pauses (docs/engine.md, Fidelity).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -41,6 +39,7 @@ def compare(reference: Any, other: Any, windows: list, mask: np.ndarray) -> dict
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
+    from bench.flops import add_call_day_options, report_header
     from bench.inputs import call_day, nonspeech_clips, speech_clips
     from emotion_assets.audio.vad import speech_regions
     from emotion_assets.engine import EngineConfig, load_engine
@@ -48,15 +47,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from emotion_assets.engine.windows import speech_mask
 
     p = argparse.ArgumentParser(prog="python -m bench.pack_fidelity")
-    p.add_argument("--model-size", choices=("tiny", "large"), default="large")
-    p.add_argument("--minutes", type=float, default=2.0)
-    p.add_argument("--seed", type=int, default=3, help="the call day's seed (the test's: 3)")
-    p.add_argument("--pack", default="30,15,10", help="packing lengths to compare (seconds)")
+    add_call_day_options(p, minutes=2.0, seed=3)  # the fidelity test's call day
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--out", type=Path, default=REPO / "bench" / "results")
-    p.add_argument(
-        "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "emotion-assets-bench"
-    )
     args = p.parse_args(argv)
     model = str(cached_model_dir(args.workdir / "models", size=args.model_size, seed=0))
     clips = speech_clips()
@@ -76,11 +68,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         )
         print(f"pack {pack:g} s: {rows[f'{pack:g}']}", flush=True)
     report = {
-        "date": dt.date.today().isoformat(),
-        "model_size": args.model_size,
-        "minutes": args.minutes,
-        "seed": args.seed,
-        "made_of_s": made,
+        **report_header(args, made),
         "speech_frames": int(mask.sum()),
         "reference": "fixed 30 s windows with 4 s context (EMOTION_WINDOW_PAUSE_S=0)",
         "by_pack_s": rows,
