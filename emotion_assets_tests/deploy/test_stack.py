@@ -123,6 +123,9 @@ def test_the_stack_runs_the_demo_day_on_workers_and_ctrl_c_stops_everything(
         text=True,
         env=env,
         cwd=REPO,
+        # A test run started in the background (`make test &`, nohup) ignores SIGINT, and an
+        # ignored signal stays ignored across exec: give the stack the terminal's Ctrl-C.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     seen: list[str] = []
     try:
