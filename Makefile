@@ -59,8 +59,12 @@ $(REDIS_SERVER):
 	@{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; } >/dev/null \
 	  || { echo "could not install redis-server: run 'apt-get install redis-server' as root" >&2; exit 1; }
 
+# Two pytest workers, a test file each at a time (pytest-xdist): most of the slow tests wait on
+# servers, daemons and subprocesses, so two files side by side use the two cores that one leaves
+# half idle. A file stays on one worker: its module fixtures (a whole stack) start once.
+TEST_WORKERS ?= 2
 test: setup $(CHROMIUM) $(REDIS_SERVER)  ## set up, then run the whole test suite
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --durations=25
 
 stack: setup $(REDIS_SERVER)  ## the demo day through PostgreSQL, S3, Redis, Celery workers, webserver + daemon on 127.0.0.1; stops them after
 	$(BIN)/python -m emotion_assets.stack --date $(DEMO_DATE) $(STACK_ARGS)

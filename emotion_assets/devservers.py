@@ -297,10 +297,15 @@ def _unprivileged_user(name: str) -> pwd.struct_passwd:
     try:
         return pwd.getpwnam(name)
     except KeyError:
-        subprocess.run(
-            ["useradd", "--system", "--no-create-home", name], check=True, capture_output=True
+        # Parallel test workers may add the user at the same time: the loser's useradd fails
+        # with "already exists", and the user is there all the same.
+        added = subprocess.run(
+            ["useradd", "--system", "--no-create-home", name], capture_output=True, text=True
         )
-        return pwd.getpwnam(name)
+        try:
+            return pwd.getpwnam(name)
+        except KeyError:
+            raise RuntimeError(f"could not add the user {name}: {added.stderr.strip()}") from None
 
 
 def _open_path_for(folder: Path, user: pwd.struct_passwd) -> None:

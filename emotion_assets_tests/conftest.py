@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,17 @@ def shared_audio() -> Path:
     if not (path / "SOURCES.md").exists():
         pytest.fail(f"the shared recordings are missing: expected them at {path}")
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_writes_into_the_checkout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """EMOTION_DATA_DIR defaults to a folder of this session (of each xdist worker), not the
+    checkout's data/ that `make` exports: tests running side by side never share it, and the
+    test that asserts nothing lands in the checkout's data/ sees only its own writes."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("EMOTION_DATA_DIR", str(tmp_path_factory.mktemp("session") / "data"))
+    yield
+    mp.undo()
 
 
 @pytest.fixture

@@ -40,6 +40,10 @@ def _local_files(scratch: Path, prefix: str) -> dict[str, Path]:
 
 # The prefixes steps mirror into scratch (data_dir also holds models/ and dagster_home/: kept).
 MIRRORED_PREFIXES = ("raw", "processed", "embeddings", "clips", "reports", "lake")
+# A pull walks the scratch tree to prune it at most this often per process and folder: a step
+# pulls several prefixes, and copies age in hours, not seconds.
+PRUNE_EVERY_S = 300.0
+_pruned_at: dict[Path, float] = {}
 
 
 def prune_scratch(scratch: Path, keep_s: float, *, now: float | None = None) -> tuple[int, int]:
@@ -75,8 +79,10 @@ def pull(storage: Storage, prefix: str, scratch: Path, *, exact: bool = True) ->
     if storage.shares(scratch):
         return sorted(objects)
     keep_h = storage.settings.scratch_keep_h if storage.settings is not None else 0.0
-    if keep_h > 0:
+    last = _pruned_at.get(scratch)
+    if keep_h > 0 and (last is None or time.monotonic() - last >= PRUNE_EVERY_S):
         prune_scratch(scratch, keep_h * 3600)
+        _pruned_at[scratch] = time.monotonic()
     for key in objects:
         storage.local_copy(key, scratch)
     if exact:

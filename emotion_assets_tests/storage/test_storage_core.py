@@ -10,7 +10,7 @@ import pytest
 
 from emotion_assets.devservers import free_port
 from emotion_assets.settings import StorageSettings
-from emotion_assets.storage import Storage, StorageError, prune_scratch, pull, push
+from emotion_assets.storage import Storage, StorageError, mirror, prune_scratch, pull, push
 from emotion_assets_tests.storage.conftest import s3_settings
 
 
@@ -89,7 +89,9 @@ def test_pruning_removes_old_copies_and_nothing_else(tmp_path) -> None:
     assert recent.exists() and model.exists()
 
 
-def test_a_pull_prunes_unused_copies_but_not_the_ones_in_use(s3_server, s3_bucket, tmp_path):
+def test_a_pull_prunes_unused_copies_but_not_the_ones_in_use(
+    s3_server, s3_bucket, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     url = f"s3://{s3_bucket}/emotion"
     storage = Storage.from_settings(s3_settings(s3_server, url, scratch_keep_h=1.0))
     storage.put_bytes("processed/d1/a_t0.wav", b"day one")
@@ -102,6 +104,9 @@ def test_a_pull_prunes_unused_copies_but_not_the_ones_in_use(s3_server, s3_bucke
     _age(day_two, 2)
     # reusing day two's copy (unchanged object: no download) marks it as in use
     assert storage.local_copy("processed/d2/b_t0.wav", scratch) == day_two
+    pull(storage, "processed/d2", scratch)
+    assert day_one.exists()  # this process walked the folder at the first pull: not again yet
+    monkeypatch.setattr(mirror, "PRUNE_EVERY_S", 0.0)  # as a pull minutes later
     pull(storage, "processed/d2", scratch)
     assert not day_one.exists()  # unused for 2 h > 1 h: removed; the object stays in the bucket
     assert day_two.read_bytes() == b"day two"

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import polars as pl
 
+from emotion_assets.contracts import TABLE_SCHEMAS
 from emotion_assets.warehouse.lake import partition_file, write_partitions
 from emotion_assets.warehouse.search import (
+    COLUMNS,
     connect_search,
     ensure_search_index,
     search_file,
@@ -117,3 +119,11 @@ def test_a_failed_index_build_leaves_the_views_and_says_why(tmp_path: Path, capl
         assert ensure_views(lake, wh, written={"segment_emotions": written}) == ["segment_emotions"]
     assert "full-text index of segment_emotions could not be rebuilt" in caplog.text
     assert partition_file(lake, "segment_emotions", "2024-03-04").exists()
+
+
+def test_the_index_keeps_columns_that_segment_emotions_has() -> None:
+    # COLUMNS is a chosen subset, not derived: a column renamed or dropped in the contract must
+    # fail here rather than in the first refresh over a real lake.
+    schema = TABLE_SCHEMAS["segment_emotions"]
+    assert set(COLUMNS) | {"scope", "text"} <= set(schema), set(COLUMNS) - set(schema)
+    assert schema["text"] == pl.String and schema["scope"] == pl.String
