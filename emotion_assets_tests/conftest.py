@@ -12,6 +12,14 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Files with slow tests first, each file's own order kept: `make test`'s two workers
+    (pytest-xdist, a file each) then share the long files and finish on the short ones,
+    instead of one worker running the last long file while the other sits idle."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)  # stable: order within a file kept
+
+
 def shared_audio_dir() -> Path:
     return Path(
         os.environ.get("EMOTION_SHARED_AUDIO") or REPO.parent / "shared" / "audio"

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from emotion_assets.engine import accel
+from emotion_assets.engine.heap import release_free_heap
 from emotion_assets.engine.loading import (
     ModelUnavailableError,
     load_funasr_model,
@@ -339,6 +340,8 @@ class EmotionEngine:
         proj = self.model.proj
         source = TrackNormalizer(wave, self.normalize)
         whole = len(windows) == 1 and windows[0].start == 0 and windows[0].length == len(logits)
+        # windows of many lengths leave freed heap behind (heap.py); one window does not
+        trim = not cuda and len(windows) > 1
         with torch.inference_mode(), self._autocast():
             for group in self._batches(windows):
                 if whole:  # the whole clip: exactly funasr's input
@@ -361,6 +364,8 @@ class EmotionEngine:
                     if sink is not None:
                         sink(w.keep_from, kept.float().cpu().numpy())
                 del x, batch
+                if trim:
+                    release_free_heap()
 
     def _run_ort(self, batch: torch.Tensor, group: list[Window], logits, sink) -> None:
         out, feats = self._ort.run(batch.numpy(), with_features=sink is not None)

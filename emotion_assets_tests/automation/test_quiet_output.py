@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # the whole demo in a subprocess: ~2 min
+
 REPO = Path(__file__).resolve().parents[2]
 NOISE = {
     "Dagster's BackfillPolicy beta warning": "BetaWarning",

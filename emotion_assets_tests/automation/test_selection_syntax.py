@@ -12,9 +12,12 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 from dagster import AssetKey, AssetSelection
 
 from emotion_assets_tests.conftest import code_location, copy_into_day
+
+pytestmark = pytest.mark.slow  # dagster CLI subprocesses: ~1-2 min
 
 REPO = Path(__file__).resolve().parents[2]
 DAY = "2024-06-05"

@@ -59,7 +59,7 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory, shared_audio: Path) -> t
         env=env,
         capture_output=True,
         text=True,
-        timeout=280,
+        timeout=600,  # two test workers share the cores: minutes, not seconds, when both are busy
         check=False,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]

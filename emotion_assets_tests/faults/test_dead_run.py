@@ -24,6 +24,8 @@ from dagster._core.instance.ref import InstanceRef
 
 from emotion_assets_tests.conftest import copy_into_day
 
+pytestmark = pytest.mark.slow  # a killed run, the run monitor and a rerun: ~3-5 min
+
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 MODEL_STEP = "emotion_model_outputs"

@@ -14,6 +14,8 @@ from dagster import DagsterInstance
 from emotion_assets.labels import EMOTIONS
 from emotion_assets.pipeline_runner import run_partition
 
+pytestmark = pytest.mark.slow  # a whole partition of the shared recordings: ~1-2 min
+
 DAY = "2024-06-03"
 
 
