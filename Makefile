@@ -61,10 +61,11 @@ $(REDIS_SERVER):
 
 # Two pytest workers, a test file each at a time (pytest-xdist): most of the slow tests wait on
 # servers, daemons and subprocesses, so two files side by side use the two cores that one leaves
-# half idle. A file stays on one worker: its module fixtures (a whole stack) start once.
+# half idle. A file stays on one worker: its module fixtures (a whole stack) start once. Files
+# are handed out in collection order (conftest: files with slow tests first), not by test count.
 TEST_WORKERS ?= 2
 test: setup $(CHROMIUM) $(REDIS_SERVER)  ## set up, then run the whole test suite
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --durations=25
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=25
 
 stack: setup $(REDIS_SERVER)  ## the demo day through PostgreSQL, S3, Redis, Celery workers, webserver + daemon on 127.0.0.1; stops them after
 	$(BIN)/python -m emotion_assets.stack --date $(DEMO_DATE) $(STACK_ARGS)

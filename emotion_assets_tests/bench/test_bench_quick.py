@@ -69,7 +69,6 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory, shared_audio: Path) -> t
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(300)
 def test_quick_report_has_every_section(quick_run: tuple[dict, str]) -> None:
     results, md = quick_run
     assert results.keys() >= TOP_KEYS
@@ -81,7 +80,6 @@ def test_quick_report_has_every_section(quick_run: tuple[dict, str]) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(300)
 def test_quick_cases_measure_engine_and_funasr_on_the_same_clips(
     quick_run: tuple[dict, str],
 ) -> None:
@@ -97,7 +95,6 @@ def test_quick_cases_measure_engine_and_funasr_on_the_same_clips(
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(300)
 def test_quick_long_case_is_looped_speech_and_funasr_guard_is_recorded(
     quick_run: tuple[dict, str],
 ) -> None:
@@ -109,7 +106,6 @@ def test_quick_long_case_is_looped_speech_and_funasr_guard_is_recorded(
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(300)
 def test_quick_ratio_comes_from_runners_taking_turns(quick_run: tuple[dict, str]) -> None:
     results, md = quick_run
     paired = results["paired"]
@@ -127,7 +123,6 @@ def test_quick_ratio_comes_from_runners_taking_turns(quick_run: tuple[dict, str]
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(300)
 def test_quick_call_day_takes_turns_with_the_clips(quick_run: tuple[dict, str]) -> None:
     results, md = quick_run
     day = results["callday"]

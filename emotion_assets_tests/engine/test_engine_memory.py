@@ -12,7 +12,7 @@ from emotion_assets.labels import n_frames
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(600)  # two test workers share the cores
 def test_sixty_minutes_with_flat_memory(tiny_engine, speech):
     clip = np.concatenate(list(speech.values()))
     n = 60 * 60 * 16_000
