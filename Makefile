@@ -59,11 +59,11 @@ $(REDIS_SERVER):
 	@{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; } >/dev/null \
 	  || { echo "could not install redis-server: run 'apt-get install redis-server' as root" >&2; exit 1; }
 
-# Two pytest workers, a test file each at a time (pytest-xdist): most of the slow tests wait on
-# servers, daemons and subprocesses, so two files side by side use the two cores that one leaves
-# half idle. A file stays on one worker: its module fixtures (a whole stack) start once. Files
+# TEST_WORKERS=2: two pytest workers, a test file each at a time (pytest-xdist): most of the slow
+# tests wait on servers, daemons and subprocesses, so two files side by side use the two cores
+# that one leaves half idle. Default 1 until a full two-worker run is green (docs: README, Tests). A file stays on one worker: its module fixtures (a whole stack) start once. Files
 # are handed out in collection order (conftest: files with slow tests first), not by test count.
-TEST_WORKERS ?= 2
+TEST_WORKERS ?= 1
 test: setup $(CHROMIUM) $(REDIS_SERVER)  ## set up, then run the whole test suite
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=25
 
