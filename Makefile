@@ -61,9 +61,10 @@ $(REDIS_SERVER):
 
 # TEST_WORKERS=2: two pytest workers, a test file each at a time (pytest-xdist): most of the slow
 # tests wait on servers, daemons and subprocesses, so two files side by side use the two cores
-# that one leaves half idle. Default 1 until a full two-worker run is green (docs: README, Tests). A file stays on one worker: its module fixtures (a whole stack) start once. Files
-# are handed out in collection order (conftest: files with slow tests first), not by test count.
-TEST_WORKERS ?= 1
+# that one leaves half idle; a file stays on one worker (its module fixtures start once) and files
+# are handed out in collection order (conftest: files with slow tests first). Default 0: in this
+# process, one file after another, until a full two-worker run is green (README, Tests).
+TEST_WORKERS ?= 0
 test: setup $(CHROMIUM) $(REDIS_SERVER)  ## set up, then run the whole test suite
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=25
 
