@@ -63,7 +63,14 @@ def test_tiny_engine_identity(tiny_engine, tiny_dir):
     assert tiny_engine.labels == EMOTIONS
     assert tiny_engine.embed_dim == 128
     assert tiny_engine.device == "cpu"
-    assert load_engine(EngineConfig(model=str(tiny_dir), threads=1)) is tiny_engine
+
+
+def test_an_engine_is_loaded_once_per_process_and_config(tiny_dir):
+    # Its own config: the session's tiny engine may have left the cache since other tests ran.
+    cfg = EngineConfig(model=str(tiny_dir), threads=1, batch_size=3)
+    first = load_engine(cfg)
+    assert load_engine(EngineConfig(model=str(tiny_dir), threads=1, batch_size=3)) is first
+    assert load_engine(EngineConfig(model=str(tiny_dir), threads=1, batch_size=5)) is not first
 
 
 def test_builder_writes_a_loadable_seeded_folder(tmp_path):

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from emotion_assets.devservers import free_port
@@ -114,6 +115,24 @@ def copy_day(data_dir: Path, day: str, *files: Path) -> None:
         shutil.copyfile(src, folder / src.name)
 
 
+def day_rows(data_dir: Path, table: str, day: str) -> int:
+    path = data_dir / "lake" / table / f"recording_date={day}" / "data.parquet"
+    return duckdb.sql(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0]
+
+
+def assert_checks_name_their_day(ui: DagsterUI, run_id: str, day: str) -> None:
+    evaluations = ui.check_evaluations(run_id)
+    assert len(evaluations) > 20, f"only {len(evaluations)} check results in run {run_id}"
+    failed = [e["checkName"] for e in evaluations if not e["success"]]
+    assert failed == [], f"checks failed on {day}: {failed}"
+    assert {e["partition"] for e in evaluations} == {day}  # the UI's "Partition" column
+    for e in evaluations:
+        table = e["assetKey"]["path"][-1]
+        meta = {m["label"]: m.get("intValue", m.get("text")) for m in e["metadataEntries"]}
+        # Each check read its day, and only its day: the same clip sits in other day folders.
+        assert meta["table_rows"] == day_rows(ui.data_dir, table, day), (e["checkName"], day)
+
+
 def _wait_until_loaded(ui: DagsterUI, proc: subprocess.Popen, timeout: float) -> None:
     """Until the webserver answers and the code location has loaded without error."""
     deadline = time.monotonic() + timeout
@@ -136,7 +155,7 @@ def _wait_until_loaded(ui: DagsterUI, proc: subprocess.Popen, timeout: float) ->
     raise AssertionError(f"the UI did not come up within {timeout:.0f} s:\n{ui.tail()}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # stopped once the UI tests are done
 def dagster_ui(
     tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path
 ) -> Iterator[DagsterUI]:

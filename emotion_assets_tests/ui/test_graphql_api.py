@@ -4,27 +4,25 @@ Each test sends what the UI's buttons send (LaunchAssetChoosePartitionsDialog an
 LaunchAssetExecutionButton in Dagster's web app): "Materialize all" → date range → "Launch
 backfill" is `launchPartitionBackfill` with the asset selection and the partition names; one
 partition is `launchPipelineExecution` of the implicit asset job with a `dagster/partition` tag;
-Automation → the sensor's toggle is `startSensor`.
+Automation → the sensor's toggle is `startSensor`. One day's "Materialize all" is clicked in
+a real browser (test_headless_browser.py), which also times it against the command line.
 """
 
 from __future__ import annotations
 
 import logging
-import subprocess
 import time
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from emotion_assets_tests.conftest import REPO
-from emotion_assets_tests.faults.helpers import materialize_cmd
 from emotion_assets_tests.ui.conftest import (
-    ASSET_JOB,
     LOCATION,
     REPOSITORY,
     DagsterUI,
+    assert_checks_name_their_day,
     copy_day,
+    day_rows,
 )
 
 pytestmark = pytest.mark.slow
@@ -37,48 +35,6 @@ LAUNCH_BACKFILL = """mutation($params: LaunchBackfillParams!) {
   launchPartitionBackfill(backfillParams: $params) { __typename
     ... on LaunchBackfillSuccess { backfillId }
     ... on PythonError { message } ... on InvalidSubsetError { message } } }"""
-
-LAUNCH_RUN = """mutation($params: ExecutionParams!) {
-  launchPipelineExecution(executionParams: $params) { __typename
-    ... on LaunchRunSuccess { run { runId } }
-    ... on PythonError { message } ... on InvalidSubsetError { message }
-    ... on RunConfigValidationInvalid { errors { message } } } }"""
-
-
-def _day_rows(data_dir: Path, table: str, day: str) -> int:
-    path = data_dir / "lake" / table / f"recording_date={day}" / "data.parquet"
-    return duckdb.sql(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0]
-
-
-def _assert_checks_name_their_day(ui: DagsterUI, run_id: str, day: str) -> None:
-    evaluations = ui.check_evaluations(run_id)
-    assert len(evaluations) > 20, f"only {len(evaluations)} check results in run {run_id}"
-    failed = [e["checkName"] for e in evaluations if not e["success"]]
-    assert failed == [], f"checks failed on {day}: {failed}"
-    assert {e["partition"] for e in evaluations} == {day}  # the UI's "Partition" column
-    for e in evaluations:
-        table = e["assetKey"]["path"][-1]
-        meta = {m["label"]: m.get("intValue", m.get("text")) for m in e["metadataEntries"]}
-        # Each check read its day, and only its day: the same clip sits in other day folders.
-        assert meta["table_rows"] == _day_rows(ui.data_dir, table, day), (e["checkName"], day)
-
-
-def _launch_single_day(ui: DagsterUI, day: str) -> str:
-    params = {
-        "mode": "default",
-        "runConfigData": "{}",
-        "executionMetadata": {"tags": [{"key": "dagster/partition", "value": day}]},
-        "selector": {
-            "repositoryLocationName": LOCATION,
-            "repositoryName": REPOSITORY,
-            "pipelineName": ASSET_JOB,
-            "assetSelection": ui.asset_keys(),
-            "assetCheckSelection": ui.asset_checks(),
-        },
-    }
-    result = ui.graphql(LAUNCH_RUN, {"params": params})["launchPipelineExecution"]
-    assert result["__typename"] == "LaunchRunSuccess", result
-    return result["run"]["runId"]
 
 
 def test_the_sensor_runs_new_days_and_reports_folders_outside_the_partitions(
@@ -125,7 +81,7 @@ def _sensor_runs_and_reports(
         time.sleep(3)
     assert run is not None, f"the sensor requested no run for {day}:\n{dagster_ui.tail()}"
     assert run["status"] == "SUCCESS"
-    _assert_checks_name_their_day(dagster_ui, run["runId"], day)
+    assert_checks_name_their_day(dagster_ui, run["runId"], day)
 
     runs_too_early = dagster_ui.graphql(
         """query($day: String!) { runsOrError(filter: {tags: [{key: "dagster/partition",
@@ -190,43 +146,5 @@ def test_a_two_day_backfill_of_all_assets_succeeds_day_by_day(
     assert sorted(by_day) == days  # one run per day, each tagged with its day
     for day, run in by_day.items():
         assert run["status"] == "SUCCESS", (day, run)
-        _assert_checks_name_their_day(dagster_ui, run["runId"], day)
-    assert _day_rows(dagster_ui.data_dir, "raw_recordings", days[1]) == 2
-
-
-def test_materialize_all_for_one_day_is_as_fast_as_the_command_line(
-    dagster_ui: DagsterUI, shared_audio: Path
-) -> None:
-    day = "2024-06-12"
-    copy_day(dagster_ui.data_dir, day, shared_audio / CLIP)
-    started = time.monotonic()
-    run_id = _launch_single_day(dagster_ui, day)
-    run = dagster_ui.wait_for_run(run_id, timeout=300)
-    ui_s = time.monotonic() - started
-    assert run["status"] == "SUCCESS", dagster_ui.tail()
-    _assert_checks_name_their_day(dagster_ui, run_id, day)
-
-    # The same day from the command line (README: `make run DAY=...`), right after.
-    started = time.monotonic()
-    cli = subprocess.run(
-        materialize_cmd(day),
-        cwd=REPO,
-        env=dagster_ui.env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    cli_s = time.monotonic() - started
-    assert cli.returncode == 0, cli.stderr[-3000:]
-    ratio = ui_s / cli_s
-    # Measured, not asserted tightly: five agents share two cores here. The multiprocess
-    # executor this replaces took ~5x (one process per step, each importing torch).
-    log.warning(
-        "Materialize all (UI, launch to success) %.1f s; `dagster job execute` %.1f s; "
-        "ratio %.2f (issue 10: within 1.5x)",
-        ui_s,
-        cli_s,
-        ratio,
-    )
-    print(f"\nUI run {ui_s:.1f} s, CLI {cli_s:.1f} s, ratio {ratio:.2f}")
-    assert ratio < 3.0
+        assert_checks_name_their_day(dagster_ui, run["runId"], day)
+    assert day_rows(dagster_ui.data_dir, "raw_recordings", days[1]) == 2

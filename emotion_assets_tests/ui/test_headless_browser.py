@@ -2,12 +2,15 @@
 
 Debian's chromium, driven by Playwright (no browser download: `executable_path`). A screenshot
 of where the test ended (the check's page, or where it got stuck) is left in its temporary
-folder for a look; run.png is the finished run's page.
+folder for a look; run.png is the finished run's page. The same day from the command line right
+after times the UI's path against `dagster job execute` (issue 10).
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import subprocess
 import time
 from pathlib import Path
 
@@ -15,9 +18,12 @@ import pytest
 
 from emotion_assets_tests.browser import launch as launch_chromium
 from emotion_assets_tests.browser import require_chromium
-from emotion_assets_tests.ui.conftest import DagsterUI, copy_day
+from emotion_assets_tests.conftest import REPO
+from emotion_assets_tests.faults.helpers import materialize_cmd
+from emotion_assets_tests.ui.conftest import DagsterUI, assert_checks_name_their_day, copy_day
 
 pytestmark = pytest.mark.slow
+log = logging.getLogger(__name__)
 
 DAY = "2024-06-14"
 
@@ -70,13 +76,15 @@ def test_materialize_all_for_one_day_from_the_asset_graph(
                 except PlaywrightTimeout:
                     continue
             launch.click()
+            started = time.monotonic()
 
             deadline, run = time.monotonic() + 300, None
             while time.monotonic() < deadline:
                 run = _run_of_day(dagster_ui, DAY)
                 if run and run["status"] in ("SUCCESS", "FAILURE", "CANCELED"):
                     break
-                time.sleep(2)
+                time.sleep(1)
+            ui_s = time.monotonic() - started
             assert run is not None, f"the click launched no run:\n{dagster_ui.tail()}"
             page.goto(f"{dagster_ui.url}/runs/{run['runId']}")
             page.get_by_text("Success", exact=True).first.wait_for()
@@ -91,3 +99,28 @@ def test_materialize_all_for_one_day_from_the_asset_graph(
             page.screenshot(path=str(tmp_path / "page.png"))  # the run page, or where it stuck
             browser.close()
     assert run["status"] == "SUCCESS", dagster_ui.tail()
+    assert_checks_name_their_day(dagster_ui, run["runId"], DAY)
+
+    # The same day from the command line (README: `make run DAY=...`), right after.
+    started = time.monotonic()
+    cli = subprocess.run(
+        materialize_cmd(DAY),
+        cwd=REPO,
+        env=dagster_ui.env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    cli_s = time.monotonic() - started
+    assert cli.returncode == 0, cli.stderr[-3000:]
+    ratio = ui_s / cli_s
+    # Measured, not asserted tightly: two cores are shared here. The multiprocess executor
+    # this replaced took ~5x (one process per step, each importing torch).
+    log.warning(
+        "Materialize all (click to success) %.1f s; `dagster job execute` %.1f s; "
+        "ratio %.2f (issue 10: within 1.5x)",
+        ui_s,
+        cli_s,
+        ratio,
+    )
+    assert ratio < 3.0
