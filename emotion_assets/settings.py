@@ -30,7 +30,7 @@ from emotion_assets.labels import EMOTIONS
 
 if TYPE_CHECKING:
     from emotion_assets.audio.vad import VadParams
-    from emotion_assets.engine.core import EngineConfig
+    from emotion_assets.engine.config import EngineConfig
 
 DEFAULT_MODEL = "iic/emotion2vec_plus_large"
 SUPPORTED_STORAGE_SCHEMES = ("", "file", "s3")
@@ -204,7 +204,7 @@ class ModelSettings(EnvSettings):
 
     def engine_config(self, cache_dir: Path | None = None, **overrides) -> EngineConfig:
         """The engine's own (hashable, validated) config; keyword arguments win."""
-        from emotion_assets.engine.core import EngineConfig
+        from emotion_assets.engine.config import EngineConfig
 
         values = {
             "model": self.model,

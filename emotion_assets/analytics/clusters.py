@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from sklearn.cluster import KMeans
 
 from emotion_assets.analytics.common import empty
 from emotion_assets.contracts import CLUSTERS_SCHEMA, conform
@@ -39,6 +38,8 @@ def cluster_embeddings(
         norms = np.linalg.norm(x, axis=1, keepdims=True)
         x = x / np.where(norms > 0, norms, 1.0)
     n_clusters = max(1, min(k, len(np.unique(x, axis=0))))
+    from sklearn.cluster import KMeans  # here: scikit-learn takes seconds to import
+
     model = KMeans(n_clusters=n_clusters, random_state=random_state, n_init=10).fit(x)
     labels = model.labels_
     # Renumber by size (largest first), ties by first appearance.

@@ -14,7 +14,6 @@ import posixpath
 
 import numpy as np
 import polars as pl
-from scipy import signal
 
 from emotion_assets.analytics.common import empty
 from emotion_assets.contracts import COMPARISON_SCHEMA, conform
@@ -63,6 +62,8 @@ def lagged_pearson(
 
     Returns (lags, r, n_pairs); r is NaN where fewer than min_frames pairs or a flat side.
     """
+    from scipy import signal  # here: SciPy takes a second to import
+
     mx, my = np.isfinite(x), np.isfinite(y)
     # Centring first keeps the sums small, so the FFT's rounding does not swamp the variance.
     xc = np.where(mx, x - (x[mx].mean() if mx.any() else 0.0), 0.0)

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
 from emotion_assets.contracts import CONTRACT_SCHEMAS
-from emotion_assets.engine.core import FrameScores
 from emotion_assets.labels import EMOTIONS, FRAME_HOP_S, FRAME_LENGTH_S
+
+if TYPE_CHECKING:  # the engine (torch) is not needed to build or read these tables
+    from emotion_assets.engine.core import FrameScores
 
 FRAME_CENTRE_S = FRAME_LENGTH_S / 2
 _KEYS = ["recording_date", "recording_id", "track"]

@@ -2,13 +2,24 @@
 
 Per recording/track: a curves PNG, a heat-map PNG and an interactive offline HTML report under
 data/reports/<date>/, plus an index page per day and a helper that embeds a PNG in Markdown.
+The names below are imported on first use: loading the code location must not pay for
+matplotlib, which only the report step needs.
 """
 
-from emotion_assets.reports.day_index import render_day_index
-from emotion_assets.reports.markdown import markdown_image
-from emotion_assets.reports.palette import EMOTION_COLORS, emotion_color, is_meaningless_model
-from emotion_assets.reports.render import ReportFiles, render_recording_report
+from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "EMOTION_COLORS": "palette",
+    "ReportFiles": "render",
+    "emotion_color": "palette",
+    "is_meaningless_model": "palette",
+    "markdown_image": "markdown",
+    "render_day_index": "day_index",
+    "render_recording_report": "render",
+}
 __all__ = [
     "EMOTION_COLORS",
     "ReportFiles",
@@ -18,3 +29,17 @@ __all__ = [
     "render_day_index",
     "render_recording_report",
 ]
+
+if TYPE_CHECKING:
+    from emotion_assets.reports.day_index import render_day_index
+    from emotion_assets.reports.markdown import markdown_image
+    from emotion_assets.reports.palette import EMOTION_COLORS, emotion_color, is_meaningless_model
+    from emotion_assets.reports.render import ReportFiles, render_recording_report
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    globals()[name] = value
+    return value

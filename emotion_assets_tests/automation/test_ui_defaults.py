@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -96,3 +98,20 @@ def test_the_sensor_reports_folders_outside_the_partitions_instead_of_running_th
     third = sensor_tick(instance, second.cursor)
     fourth = sensor_tick(instance, third.cursor)
     assert [r.partition_key for r in fourth.run_requests] == ["2024-06-03"]
+
+
+def test_loading_the_code_location_leaves_the_heavy_libraries_to_the_steps() -> None:
+    # The webserver's code server, the daemon's and every worker load the code location; only
+    # the model step needs torch/funasr, the report step matplotlib, clusters scikit-learn.
+    heavy = ["torch", "funasr", "sklearn", "scipy", "matplotlib", "great_expectations"]
+    script = (
+        "import sys\n"
+        "from emotion_assets.definitions import build_definitions\n"
+        "defs = build_definitions()\n"
+        "defs.resolve_asset_graph(); defs.resolve_all_job_defs()\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True
+    )
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout[-2000:]

@@ -11,8 +11,7 @@ from dagster import (
 
 from emotion_assets.defs.common import filter_day
 from emotion_assets.defs.resources import StorageResource
-from emotion_assets.reports import markdown_image
-from emotion_assets.reports.day import render_day
+from emotion_assets.reports.markdown import markdown_image
 from emotion_assets.storage import push
 
 # Markdown metadata is stored in the event log: embed a few pictures, link the rest.
@@ -40,6 +39,8 @@ def emotion_reports_asset(partitions: PartitionsDefinition) -> AssetsDefinition:
     ) -> pl.DataFrame:
         """Per track: a PNG of the nine curves, a heat map and an HTML report (with the transcript
         under the curves); an index per day."""
+        from emotion_assets.reports.day import render_day  # matplotlib: in this step only
+
         layout = storage.layout
         tables = []
         for day in context.partition_keys:

@@ -20,9 +20,7 @@ from emotion_assets.defs.common import filter_day, not_retried, retry_policy
 from emotion_assets.defs.resources import EmotionModelResource, StorageResource
 from emotion_assets.distributed import QUEUE_TAG
 from emotion_assets.engine import tables
-from emotion_assets.engine.core import engines_loaded
 from emotion_assets.engine.loading import ModelUnavailableError
-from emotion_assets.engine.partition import score_partition
 from emotion_assets.k8s_pods import model_step_tags
 from emotion_assets.labels import FRAME_HOP_S
 from emotion_assets.settings import ExecutionSettings, KubernetesSettings, ModelSettings
@@ -74,6 +72,10 @@ def emotion_assets(
         speech_segments: pl.DataFrame,
         speaker_turns: pl.DataFrame,
     ):
+        # Imported here: torch loads in the model step only, not wherever the code location does.
+        from emotion_assets.engine.core import engines_loaded
+        from emotion_assets.engine.partition import score_partition
+
         layout = storage.layout
         # No model, or settings the engine refuses (ValueError): a retry gives the same answer.
         loaded_before = engines_loaded()
