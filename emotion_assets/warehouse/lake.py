@@ -247,11 +247,15 @@ def check_lake(lake: Path, tables: Iterable[str] | None = None) -> list[Damage]:
     """Find partitions that cannot be read, move them aside and report them.
 
     Files already verified with the same size and mtime are not read again, so this costs a
-    stat per partition; a truncated file changes both and is read.
+    stat per partition; a truncated file changes both and is read. Temp files of dead writers
+    in the lake's own folder are removed.
     """
     lake = Path(lake)
     if not lake.is_dir():
         return []
+    # The state files beside the tables (_verified.json, _views.json, _search.json) are written
+    # atomically: a process killed mid-write leaves its temp file here.
+    remove_stale_temps(lake)
     verified = _load_verified(lake)
     names = list_tables(lake) if tables is None else sorted(set(tables))
     damages: list[Damage] = []

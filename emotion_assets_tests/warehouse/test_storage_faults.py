@@ -18,7 +18,7 @@ from emotion_assets.warehouse import (
     read_partitions,
     write_partitions,
 )
-from emotion_assets.warehouse.atomic import DiskFullError
+from emotion_assets.warehouse.atomic import DiskFullError, temp_name_for
 from emotion_assets.warehouse.lake import DamagedPartitionError, partition_file
 
 DAYS = ["2024-01-01", "2024-01-02", "2024-01-03"]
@@ -159,3 +159,22 @@ def test_a_day_stopped_half_way_by_a_full_disk_is_reported_with_its_repair(
     assert f"make run DAY={DAYS[1]}" in out and DAYS[0] not in out
     write_partitions(layout.lake, "scores_like", [DAYS[1]], _table(DAYS[1], 3))  # the re-run
     assert check(layout) == 0
+
+
+def test_state_files_half_written_by_a_killed_process_are_swept_by_the_next_refresh(
+    tmp_path: Path,
+) -> None:
+    lake, wh = _lake_with_days(tmp_path)
+    # A run SIGKILLed while it replaced _verified.json left its temp file in the lake's folder.
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    dead_pid = int(dead.stdout)
+    ours = temp_name_for(lake / "_verified.json")  # a live writer's: not to be touched
+    orphan = ours.with_name(ours.name.replace(f".{os.getpid()}.", f".{dead_pid}.", 1))
+    orphan.write_text("{")
+    ours.write_text("{")
+    written = write_partitions(lake, "t", [DAYS[0]], _table(DAYS[0], 5))
+    ensure_views(lake, wh, written={"t": written})
+    assert not orphan.exists() and ours.exists()
+    assert _query(wh, f"SELECT count(*) FROM t WHERE recording_date = '{DAYS[0]}'") == [(5,)]
