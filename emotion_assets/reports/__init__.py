@@ -8,8 +8,9 @@ matplotlib, which only the report step needs.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from emotion_assets.lazy_exports import lazy_exports
 
 _EXPORTS = {
     "EMOTION_COLORS": "palette",
@@ -37,9 +38,4 @@ if TYPE_CHECKING:
     from emotion_assets.reports.render import ReportFiles, render_recording_report
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS)
