@@ -34,6 +34,13 @@ def run_partition(
         if event.is_step_success and event.step_key:
             duration_ms = event.event_specific_data.duration_ms
             step_seconds[event.step_key] = duration_ms / 1000.0
+    # The model step's own engine seconds (load + scoring): the rest of the run is the pipeline's.
+    materialized = [e.materialization for e in result.get_asset_materialization_events()]
+    engine_s = [
+        float(m.metadata["model_load_seconds"].value) + float(m.metadata["scoring_seconds"].value)
+        for m in materialized
+        if m.asset_key.path == ["frame_emotion_scores"] and "scoring_seconds" in m.metadata
+    ]
     checks = [
         (e.asset_check_evaluation_data.check_name, e.asset_check_evaluation_data.passed)
         for e in result.all_events
@@ -44,6 +51,7 @@ def run_partition(
         "run_id": result.run_id,
         "wall_s": wall_s,
         "step_seconds": step_seconds,
+        "engine_seconds": sum(engine_s) if engine_s else None,
         "checks": checks,
         "result": result,
     }

@@ -157,7 +157,7 @@ class AudioSettings(EnvSettings):
     vad_min_speech_ms: int = Field(250, ge=0)
     vad_min_silence_ms: int = Field(100, ge=0)
     vad_speech_pad_ms: int = Field(30, ge=0)
-    vad_backend: Literal["onnx", "jit"] = "onnx"
+    vad_backend: Literal["sequence", "onnx", "jit"] = "sequence"
 
     def vad_params(self) -> VadParams:
         from emotion_assets.audio.vad import VadParams

@@ -8,7 +8,7 @@ import torch
 
 from emotion_assets.audio.decode import decode
 from emotion_assets.audio.sidecars import read_rttm
-from emotion_assets.audio.vad import speech_regions
+from emotion_assets.audio.vad import BACKENDS, _get_model, speech_regions
 from emotion_assets_tests.audio.helpers import shared, shared_files
 
 torch.set_num_threads(1)
@@ -69,13 +69,28 @@ def test_threshold_matters() -> None:
 
 
 @pytest.mark.parametrize("path", shared_files("speech"), ids=lambda p: p.name)
-def test_onnx_and_torchscript_backends_find_the_same_regions(path) -> None:
-    """The default ONNX Runtime backend is only a faster way to run the same network."""
+def test_every_backend_finds_the_same_regions(path) -> None:
+    """The ONNX backends (per chunk, and the default: 512 chunks per call) are only faster ways
+    to run the same network as silero's TorchScript model."""
     x = decode(path)[0]
-    found = {backend: speech_regions(x, backend=backend) for backend in ("jit", "onnx")}
-    assert found["onnx"] and found["onnx"] == found["jit"]
+    found = {backend: speech_regions(x, backend=backend) for backend in BACKENDS}
+    assert found["sequence"]
+    assert found["sequence"] == found["onnx"] == found["jit"]
+
+
+def test_the_sequence_model_gives_the_streaming_models_probabilities() -> None:
+    """Bit for bit, over a file longer than one block of 512 chunks (the state crosses blocks)."""
+    x = np.tile(decode(shared("speech/two_speakers.wav"))[0], 2)  # 60 s: 1875 chunks
+    streaming = _get_model("onnx")
+    streaming.reset_states()
+    padded = np.zeros(-(-x.size // 512) * 512, np.float32)
+    padded[: x.size] = x
+    chunks = torch.from_numpy(padded).reshape(-1, 512)
+    one_by_one = np.array([streaming(c, 16000).item() for c in chunks], np.float32)
+    blocks = _get_model("sequence").audio_forward(x, sampling_rate=16000)
+    np.testing.assert_array_equal(blocks, one_by_one)
 
 
 def test_unknown_vad_backend_is_a_clear_error() -> None:
-    with pytest.raises(ValueError, match="'onnx' or 'jit'"):
+    with pytest.raises(ValueError, match="'sequence', 'onnx', 'jit'"):
         speech_regions(np.zeros(16_000, np.float32) + 0.1, backend="tensorrt")

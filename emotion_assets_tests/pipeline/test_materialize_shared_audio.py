@@ -222,3 +222,24 @@ def test_the_demo_summary_runs_its_example_queries(materialized, capsys) -> None
     for title, _ in EXAMPLE_QUERIES:
         assert title in out
     assert "speaker90" in out and "two_speakers.wav" in out  # both queries returned rows
+
+
+def test_the_model_step_reports_the_engines_own_seconds_and_speed(materialized) -> None:
+    """The UI shows how long loading and scoring took and how fast the day was scored; the
+    benchmark splits the run's time into the engine's and the pipeline's from the same numbers."""
+    result = materialized["first"]["result"]
+    (event,) = [
+        e
+        for e in result.get_asset_materialization_events()
+        if e.asset_key.path == ["frame_emotion_scores"]
+    ]
+    meta = {k: v.value for k, v in event.materialization.metadata.items()}
+    audio = _table(materialized["root"], "normalized_audio")["duration_s"].sum()
+    assert meta["audio_seconds"] == pytest.approx(audio, abs=1e-3)
+    assert (
+        0 < meta["scoring_seconds"] < materialized["first"]["step_seconds"]["emotion_model_outputs"]
+    )
+    assert meta["x_real_time"] == pytest.approx(audio / meta["scoring_seconds"], rel=0.01)
+    engine = materialized["first"]["engine_seconds"]
+    assert engine == pytest.approx(meta["model_load_seconds"] + meta["scoring_seconds"])
+    assert engine < materialized["first"]["wall_s"]

@@ -83,3 +83,17 @@ def test_severity_is_passed_through(lake, severity):
     df = pl.DataFrame({"x": [1]})
     expectation = [gx.expectations.ExpectColumnToExist(column="x")]
     assert run_suite(df, "sev", expectation, severity=severity).severity == severity
+
+
+def test_a_suite_sees_the_columns_it_names_and_the_row_count(lake):
+    """Only named columns reach GX (the frame table has ~30): a table-level expectation still
+    counts the rows, and a named column the table lacks still fails its expectation."""
+    frames = lake[FRAMES]
+    rows = [gx.expectations.ExpectTableRowCountToBeBetween(min_value=frames.height)]
+    assert run_suite(frames, "rows_only", rows).passed
+    too_many = [gx.expectations.ExpectTableRowCountToBeBetween(min_value=frames.height + 1)]
+    assert not run_suite(frames, "rows_only", too_many).passed
+    missing = [gx.expectations.ExpectColumnValuesToNotBeNull(column="no_such_column")]
+    outcome = run_suite(frames, "missing", missing)
+    assert not outcome.passed
+    assert "no_such_column" in outcome.metadata["failing_expectations"]

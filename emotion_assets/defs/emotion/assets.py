@@ -2,6 +2,7 @@
 
 import os
 import socket
+import time
 
 import polars as pl
 from dagster import (
@@ -79,8 +80,10 @@ def emotion_assets(
         layout = storage.layout
         # No model, or settings the engine refuses (ValueError): a retry gives the same answer.
         loaded_before = engines_loaded()
+        started = time.perf_counter()
         with not_retried(ModelUnavailableError, ValueError):
             engine, warning = emotion_model.load(layout)
+        load_s = time.perf_counter() - started
         # A worker process keeps its engine between steps and runs (load_engine's cache): the
         # metadata says whether this step paid for loading it, and in which process.
         loaded_here = engines_loaded() > loaded_before
@@ -88,9 +91,11 @@ def emotion_assets(
             context.log.warning(warning)
         frames_all, embeddings_all = [], []
         root = storage.storage()
+        score_s = 0.0
         for day in context.partition_keys:
             # This worker may not be the one that ingested: fetch the day's normalized audio.
             pull(root, f"processed/{day}", layout.root, exact=False)
+            started = time.perf_counter()
             frames, embeddings = score_partition(
                 engine,
                 layout,
@@ -101,6 +106,7 @@ def emotion_assets(
                 save_frame_embeddings=emotion_model.save_frame_embeddings,
                 log=context.log.info,
             )
+            score_s += time.perf_counter() - started
             frames_all.append(frames)
             embeddings_all.append(embeddings)
             push(root, f"embeddings/{day}", layout.root, exact=False)
@@ -110,11 +116,15 @@ def emotion_assets(
             "model_id": MetadataValue.text(engine.model_id),
             "device": MetadataValue.text(str(engine.device)),
             "model_loaded_in_this_step": loaded_here,
+            # The engine's own seconds: what the step spent beyond them is the pipeline's.
+            "model_load_seconds": round(load_s, 3),
+            "scoring_seconds": round(score_s, 3),
             "process": MetadataValue.text(f"{socket.gethostname()}:{os.getpid()}"),
         }
         if warning:
             model_meta["WARNING"] = MetadataValue.md(f"**{warning}**")
         speech_frames = int(frames["is_speech"].sum()) if frames.height else 0
+        audio_s = float(normalized_audio["duration_s"].sum() or 0.0)  # the run's days, all tracks
         yield Output(
             frames,
             output_name="frame_emotion_scores",
@@ -122,6 +132,8 @@ def emotion_assets(
                 **model_meta,
                 "frames": frames.height,
                 "speech_seconds": speech_frames * FRAME_HOP_S,
+                "audio_seconds": round(audio_s, 3),
+                "x_real_time": round(audio_s / score_s, 2) if score_s > 0 else None,
             },
         )
         yield Output(
