@@ -28,10 +28,12 @@ RUN pip install --no-cache-dir uv==${UV_VERSION} && uv venv --python /usr/local/
 
 WORKDIR /opt/emotion-assets
 COPY pyproject.toml requirements.lock ./
-RUN uv pip sync --no-cache --python /opt/venv/bin/python \
+# --compile-bytecode: PYTHONDONTWRITEBYTECODE=1 (above) means no .pyc is ever written at run
+# time, so without it every process would compile torch, Dagster and GX from source (Makefile).
+RUN uv pip sync --no-cache --compile-bytecode --python /opt/venv/bin/python \
       --extra-index-url ${TORCH_INDEX}/cpu --index-strategy unsafe-best-match requirements.lock \
  && if [ "${TORCH_VARIANT}" != "cpu" ]; then \
-      uv pip install --no-cache --python /opt/venv/bin/python \
+      uv pip install --no-cache --compile-bytecode --python /opt/venv/bin/python \
         --index-url ${TORCH_INDEX}/${TORCH_VARIANT} --extra-index-url https://pypi.org/simple \
         --index-strategy unsafe-best-match "torch==${TORCH_VERSION}+${TORCH_VARIANT}"; \
     fi
@@ -41,6 +43,7 @@ COPY deploy ./deploy
 COPY emotion_assets ./emotion_assets
 # Editable, as `make setup`: the code finds deploy/ (instance config) beside the package.
 RUN uv pip install --no-cache --python /opt/venv/bin/python --no-deps -e . \
+ && python -m compileall -q emotion_assets \
  && mkdir -p ${DAGSTER_HOME} ${EMOTION_DATA_DIR} \
  && useradd --uid 10001 --create-home emotion \
  && chown -R emotion ${DAGSTER_HOME} ${EMOTION_DATA_DIR}

@@ -228,3 +228,23 @@ def test_dockerfile_installs_the_lock_with_the_makefiles_uv() -> None:
     lock = (REPO / "requirements.lock").read_text()
     torch = re.search(r"^torch==(\S+)\+cpu$", lock, re.M).group(1)
     assert f"ARG TORCH_VERSION={torch}\n" in dockerfile  # the CUDA build replaces the same release
+
+
+def test_the_venv_holds_compiled_bytecode_of_the_heavy_libraries() -> None:
+    """`make setup` compiles the lock's modules at install: the machines and the image set
+    PYTHONDONTWRITEBYTECODE=1, so a module without its .pyc is compiled from source by every
+    process that imports it (GX's import: 16 s instead of 8 on these machines)."""
+    import importlib.util
+
+    for name in ("torch", "dagster", "great_expectations", "polars"):
+        source = importlib.util.find_spec(name).origin
+        assert Path(importlib.util.cache_from_source(source)).is_file(), name
+
+
+def test_the_image_compiles_bytecode_too() -> None:
+    """The image sets PYTHONDONTWRITEBYTECODE=1 as well: every install in it compiles."""
+    dockerfile = (REPO / "Dockerfile").read_text()
+    installs = re.findall(r"uv pip (?:sync|install)[^\n]*", dockerfile)
+    lock_installs = [line for line in installs if "-e ." not in line]
+    assert lock_installs and all("--compile-bytecode" in line for line in lock_installs)
+    assert "compileall -q emotion_assets" in dockerfile  # its own package, never edited there
