@@ -453,7 +453,13 @@ def _pipeline(cases: Cases, base: dict, clips: dict, work: Path, args: argparse.
     # The ratio's engine time is the model step's own (load + scoring, in its metadata): the same
     # process in the same minutes, so the host's load changes both sides alike. The engine alone,
     # in its own process minutes apart, is the cross-check (the model step adds nothing to it).
-    in_run = summary.get("engine_seconds") or eng["wall_s"]
+    in_run = summary.get("engine_seconds")
+    if not in_run:
+        return {
+            "status": "failed",
+            "reason": "the model step wrote no model_load_seconds/scoring_seconds metadata",
+            "pipeline": pipe,
+        }
     return {
         "status": "ok",
         "files": [f.name for f in files],

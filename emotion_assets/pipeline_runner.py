@@ -35,11 +35,13 @@ def run_partition(
             duration_ms = event.event_specific_data.duration_ms
             step_seconds[event.step_key] = duration_ms / 1000.0
     # The model step's own engine seconds (load + scoring): the rest of the run is the pipeline's.
+    from emotion_assets.defs.emotion.assets import LOAD_SECONDS, SCORING_SECONDS
+
     materialized = [e.materialization for e in result.get_asset_materialization_events()]
     engine_s = [
-        float(m.metadata["model_load_seconds"].value) + float(m.metadata["scoring_seconds"].value)
+        float(m.metadata[LOAD_SECONDS].value) + float(m.metadata[SCORING_SECONDS].value)
         for m in materialized
-        if m.asset_key.path == ["frame_emotion_scores"] and "scoring_seconds" in m.metadata
+        if m.asset_key.path == ["frame_emotion_scores"] and SCORING_SECONDS in m.metadata
     ]
     checks = [
         (e.asset_check_evaluation_data.check_name, e.asset_check_evaluation_data.passed)

@@ -33,7 +33,7 @@ def test_breakdown_sorts_steps_into_parts_that_add_up_to_the_wall() -> None:
 
 def test_sentence_lists_the_non_engine_parts_largest_first() -> None:
     steps = {"emotion_model_outputs": 10.0, "emotion_reports": 3.0, "ingest_recordings": 1.0}
-    pipe = {"engine_wall_s": 10.0, "breakdown": pipeline_breakdown(15.0, 10.0, steps)}
+    pipe = {"engine_in_run_s": 10.0, "breakdown": pipeline_breakdown(15.0, 10.0, steps)}
     sentence = pipeline_sentence(pipe)
     assert sentence.startswith("reports 3.0 s (+30.0%)")
     assert "engine (load" not in sentence
