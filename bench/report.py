@@ -431,6 +431,13 @@ def markdown(results: dict[str, Any]) -> str:
             f"of the same tracks): {pipe['engine_wall_s']:.1f} s, ratio "
             f"{pipe['ratio_vs_engine_alone']:.2f}"
         )
+        if pipe.get("engine_score_cores") is not None:
+            lines.append(
+                f"- cores the engine keeps busy (CPU s / wall s, engine alone): scoring "
+                f"{pipe['engine_score_cores']:.2f}, loading {pipe['engine_load_cores']:.2f} of "
+                f"{_get(results, 'machine', 'threads')} threads; work beside the scoring could only "
+                f"take its cores"
+            )
         if pipe.get("breakdown"):
             lines += ["", "| part | s | share of the engine's time |", "|---|---:|---:|"]
             for name, sec in pipe["breakdown"].items():

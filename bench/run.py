@@ -470,6 +470,8 @@ def _pipeline(cases: Cases, base: dict, clips: dict, work: Path, args: argparse.
         "engine_wall_s": eng["wall_s"],
         "engine_load_s": eng["load_s"],
         "engine_score_s": eng["score_s"],
+        "engine_load_cores": eng.get("load_cores"),
+        "engine_score_cores": eng.get("score_cores"),
         "ratio": pipe["wall_s"] / in_run,
         "ratio_vs_engine_alone": pipe["wall_s"] / eng["wall_s"],
         "pipeline_import_s": pipe.get("import_s"),

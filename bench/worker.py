@@ -39,6 +39,12 @@ def _peak_rss_mb() -> float:
     return hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _cpu_s() -> float:
+    """CPU seconds (user + system) this process has used, on every thread."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _reset_peak_rss() -> bool:
     """Restart VmHWM from the current RSS (Linux >= 4.0: clear_refs 5), to see one phase's peak."""
     try:
@@ -318,10 +324,10 @@ def run_engine_files(spec: dict[str, Any]) -> dict[str, Any]:
     _set_threads(spec["threads"])
     items = spec.get("tracks") or [{"path": p, "speech": None} for p in spec["files"]]
     waves = [decode(Path(item["path"])) for item in items]
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), _cpu_s()
     runner = EngineRunner(spec)
-    load_s = time.perf_counter() - t
-    t = time.perf_counter()
+    load_s, load_cpu = time.perf_counter() - t, _cpu_s() - cpu
+    t, cpu = time.perf_counter(), _cpu_s()
     for wave, item in zip(waves, items, strict=True):
         speech = item.get("speech")
         runner.engine.score(
@@ -329,12 +335,15 @@ def run_engine_files(spec: dict[str, Any]) -> dict[str, Any]:
             with_features=runner.with_features,
             speech=None if speech is None else [(float(a), float(b)) for a, b in speech],
         )
-    score_s = time.perf_counter() - t
+    score_s, score_cpu = time.perf_counter() - t, _cpu_s() - cpu
     return {
         "status": "ok",
         "wall_s": load_s + score_s,
         "load_s": load_s,
         "score_s": score_s,
+        # Cores kept busy (CPU seconds / wall seconds): what is left for work beside the engine.
+        "load_cores": load_cpu / load_s if load_s > 0 else None,
+        "score_cores": score_cpu / score_s if score_s > 0 else None,
         "audio_s": sum(len(w) for w in waves) / SAMPLE_RATE,
         "peak_rss_mb": _peak_rss_mb(),
     }

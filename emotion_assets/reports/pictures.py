@@ -68,8 +68,10 @@ def _new_figure(width_px: int, height_px: int, dpi: int) -> Figure:
 
 
 def _png(fig: Figure) -> bytes:
+    # The canvas's own print_png draws once, running the constrained layout inside that draw;
+    # savefig draws twice (a layout pass, then the picture) for the same pixels at the same size.
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=fig.dpi)  # no bbox_inches: keep the exact pixel size
+    fig.canvas.print_png(buf)
     return buf.getvalue()
 
 

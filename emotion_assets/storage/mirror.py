@@ -40,10 +40,18 @@ def _local_files(scratch: Path, prefix: str) -> dict[str, Path]:
 
 # The prefixes steps mirror into scratch (data_dir also holds models/ and dagster_home/: kept).
 MIRRORED_PREFIXES = ("raw", "processed", "embeddings", "clips", "reports", "lake")
-# A pull walks the scratch tree to prune it at most this often per process and folder: a step
-# pulls several prefixes, and copies age in hours, not seconds.
+# A pull walks the scratch tree to prune it at most this often per folder: a step pulls several
+# prefixes, every run is its own process, and copies age in hours, not seconds. The time of the
+# last walk is the mtime of a stamp in the folder, so every process on the machine shares it.
 PRUNE_EVERY_S = 300.0
-_pruned_at: dict[Path, float] = {}
+PRUNE_STAMP = ".pruned"
+
+
+def _prune_due(scratch: Path) -> bool:
+    try:
+        return time.time() - (scratch / PRUNE_STAMP).stat().st_mtime >= PRUNE_EVERY_S
+    except FileNotFoundError:
+        return True
 
 
 def prune_scratch(scratch: Path, keep_s: float, *, now: float | None = None) -> tuple[int, int]:
@@ -79,10 +87,10 @@ def pull(storage: Storage, prefix: str, scratch: Path, *, exact: bool = True) ->
     if storage.shares(scratch):
         return sorted(objects)
     keep_h = storage.settings.scratch_keep_h if storage.settings is not None else 0.0
-    last = _pruned_at.get(scratch)
-    if keep_h > 0 and (last is None or time.monotonic() - last >= PRUNE_EVERY_S):
+    if keep_h > 0 and _prune_due(scratch):
+        scratch.mkdir(parents=True, exist_ok=True)
+        (scratch / PRUNE_STAMP).touch()  # first: a concurrent pull need not walk it too
         prune_scratch(scratch, keep_h * 3600)
-        _pruned_at[scratch] = time.monotonic()
     for key in objects:
         storage.local_copy(key, scratch)
     if exact:

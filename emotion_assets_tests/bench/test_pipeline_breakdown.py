@@ -65,3 +65,27 @@ def test_engine_baseline_gets_each_track_with_its_own_vad_segments(tmp_path) -> 
     tracks = _pipeline_tracks(tmp_path, day)
     assert [t["path"].rsplit("/", 1)[-1] for t in tracks] == ["a_t0.wav", "a_t1.wav", "b_t0.wav"]
     assert [t["speech"] for t in tracks] == [[[0.5, 2.5], [3.0, 4.0]], [[2.0, 2.5]], [[1.0, 9.0]]]
+
+
+def test_the_engine_alone_reports_the_cores_it_keeps_busy(tmp_path, shared_audio) -> None:
+    """CPU seconds over wall seconds: one torch thread keeps about one core busy, not two."""
+    from bench.worker import run_engine_files
+    from emotion_assets.engine.model_builder import cached_model_dir
+
+    spec = {
+        "model_dir": str(cached_model_dir(tmp_path / "models", size="tiny", seed=0)),
+        "device": "cpu",
+        "threads": 1,
+        "with_features": False,
+        "files": [str(shared_audio / "speech" / "two_speakers.wav")] * 3,
+    }
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        res = run_engine_files(spec)  # sets the process's torch threads, as in its own worker
+    finally:
+        torch.set_num_threads(before)
+    assert res["status"] == "ok"
+    assert 0.5 < res["score_cores"] < 1.5
+    assert res["load_cores"] > 0

@@ -133,3 +133,27 @@ def test_markdown_sized_picture_from_a_render(rendered):
     text = markdown_image(rendered.curves_png.read_bytes(), "curves")
     assert len(text) < 210_000
     assert Image.open(io.BytesIO(rendered.curves_png.read_bytes())).size[0] == DEFAULT_WIDTH_PX
+
+
+def test_one_draw_lays_the_picture_out_as_savefig_does():
+    """_png draws once; the constrained layout must still run, or the legend outside the axes
+    and a long title would land on the curves. Same figure twice: the same pixels as savefig."""
+    from emotion_assets.reports.pictures import _new_figure, _png
+
+    def figure():
+        fig = _new_figure(DEFAULT_WIDTH_PX, CURVES_HEIGHT_PX, 100)
+        ax = fig.add_subplot()
+        for i, emotion in enumerate(EMOTION_COLORS):
+            ax.plot([0, 1], [i / 10, 1 - i / 10], color=EMOTION_COLORS[emotion], label=emotion)
+        fig.suptitle("a long heading " * 5, fontsize=13)
+        fig.legend(loc="outside right upper", frameon=False)
+        return fig
+
+    buf = io.BytesIO()
+    figure().savefig(buf, format="png", dpi=100)
+    ours = np.asarray(Image.open(io.BytesIO(_png(figure()))).convert("RGB"))
+    theirs = np.asarray(Image.open(buf).convert("RGB"))
+    unlaid = figure()
+    unlaid.set_layout_engine("none")
+    assert np.array_equal(ours, theirs)
+    assert not np.array_equal(ours, np.asarray(Image.open(io.BytesIO(_png(unlaid))).convert("RGB")))

@@ -90,7 +90,7 @@ def test_pruning_removes_old_copies_and_nothing_else(tmp_path) -> None:
 
 
 def test_a_pull_prunes_unused_copies_but_not_the_ones_in_use(
-    s3_server, s3_bucket, tmp_path, monkeypatch: pytest.MonkeyPatch
+    s3_server, s3_bucket, tmp_path
 ) -> None:
     url = f"s3://{s3_bucket}/emotion"
     storage = Storage.from_settings(s3_settings(s3_server, url, scratch_keep_h=1.0))
@@ -105,8 +105,9 @@ def test_a_pull_prunes_unused_copies_but_not_the_ones_in_use(
     # reusing day two's copy (unchanged object: no download) marks it as in use
     assert storage.local_copy("processed/d2/b_t0.wav", scratch) == day_two
     pull(storage, "processed/d2", scratch)
-    assert day_one.exists()  # this process walked the folder at the first pull: not again yet
-    monkeypatch.setattr(mirror, "PRUNE_EVERY_S", 0.0)  # as a pull minutes later
+    # The first pull walked the folder; any process pulling into it skips the walk for a while.
+    assert day_one.exists()
+    _age(scratch / mirror.PRUNE_STAMP, (mirror.PRUNE_EVERY_S + 1) / 3600)  # a pull minutes later
     pull(storage, "processed/d2", scratch)
     assert not day_one.exists()  # unused for 2 h > 1 h: removed; the object stays in the bucket
     assert day_two.read_bytes() == b"day two"

@@ -14,6 +14,7 @@ import logging
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from emotion_assets_tests.ui.conftest import (
@@ -147,4 +148,25 @@ def test_a_two_day_backfill_of_all_assets_succeeds_day_by_day(
     for day, run in by_day.items():
         assert run["status"] == "SUCCESS", (day, run)
         assert_checks_name_their_day(dagster_ui, run["runId"], day)
+        assert_model_step_shows_its_speed(dagster_ui, day)
     assert day_rows(dagster_ui.data_dir, "raw_recordings", days[1]) == 2
+
+
+def assert_model_step_shows_its_speed(ui: DagsterUI, day: str) -> None:
+    """The asset page's metadata of the model step: load and scoring seconds, the day's audio
+    seconds (those of normalized_audio in the lake) and the speed, as the UI shows them."""
+    data = ui.graphql(
+        """query($day: String!) { assetOrError(assetKey: {path: ["frame_emotion_scores"]}) {
+             ... on Asset { assetMaterializations(partitions: [$day]) {
+               metadataEntries { label ... on FloatMetadataEntry { floatValue } } } } } }""",
+        {"day": day},
+    )
+    (materialization,) = data["assetOrError"]["assetMaterializations"]
+    meta = {
+        m["label"]: m["floatValue"] for m in materialization["metadataEntries"] if "floatValue" in m
+    }
+    path = ui.data_dir / "lake" / "normalized_audio" / f"recording_date={day}" / "data.parquet"
+    audio = duckdb.sql(f"SELECT sum(duration_s) FROM read_parquet('{path}')").fetchone()[0]
+    assert meta["audio_seconds"] == pytest.approx(audio, abs=1e-3), meta
+    assert meta["model_load_seconds"] >= 0 and meta["scoring_seconds"] > 0, meta
+    assert meta["x_real_time"] == pytest.approx(audio / meta["scoring_seconds"], rel=0.01), meta
