@@ -4,8 +4,9 @@ The vs-funasr ratio of `make bench` has moved between 1.32x and 1.55x across day
 engine unchanged, so it cannot tell a slower engine from a faster host or a faster funasr. This
 answers the narrower question directly: the engine package of <rev> (emotion_assets/engine, from
 `git archive`) is loaded under another name beside today's, and both score the shared clips
-taking turns in one process, the order alternating each round, best pass per clip. Both get the
-same threads, model and clips; the host's load changes both alike.
+taking turns in one process, the order alternating each round, best pass per clip
+(`bench.worker.take_turns`, as in `make bench`'s paired case). Both get the same threads, model
+and clips; the host's load changes both alike.
 
 The old package keeps its own imports of its own modules (rewritten to its new name); its imports
 of the rest of emotion_assets (labels, torch_threads) are today's, so a rev whose engine needs
@@ -25,7 +26,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import time
+from functools import partial
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -74,27 +75,23 @@ def load_package(name: str, dest: Path) -> ModuleType:
     return package
 
 
-def take_turns(
-    engines: dict[str, Any], clips: dict[str, np.ndarray], rounds: int
-) -> dict[str, Any]:
-    """Best seconds per clip per engine over `rounds` rounds, the order alternating each round."""
-    names = list(engines)
-    for engine in engines.values():  # warm-up: first-call allocations are nobody's speed
-        engine.score(next(iter(clips.values())), with_features=False)
-    best: dict[str, dict[str, float]] = {n: {} for n in names}
-    probs: dict[str, dict[str, np.ndarray]] = {n: {} for n in names}
-    for r in range(rounds):
-        for name in names if r % 2 == 0 else names[::-1]:
-            for clip, wave in clips.items():
-                started = time.perf_counter()
-                scores = engines[name].score(wave, with_features=False)
-                took = time.perf_counter() - started
-                best[name][clip] = min(best[name].get(clip, float("inf")), took)
-                probs[name][clip] = scores.probs
+def compare(engines: dict[str, Any], clips: dict[str, np.ndarray], rounds: int) -> dict[str, Any]:
+    """Today's engine and the old one (in that order) taking turns on the clips, best pass per
+    clip (bench.worker.take_turns); a first untimed pass over every clip gives the score
+    difference and pays the one-off costs."""
+    from bench.worker import take_turns
+
+    today, then = engines
+    first = {
+        name: {c: engine.score(w, with_features=False).probs for c, w in clips.items()}
+        for name, engine in engines.items()
+    }
+    deviation = max(float(np.abs(first[today][c] - first[then][c]).max()) for c in clips)
+    runs = {name: partial(engine.score, with_features=False) for name, engine in engines.items()}
+    walls = take_turns(runs, clips, rounds)
+    best = {name: {c: min(w) for c, w in by_clip.items()} for name, by_clip in walls.items()}
     audio_s = sum(len(w) for w in clips.values()) / SAMPLE_RATE
-    today, then = names
-    deviation = max(float(np.abs(probs[today][c] - probs[then][c]).max()) for c in clips)
-    seconds = {n: sum(best[n].values()) for n in names}
+    seconds = {n: sum(best[n].values()) for n in engines}
     return {
         "clips": len(clips),
         "audio_s": round(audio_s, 1),
@@ -158,7 +155,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 old.EngineConfig(model=model, threads=args.threads, device="cpu")
             ),
         }
-        result = take_turns(engines, speech_clips(), args.rounds)
+        result = compare(engines, speech_clips(), args.rounds)
     report = {
         "date": dt.date.today().isoformat(),
         "rev": args.rev,

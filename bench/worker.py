@@ -10,6 +10,7 @@ import json
 import resource
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -226,6 +227,23 @@ def run_throughput(spec: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def take_turns(
+    runs: dict[str, Callable[[np.ndarray], object]], inputs: dict[str, np.ndarray], repeats: int
+) -> dict[str, dict[str, list[float]]]:
+    """Every runner on every clip, `repeats` passes, the runners' order rotating each pass;
+    the wall seconds of each pass, per runner and clip."""
+    names = list(runs)
+    walls: dict[str, dict[str, list[float]]] = {n: {clip: [] for clip in inputs} for n in names}
+    for r in range(repeats):
+        order = names[r % len(names) :] + names[: r % len(names)]
+        for clip, wave in inputs.items():
+            for name in order:
+                t = time.perf_counter()
+                runs[name](wave)
+                walls[name][clip].append(time.perf_counter() - t)
+    return walls
+
+
 def run_paired(spec: dict[str, Any]) -> dict[str, Any]:
     """Several runners in ONE process, taking turns on every clip (the order rotates each pass).
 
@@ -243,19 +261,11 @@ def run_paired(spec: dict[str, Any]) -> dict[str, Any]:
     first = next(iter(inputs.values()))
     for runner in runners.values():
         runner.run(first[: int(WARMUP_S * SAMPLE_RATE)].copy())
-    names = list(runners)
-    walls: dict[str, dict[str, list[float]]] = {n: {clip: [] for clip in inputs} for n in names}
     repeats = max(1, int(spec.get("repeats", 3)))
-    for r in range(repeats):
-        order = names[r % len(names) :] + names[: r % len(names)]
-        for clip, wave in inputs.items():
-            for name in order:
-                t = time.perf_counter()
-                runners[name].run(wave)
-                walls[name][clip].append(time.perf_counter() - t)
+    walls = take_turns({name: r.run for name, r in runners.items()}, inputs, repeats)
     audio_s = sum(len(w) for w in inputs.values()) / SAMPLE_RATE
     out: dict[str, Any] = {"audio_s": audio_s, "repeats": repeats, "runners": {}}
-    for name in names:
+    for name in runners:
         best = sum(min(v) for v in walls[name].values())
         out["runners"][name] = {
             "wall_s": best,
