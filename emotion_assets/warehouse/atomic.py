@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 TMP_SUFFIX = ".tmp"
-_TMP_PATTERN = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[0-9a-f]{8}\.tmp$")
+# A DuckDB file built under a temp name may leave its write-ahead log beside it ("….tmp.wal").
+_TMP_PATTERN = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[0-9a-f]{8}\.tmp(\.wal)?$")
 
 
 # Below this many free bytes a failed write is blamed on a full disk, whatever the library said
@@ -65,16 +66,20 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_temps(folder: Path) -> int:
-    """Delete temp files left by writers that died (e.g. SIGKILL) in `folder`."""
+def remove_stale_temps(folder: Path, *, of: str | None = None) -> int:
+    """Delete temp files left by writers that died (e.g. SIGKILL) in `folder`; with `of`, only
+    the temps of the target with that name."""
     removed = 0
-    if not folder.is_dir():
+    prefix = "." if of is None else f".{of}."
+    try:
+        entries = [e for e in os.scandir(folder) if e.name.startswith(prefix)]
+    except (FileNotFoundError, NotADirectoryError):
         return 0
-    for entry in folder.iterdir():
+    for entry in entries:
         match = _TMP_PATTERN.match(entry.name)
-        if match and not _pid_alive(int(match["pid"])):
+        if match and (of is None or match["name"] == of) and not _pid_alive(int(match["pid"])):
             with contextlib.suppress(FileNotFoundError):
-                entry.unlink()
+                os.unlink(entry.path)
                 removed += 1
     return removed
 
@@ -83,6 +88,8 @@ def remove_stale_temps(folder: Path) -> int:
 def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temp path to write; on success it replaces `target` in one rename."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    # An earlier writer of this target killed mid-write (SIGKILL: no finally ran) left its temp.
+    remove_stale_temps(target.parent, of=target.name)
     tmp = temp_name_for(target)
     try:
         try:

@@ -121,7 +121,6 @@ def write_partitions(lake: Path, table: str, days: Iterable[str], df: pl.DataFra
     for day in days:
         part = _clustered(df.filter(pl.col(PARTITION_COLUMN).cast(pl.Utf8) == day))
         target = partition_file(lake, table, day)
-        remove_stale_temps(target.parent)
         write_atomically(target, lambda tmp, part=part: _write_verified(part, tmp))
         log.info("lake: wrote %s rows to %s", part.height, target)
         written.append(target)

@@ -268,3 +268,33 @@ def test_sigkill_mid_write_leaves_the_old_partition_whole(tmp_path: Path) -> Non
     write_partitions(lake, "t", ["2024-01-01"], _table("2024-01-01", 3))
     assert read_partitions(lake, "t", ["2024-01-01"]).height == 3
     assert not any(p.suffix == ".tmp" for p in folder.iterdir())  # the dead writer's leftovers
+
+
+def _refreshing_writer(lake: str, warehouse: str) -> None:
+    n = 0
+    while True:  # a new table every round, so every refresh publishes a new warehouse file
+        n += 1
+        written = write_partitions(Path(lake), f"t{n}", ["2024-01-01"], _table("2024-01-01", n))
+        ensure_views(Path(lake), Path(warehouse), written={f"t{n}": written})
+
+
+def test_a_refresh_killed_mid_publish_leaves_nothing_after_the_next_one(tmp_path: Path) -> None:
+    lake, wh = tmp_path / "lake", tmp_path / "warehouse.duckdb"
+    proc = mp.get_context("spawn").Process(target=_refreshing_writer, args=(str(lake), str(wh)))
+    proc.start()
+    half_built = f".{wh.name}.{proc.pid}."
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not any(
+        p.name.startswith(half_built) for p in tmp_path.iterdir()
+    ):
+        time.sleep(0.001)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.join()
+    left = [p.name for p in tmp_path.iterdir() if p.name.startswith(half_built)]
+    assert left, "the writer was never caught mid-publish"
+    written = write_partitions(lake, "after", ["2024-01-01"], _table("2024-01-01", 3))
+    assert "after" in ensure_views(lake, wh, written={"after": written})
+    assert not [p.name for p in tmp_path.iterdir() if ".tmp" in p.name]
+    con = connect_readonly(wh)
+    assert con.execute("SELECT count(*) FROM after").fetchone() == (3,)
+    con.close()

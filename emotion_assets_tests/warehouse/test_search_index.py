@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from emotion_assets.contracts import TABLE_SCHEMAS
+from emotion_assets.warehouse.atomic import temp_name_for
 from emotion_assets.warehouse.lake import partition_file, write_partitions
 from emotion_assets.warehouse.search import (
     COLUMNS,
@@ -17,6 +18,7 @@ from emotion_assets.warehouse.search import (
     search_file,
 )
 from emotion_assets.warehouse.views import ensure_views
+from emotion_assets_tests.warehouse.dead_writer import as_dead_writers
 
 SEARCH = (
     "SELECT recording_id, text FROM (SELECT *, fts_main_sentences.match_bm25(sentence_id, ?) "
@@ -127,3 +129,15 @@ def test_the_index_keeps_columns_that_segment_emotions_has() -> None:
     schema = TABLE_SCHEMAS["segment_emotions"]
     assert set(COLUMNS) | {"scope", "text"} <= set(schema), set(COLUMNS) - set(schema)
     assert schema["text"] == pl.String and schema["scope"] == pl.String
+
+
+def test_an_index_half_built_by_a_killed_process_is_swept_by_the_next_build(tmp_path: Path):
+    lake, wh = tmp_path / "lake", tmp_path / "warehouse.duckdb"
+    ours = temp_name_for(search_file(wh))  # a live builder's: not to be touched
+    orphan = as_dead_writers(ours)
+    orphan_wal = orphan.with_name(orphan.name + ".wal")
+    for path in (ours, orphan, orphan_wal):
+        path.write_bytes(b"DUCK")
+    write_partitions(lake, "segment_emotions", ["2024-03-04"], _sentences("2024-03-04", ["Hi."]))
+    assert ensure_search_index(lake, wh) is True
+    assert not orphan.exists() and not orphan_wal.exists() and ours.exists()

@@ -18,8 +18,9 @@ from emotion_assets.warehouse import (
     read_partitions,
     write_partitions,
 )
-from emotion_assets.warehouse.atomic import DiskFullError, temp_name_for
+from emotion_assets.warehouse.atomic import DiskFullError, temp_name_for, write_bytes_atomically
 from emotion_assets.warehouse.lake import DamagedPartitionError, partition_file
+from emotion_assets_tests.warehouse.dead_writer import as_dead_writers
 
 DAYS = ["2024-01-01", "2024-01-02", "2024-01-03"]
 
@@ -161,17 +162,27 @@ def test_a_day_stopped_half_way_by_a_full_disk_is_reported_with_its_repair(
     assert check(layout) == 0
 
 
+def test_writing_a_file_sweeps_what_dead_writers_of_that_file_left(tmp_path: Path) -> None:
+    target, neighbour = tmp_path / "index.html", tmp_path / "day.png"
+    live = temp_name_for(target)  # another writer of this process, still writing
+    dead = as_dead_writers(temp_name_for(target))
+    dead_wal = dead.with_name(dead.name + ".wal")  # what a killed DuckDB build leaves too
+    not_ours = as_dead_writers(temp_name_for(neighbour))  # left for the neighbour's writer
+    for path in (live, dead, dead_wal, not_ours):
+        path.write_bytes(b"half")
+    write_bytes_atomically(target, "<html>")
+    assert target.read_text() == "<html>"
+    assert not dead.exists() and not dead_wal.exists()
+    assert live.exists() and not_ours.exists()
+
+
 def test_state_files_half_written_by_a_killed_process_are_swept_by_the_next_refresh(
     tmp_path: Path,
 ) -> None:
     lake, wh = _lake_with_days(tmp_path)
     # A run SIGKILLed while it replaced _verified.json left its temp file in the lake's folder.
-    dead = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
-    )
-    dead_pid = int(dead.stdout)
     ours = temp_name_for(lake / "_verified.json")  # a live writer's: not to be touched
-    orphan = ours.with_name(ours.name.replace(f".{os.getpid()}.", f".{dead_pid}.", 1))
+    orphan = as_dead_writers(ours)
     orphan.write_text("{")
     ours.write_text("{")
     written = write_partitions(lake, "t", [DAYS[0]], _table(DAYS[0], 5))
