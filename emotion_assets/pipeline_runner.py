@@ -19,6 +19,7 @@ def run_partition(
     """Materialize every asset (and run every check) of `day`; return what happened."""
     os.environ["EMOTION_DATA_DIR"] = str(Path(data_dir).resolve())
     from emotion_assets.definitions import build_definitions
+    from emotion_assets.defs.emotion.assets import LOAD_SECONDS, SCORING_SECONDS
 
     defs = build_definitions()
     job = defs.resolve_job_def("emotion_pipeline")
@@ -35,8 +36,6 @@ def run_partition(
             duration_ms = event.event_specific_data.duration_ms
             step_seconds[event.step_key] = duration_ms / 1000.0
     # The model step's own engine seconds (load + scoring): the rest of the run is the pipeline's.
-    from emotion_assets.defs.emotion.assets import LOAD_SECONDS, SCORING_SECONDS
-
     materialized = [e.materialization for e in result.get_asset_materialization_events()]
     engine_s = [
         float(m.metadata[LOAD_SECONDS].value) + float(m.metadata[SCORING_SECONDS].value)
