@@ -4,15 +4,18 @@
 DIR/outputs_YYYYMMDD_HHMMSS/ gets processed_audio.wav (16 kHz mono), result.json and, with
 --embedding, embedding.npy (utterance: the mean feature (D,); frame: one row per frame (T, D)).
 
-Every failure is one sentence on stderr and a non-zero exit code (2: the input, a setting or the
-model can't be used; 1: anything else, e.g. a full disk); --debug adds the traceback.
+Every failure is one sentence on stderr and a non-zero exit code: 2, a usage error (the file,
+--out, --model or a setting can't be used: checked before the model loads, except a model that
+can't be had); 1, the run failed (e.g. a full disk). --debug adds the traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import stat
 import sys
+import tempfile
 import traceback
 from pathlib import Path
 
@@ -25,7 +28,47 @@ log = logging.getLogger("emotion_assets.cli")
 
 
 class InputError(ValueError):
-    """The file given can't be analysed; the message is the sentence the user sees."""
+    """The file or --out given can't be used; the message is the sentence the user sees."""
+
+
+_KINDS = {
+    stat.S_ISFIFO: "a named pipe",
+    stat.S_ISSOCK: "a socket",
+    stat.S_ISCHR: "a character device",
+    stat.S_ISBLK: "a block device",
+}
+
+
+def check_input_file(path: Path) -> None:
+    """The file must be a regular file: a folder or a pipe is named as such, not 'missing'."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise InputError(f"{path} does not exist.") from None
+    except OSError as exc:
+        raise InputError(f"{path} cannot be read ({exc.strerror}).") from None
+    if stat.S_ISDIR(mode):
+        raise InputError(f"{path} is a folder: give one audio file.")
+    kind = next((name for test, name in _KINDS.items() if test(mode)), None)
+    if kind:
+        raise InputError(f"{path} is {kind}, not a regular file: give one audio file.")
+
+
+def check_out_root(root: Path) -> None:
+    """--out must be a folder, or one that can be created: tried before any work, so a bad
+    --out costs neither the decode nor the model's load, and nothing is created here."""
+    existing = root
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        what = "a file" if existing == root else f"under a file, {existing}"
+        raise InputError(f"--out {root} is {what}, not a folder.")
+    try:  # the only honest test of "can I create a folder here" (root may pass os.access)
+        Path(tempfile.mkdtemp(prefix=".emotion-assets-check-", dir=existing)).rmdir()
+    except OSError as exc:
+        raise InputError(
+            f"--out {root} cannot be used: no folder can be created in {existing} ({exc.strerror})."
+        ) from None
 
 
 def _decode(path: Path, settings: Settings) -> tuple[np.ndarray, int | None]:
@@ -60,8 +103,8 @@ def analyze(args: argparse.Namespace) -> Path:
 
     settings = load_settings()  # a bad setting fails before any work, in one sentence
     path = Path(args.file)
-    if not path.is_file():
-        raise FileNotFoundError(f"no such file: {path}")
+    check_input_file(path)
+    check_out_root(Path(args.out))
     wave, source_rate = _decode(path, settings)
     log.info(
         "decoded %s: %.2f s, source sample rate %s Hz, converted to %d Hz mono float32",
@@ -119,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         out = analyze(args)
-    except (ModelUnavailableError, FileNotFoundError, InputError, ValueError) as exc:
+    except (ModelUnavailableError, InputError, ValueError) as exc:  # usage: see the docstring
         return _fail(exc, 2, args.debug)
     except KeyboardInterrupt:
         print("error: interrupted.", file=sys.stderr)

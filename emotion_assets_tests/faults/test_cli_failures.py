@@ -76,3 +76,50 @@ def test_a_full_disk_is_said_in_one_sentence(
         "error: The disk is full: /x/o/result.json could not be written. "
         "(--debug shows the details)"
     )
+
+
+# Issue 25, item 12: the file and --out are checked before any work, in one sentence, exit 2.
+# EMOTION_MODEL names a folder that does not exist: had the model been loaded first, the
+# sentence would be about the model.
+def _analyze_no_model(file: Path, out: Path, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "EMOTION_DATA_DIR": str(cwd / "data"), "EMOTION_MODEL": "/no/model"}
+    return subprocess.run(
+        [sys.executable, "-m", "emotion_assets.cli", "analyze", str(file), "--out", str(out)],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def _one_usage_sentence(done: subprocess.CompletedProcess) -> str:
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
+    assert "Errno" not in lines[0] and "model" not in lines[0], lines[0]
+    return lines[0]
+
+
+def test_a_folder_or_a_pipe_is_named_for_what_it_is(tmp_path: Path) -> None:
+    folder = _one_usage_sentence(_analyze_no_model(tmp_path, tmp_path / "o", tmp_path))
+    assert folder == f"error: {tmp_path} is a folder: give one audio file."
+    fifo = tmp_path / "pipe.wav"
+    os.mkfifo(fifo)
+    pipe = _one_usage_sentence(_analyze_no_model(fifo, tmp_path / "o", tmp_path))
+    assert pipe == f"error: {fifo} is a named pipe, not a regular file: give one audio file."
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("where", ["file", "under_file", "proc"])
+def test_an_unusable_out_is_one_sentence_before_the_model_loads(
+    tmp_path: Path, shared_audio: Path, where: str
+) -> None:
+    a_file = tmp_path / "taken"
+    a_file.write_text("not a folder")
+    out = {"file": a_file, "under_file": a_file / "o", "proc": Path("/proc/emotion-out")}[where]
+    line = _one_usage_sentence(
+        _analyze_no_model(shared_audio / "speech" / "two_speakers.wav", out, tmp_path)
+    )
+    assert line.startswith(f"error: --out {out} "), line
+    assert a_file.read_text() == "not a folder"
