@@ -99,7 +99,7 @@ run: setup  ## make run DAY=2024-06-03: materialize every asset of one day, here
 backfill: setup  ## make backfill FROM=2024-06-01 TO=2024-06-07 (needs `make ui` running)
 	$(BIN)/dagster job backfill -w workspace.yaml -j emotion_pipeline --from $(FROM) --to $(TO) --noprompt
 
-sql: setup  ## make sql Q="SELECT * FROM recording_emotion_summary"
+sql: setup  ## make sql Q="SELECT * FROM recording_summary" (no Q: a DuckDB shell, or the tables)
 	$(BIN)/python -m emotion_assets.warehouse "$(Q)"
 
 lint: setup

@@ -1,10 +1,15 @@
 """python -m emotion_assets.warehouse [--check] [--refresh] ["SQL"]: check the lake, refresh views,
-or run a read-only query."""
+or run a read-only query (with none of them: an interactive DuckDB shell, or the tables)."""
 
 from __future__ import annotations
 
 import argparse
+import shutil
+import subprocess
 import sys
+from pathlib import Path
+
+import duckdb
 
 from emotion_assets.layout import DataLayout
 from emotion_assets.settings import StorageSettings, load_group
@@ -55,6 +60,53 @@ def check_remote(storage: Storage, layout: DataLayout) -> int:
     return 1 if damages else 0
 
 
+def query_error(exc: duckdb.Error) -> str:
+    """DuckDB's message in one line, its hint included ('Did you mean "recording_summary"?'),
+    without the caret drawing under the query."""
+    lines = str(exc).split("\nLINE ", 1)[0].split()
+    return " ".join(lines) or type(exc).__name__
+
+
+def run_query(warehouse: Path, settings: StorageSettings, sql: str) -> int:
+    """Print the query's result; a query DuckDB refuses is one sentence and exit 2."""
+    try:
+        con = connect_readonly(warehouse, settings)
+    except duckdb.Error as exc:
+        print(f"error: {warehouse} cannot be opened: {query_error(exc)}", file=sys.stderr)
+        return 1
+    try:
+        print(con.sql(sql))  # the relation runs when printed: its errors are caught here too
+    except duckdb.Error as exc:
+        print(f"error: {query_error(exc)}", file=sys.stderr)
+        return 2
+    finally:
+        con.close()
+    return 0
+
+
+def usage(warehouse: Path, settings: StorageSettings) -> int:
+    """No query: the shell of a `duckdb` CLI on the warehouse, read-only, when one is installed
+    and the lake is local (a lake on S3 needs the httpfs secret only our connection has);
+    otherwise how to query and what there is to query."""
+    cli = shutil.which("duckdb")
+    if cli and not settings.storage_url.startswith("s3://"):
+        return subprocess.run([cli, "-readonly", str(warehouse)], check=False).returncode
+    print('usage: make sql Q="SELECT * FROM recording_summary LIMIT 5"  (read-only)')
+    try:
+        con = connect_readonly(warehouse, settings)
+    except duckdb.Error as exc:
+        print(f"error: {warehouse} cannot be opened: {query_error(exc)}", file=sys.stderr)
+        return 1
+    try:
+        names = con.sql(
+            "SELECT table_name FROM information_schema.tables ORDER BY table_name"
+        ).fetchall()
+    finally:
+        con.close()
+    print(f"tables and views in {warehouse}: {', '.join(name for (name,) in names) or 'none'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m emotion_assets.warehouse", description=__doc__)
     parser.add_argument("sql", nargs="?", help="a query to run read-only against the warehouse")
@@ -86,17 +138,16 @@ def main(argv: list[str] | None = None) -> int:
     except StorageError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    if args.sql:
-        if not warehouse.exists():
-            hint = "--refresh" if remote is not None else "`make demo`"
-            print(f"no warehouse yet at {warehouse}: run {hint} first", file=sys.stderr)
-            return 1
-        con = connect_readonly(warehouse, settings)
-        try:
-            print(con.sql(args.sql))
-        finally:
-            con.close()
-    return status
+    sql = (args.sql or "").strip()  # `make sql` without Q passes ""
+    if not sql and (args.check or args.refresh):
+        return status
+    if not warehouse.exists():
+        hint = "--refresh" if remote is not None else "`make demo`"
+        print(f"no warehouse yet at {warehouse}: run {hint} first", file=sys.stderr)
+        return 1
+    if sql:
+        return run_query(warehouse, settings, sql) or status
+    return usage(warehouse, settings)
 
 
 if __name__ == "__main__":
