@@ -45,3 +45,18 @@ def test_the_sensor_watches_raw_on_s3(s3_env: Storage, shared_audio: Path) -> No
         third = sensor_tick(instance, second.cursor)
         assert _days(third) == []  # settling
         assert _days(sensor_tick(instance, third.cursor)) == [DONE]
+
+
+def test_the_sensor_names_the_prefixes_under_raw_on_s3_that_are_not_days(s3_env: Storage) -> None:
+    for key in ("raw/2024-13-45/a.wav", "raw/2025-3-15/b.wav", "raw/call.wav", f"raw/{NEW}/c.wav"):
+        s3_env.put_bytes(key, b"RIFF....")
+    with DagsterInstance.ephemeral() as instance:
+        first = sensor_tick(instance)
+        said = first.skip_reason.skip_message
+        assert "data/raw/2024-13-45/ is ignored: 2024-13-45 is not a calendar date" in said
+        assert "rename it to 2025-03-15/" in said
+        assert "data/raw/call.wav is ignored" in said
+        assert said.count(" is ignored: ") == 3
+        second = sensor_tick(instance, first.cursor)
+        assert _days(second) == [NEW]
+        assert sensor_tick(instance, second.cursor).skip_reason is None  # said once

@@ -1,4 +1,4 @@
-"""Watch raw/ on the storage root (a folder or an S3 prefix) and request a run for each day folder with new, changed or removed files."""
+"""Watch raw/ on the storage root (a folder or an S3 prefix) and request a run for each day folder with new, changed or removed files; say once which entries under raw/ are not day folders."""
 
 from __future__ import annotations
 
@@ -28,8 +28,9 @@ from emotion_assets.defs.resources import StorageResource
 from emotion_assets.watch import (
     FINGERPRINTS_METADATA_KEY,
     WatchState,
+    ignored_entry_message,
     plan_runs,
-    storage_snapshot,
+    raw_listing,
 )
 
 RAW_RECORDINGS = AssetKey("raw_recordings")
@@ -72,20 +73,23 @@ def raw_folder_sensor(
         context: SensorEvaluationContext, storage: StorageResource
     ) -> SensorResult:
         # raw/ on the storage root: a folder's stat, or one listing of the S3 prefix.
-        current = storage_snapshot(storage.storage())
+        current, not_days = raw_listing(storage.storage())
         if context.cursor:
             state = WatchState.from_json(context.cursor)
         else:  # first tick: days already processed from the same files are not run again
             state = WatchState.from_materialized(
                 ingested_fingerprints(context.instance, [*current])
             )
-        plan = plan_runs(state, current)
-        requests, outside = [], []
+        plan = plan_runs(state, current, not_days)
+        requests, notes = [], []
+        for entry in plan.newly_ignored:  # once per entry (the cursor remembers), not per tick
+            notes.append(ignored_entry_message(entry))
+            context.log.warning(notes[-1])
         for day, fp in plan.run_days:
             problem = not_a_partition(day, partitions)
             if problem:  # a run for it could only fail: say so once, in the log and the tick
                 context.log.warning(problem)
-                outside.append(problem)
+                notes.append(problem)
                 if day > partition_bounds(partitions)[1]:
                     plan.state.requested.pop(day, None)  # requested for real once its date comes
                 continue
@@ -95,7 +99,7 @@ def raw_folder_sensor(
         return SensorResult(
             run_requests=requests,
             # The tick shows why nothing ran (a skip reason cannot accompany run requests).
-            skip_reason=" ".join(outside) if outside and not requests else None,
+            skip_reason=" ".join(notes) if notes and not requests else None,
             cursor=plan.state.to_json(),
         )
 
