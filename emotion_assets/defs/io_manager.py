@@ -14,9 +14,11 @@ from dagster import (
 )
 
 from emotion_assets.contracts import column_description
+from emotion_assets.defs.common import not_retried
 from emotion_assets.defs.resources import STORAGE_FIELDS, open_storage
 from emotion_assets.layout import DataLayout
 from emotion_assets.storage import Storage
+from emotion_assets.storage.store import StorageConfigError
 from emotion_assets.warehouse import ensure_views, read_partitions, write_partitions
 from emotion_assets.warehouse.atomic import DiskFullError
 from emotion_assets.warehouse.lake import day_status
@@ -65,7 +67,17 @@ class LakeIOManager(ConfigurableIOManager):
             return DataLayout(root)
         return self._layout
 
+    # A storage setting that is wrong (no bucket, bad credentials) fails the step at once, in
+    # its own sentence: Dagster's retry policy covers the IO manager too, and retrying can't help.
     def handle_output(self, context: OutputContext, obj: pl.DataFrame) -> None:
+        with not_retried(StorageConfigError):
+            self._handle_output(context, obj)
+
+    def load_input(self, context: InputContext) -> pl.DataFrame:
+        with not_retried(StorageConfigError):
+            return self._load_input(context)
+
+    def _handle_output(self, context: OutputContext, obj: pl.DataFrame) -> None:
         if obj is None:
             return
         table = _table_name(context)
@@ -118,7 +130,7 @@ class LakeIOManager(ConfigurableIOManager):
             }
         )
 
-    def load_input(self, context: InputContext) -> pl.DataFrame:
+    def _load_input(self, context: InputContext) -> pl.DataFrame:
         table = _table_name(context)
         days = list(context.asset_partition_keys)
         run = run_partition_keys(context)

@@ -33,6 +33,12 @@ class StorageError(RuntimeError):
     """The storage root cannot be used; the message is one sentence naming the setting to fix."""
 
 
+class StorageConfigError(StorageError):
+    """A setting is wrong (no such bucket, refused credentials, a folder that can't be made):
+    trying again cannot help, so runs fail at once instead of retrying. An unreachable
+    endpoint stays a plain StorageError: a server that restarts answers the next try."""
+
+
 @dataclass(frozen=True)
 class ObjectInfo:
     key: str  # relative to the root
@@ -263,7 +269,7 @@ class Storage:
             try:
                 self._local.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise StorageError(
+                raise StorageConfigError(
                     f"The storage folder {self._local} cannot be created ({exc.strerror}); "
                     "set EMOTION_STORAGE_URL to a folder you can write."
                 ) from exc
@@ -291,7 +297,7 @@ class Storage:
         return True
 
     def _missing_bucket(self) -> StorageError:
-        return StorageError(
+        return StorageConfigError(
             f"The bucket {self.bucket!r} of EMOTION_STORAGE_URL={self.url} does not exist at "
             f"{self.endpoint}; create it or fix the bucket name."
         )
@@ -304,7 +310,7 @@ class Storage:
             code in text
             for code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "403")
         ):
-            return StorageError(
+            return StorageConfigError(
                 f"The S3 server at {self.endpoint} refused the credentials for "
                 f"{self.url}; check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."
             )

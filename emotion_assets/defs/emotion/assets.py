@@ -26,6 +26,7 @@ from emotion_assets.k8s_pods import model_step_tags
 from emotion_assets.labels import FRAME_HOP_S
 from emotion_assets.settings import ExecutionSettings, KubernetesSettings, ModelSettings
 from emotion_assets.storage import pull, push
+from emotion_assets.storage.store import StorageConfigError
 
 # The model step's engine seconds in its metadata (the benchmark reads them: pipeline_runner).
 LOAD_SECONDS = "model_load_seconds"
@@ -94,26 +95,27 @@ def emotion_assets(
         if warning:
             context.log.warning(warning)
         frames_all, embeddings_all = [], []
-        root = storage.storage()
         score_s = 0.0
-        for day in context.partition_keys:
-            # This worker may not be the one that ingested: fetch the day's normalized audio.
-            pull(root, f"processed/{day}", layout.root, exact=False)
-            started = time.perf_counter()
-            frames, embeddings = score_partition(
-                engine,
-                layout,
-                day,
-                filter_day(normalized_audio, day),
-                filter_day(speech_segments, day),
-                filter_day(speaker_turns, day),
-                save_frame_embeddings=emotion_model.save_frame_embeddings,
-                log=context.log.info,
-            )
-            score_s += time.perf_counter() - started
-            frames_all.append(frames)
-            embeddings_all.append(embeddings)
-            push(root, f"embeddings/{day}", layout.root, exact=False)
+        with not_retried(StorageConfigError):  # no bucket, bad credentials: a retry can't help
+            root = storage.storage()
+            for day in context.partition_keys:
+                # This worker may not be the one that ingested: fetch the day's normalized audio.
+                pull(root, f"processed/{day}", layout.root, exact=False)
+                started = time.perf_counter()
+                frames, embeddings = score_partition(
+                    engine,
+                    layout,
+                    day,
+                    filter_day(normalized_audio, day),
+                    filter_day(speech_segments, day),
+                    filter_day(speaker_turns, day),
+                    save_frame_embeddings=emotion_model.save_frame_embeddings,
+                    log=context.log.info,
+                )
+                score_s += time.perf_counter() - started
+                frames_all.append(frames)
+                embeddings_all.append(embeddings)
+                push(root, f"embeddings/{day}", layout.root, exact=False)
         frames = pl.concat(frames_all, how="diagonal_relaxed")
         embeddings = pl.concat(embeddings_all, how="diagonal_relaxed")
         model_meta = {

@@ -19,9 +19,10 @@ from dagster import (
 )
 
 from emotion_assets.audio.day import INGEST_TABLES, ingest_day
-from emotion_assets.defs.common import retry_policy, run_days
+from emotion_assets.defs.common import not_retried, retry_policy, run_days
 from emotion_assets.defs.resources import AudioResource, StorageResource
 from emotion_assets.storage import pull, push
+from emotion_assets.storage.store import StorageConfigError
 from emotion_assets.watch import FINGERPRINTS_METADATA_KEY, storage_day_fingerprint
 
 
@@ -59,14 +60,17 @@ def ingest_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]:
         context: AssetExecutionContext, storage: StorageResource, audio: AudioResource
     ):
         days = {}
-        root, layout = storage.storage(), storage.layout
-        for day in run_days(context):
-            # The fingerprint of raw/<day>/ on the root, before it is read (the sensor's view).
-            seen = storage_day_fingerprint(root, day)
-            pull(root, f"raw/{day}", layout.root)  # a no-op when the root is data_dir itself
-            done = ingest_day(layout, day, audio.settings(), context.log.info, context.log.warning)
-            days[day] = dataclasses.replace(done, fingerprint=seen)
-            push(root, f"processed/{day}", layout.root, exact=False)
+        with not_retried(StorageConfigError):  # no bucket, bad credentials: a retry can't help
+            root, layout = storage.storage(), storage.layout
+            for day in run_days(context):
+                # The fingerprint of raw/<day>/ on the root, before it is read (the sensor's view).
+                seen = storage_day_fingerprint(root, day)
+                pull(root, f"raw/{day}", layout.root)  # a no-op when the root is data_dir itself
+                done = ingest_day(
+                    layout, day, audio.settings(), context.log.info, context.log.warning
+                )
+                days[day] = dataclasses.replace(done, fingerprint=seen)
+                push(root, f"processed/{day}", layout.root, exact=False)
         # What was ingested, per day: the sensor's first tick skips days whose files are unchanged.
         fingerprints = {day: done.fingerprint for day, done in days.items()}
         for name in INGEST_TABLES:
