@@ -62,10 +62,21 @@ class StackError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class StepTry:
+    """One start of a step: the Celery worker and the process it ran in."""
+
+    worker: str
+    pid: int
+
+
+@dataclass(frozen=True)
 class StepPlace:
     step: str
     worker: str
     pid: int
+    # Earlier starts that never ended (no success, failure or retry request): their worker
+    # process died mid-step and the broker handed the step to another (task_acks_late).
+    lost: tuple[StepTry, ...] = ()
 
 
 def say(text: str = "") -> None:
@@ -162,23 +173,51 @@ def where_steps_ran(instance, run_id: str) -> tuple[int | None, list[StepPlace]]
     """
     from dagster import DagsterEventType
 
-    workers: dict[str, str] = {}
-    pids: dict[str, int] = {}
     run_pid = None
+    events: list[tuple[str, str, int, str | None]] = []
     for entry in instance.all_logs(run_id):
         event = entry.dagster_event
         if event is None:
             continue
         if event.event_type == DagsterEventType.RUN_START:
             run_pid = event.pid
-        elif event.event_type == DagsterEventType.STEP_START and entry.step_key:
-            pids[entry.step_key] = event.pid
-        elif event.event_type == DagsterEventType.ENGINE_EVENT and entry.step_key:
-            worker = event.event_specific_data.metadata.get("Celery worker")
-            if worker is not None:
-                workers[entry.step_key] = worker.value
-    places = [StepPlace(step, workers.get(step, "?"), pid) for step, pid in pids.items()]
-    return run_pid, places
+        elif entry.step_key:
+            worker = None
+            if event.event_type == DagsterEventType.ENGINE_EVENT:
+                value = event.event_specific_data.metadata.get("Celery worker")
+                worker = None if value is None else value.value
+            events.append((event.event_type_value, entry.step_key, event.pid, worker))
+    return run_pid, step_places(events)
+
+
+# Step events after which a start is over; a later start of the same step is then a retry.
+_STEP_ENDS = {"STEP_SUCCESS", "STEP_FAILURE", "STEP_UP_FOR_RETRY"}
+
+
+def step_places(events: list[tuple[str, str, int, str | None]]) -> list[StepPlace]:
+    """Where each step ran last, and the starts before it that never ended (their process
+    died, so the broker handed the step back), from a run's step events in order:
+    (event type, step key, pid, the Celery worker an "Executing steps" engine event names)."""
+    tries: dict[str, list[StepTry]] = {}
+    ended: dict[str, list[bool]] = {}
+    next_worker: dict[str, str] = {}
+    for event_type, step, pid, worker in events:
+        if worker is not None:  # the worker's announcement comes before the step's start
+            next_worker[step] = worker
+        elif event_type in ("STEP_START", "STEP_RESTARTED"):  # restarted: a retry's start
+            tries.setdefault(step, []).append(StepTry(next_worker.pop(step, "?"), pid))
+            ended.setdefault(step, []).append(False)
+        elif event_type in _STEP_ENDS and ended.get(step):
+            ended[step][-1] = True
+    return [
+        StepPlace(
+            step,
+            starts[-1].worker,
+            starts[-1].pid,
+            tuple(t for t, done in zip(starts[:-1], ended[step][:-1], strict=True) if not done),
+        )
+        for step, starts in tries.items()
+    ]
 
 
 def failure_messages(instance, run_id: str) -> list[str]:
@@ -198,8 +237,19 @@ def print_places(run_pid: int | None, places: list[StepPlace]) -> None:
     width = max((len(p.step) for p in places), default=10)
     for place in sorted(places, key=lambda p: (p.worker, p.step)):
         say(f"   {place.step:<{width}}  {place.worker:<28} pid {place.pid}")
+        for lost in place.lost:
+            say(
+                f"   {'':<{width}}  redelivered: its start on {lost.worker} pid {lost.pid} "
+                "died before the step ended; the broker handed the step to another worker process"
+            )
     elsewhere = sum(p.pid != run_pid for p in places)
     say(f"   {elsewhere} of {len(places)} steps ran outside the run's process")
+    redelivered = [p.step for p in places if p.lost]
+    if redelivered:
+        say(
+            f"   {len(redelivered)} step(s) redelivered after a worker process died: "
+            + ", ".join(sorted(redelivered))
+        )
 
 
 def print_tables(storage: Storage, day: str) -> None:

@@ -35,6 +35,7 @@ from emotion_assets.distributed import wait_for_workers, worker_env
 from emotion_assets.instance import postgres_env, write_instance
 from emotion_assets.labels import EMOTIONS
 from emotion_assets.settings import ExecutionSettings, StorageSettings
+from emotion_assets.stack import print_places, where_steps_ran
 from emotion_assets.storage import Storage, pull
 from emotion_assets.warehouse.lake import SCORE_BITS_DROPPED
 from emotion_assets.warehouse.remote import list_remote_tables, read_remote_partitions
@@ -237,7 +238,7 @@ def _assert_unique_keys(storage: Storage, day: str) -> None:
 
 
 def test_a_worker_process_killed_in_the_model_step_is_replaced_and_the_step_runs_again(
-    stack: Stack, shared_audio: Path
+    stack: Stack, shared_audio: Path, capsys: pytest.CaptureFixture
 ) -> None:
     day = "2024-07-01"
     _drop(stack.storage, day, shared_audio / LONG, shared_audio / CLIP)
@@ -265,6 +266,11 @@ def test_a_worker_process_killed_in_the_model_step_is_replaced_and_the_step_runs
     assert again[-1] in _descendants(stack.workers["gpu"]) and not psutil.pid_exists(victim)
     workers = [name for step, name in _workers(instance, run_id) if step == MODEL_STEP]
     assert len(workers) == 2 and all(name.startswith("gpu@") for name in workers), workers
+    # `make stack`'s summary of this run says so (it read the same event log).
+    print_places(*where_steps_ran(instance, run_id))
+    summary = capsys.readouterr().out
+    assert f"redelivered: its start on {workers[0]} pid {victim} died" in summary, summary
+    assert f"1 step(s) redelivered after a worker process died: {MODEL_STEP}" in summary
     frames = _table(stack.storage, "frame_emotion_scores", day)
     counts = _counts(stack.storage, day)
     _assert_unique_keys(stack.storage, day)
