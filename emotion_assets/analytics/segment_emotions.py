@@ -18,6 +18,7 @@ import polars as pl
 from emotion_assets.analytics.common import EMOTIONAL
 from emotion_assets.contracts import TRANSCRIPT_SCHEMAS, conform
 from emotion_assets.engine.tables import FRAME_CENTRE_S, FRAME_HOP_S, summarise_frames
+from emotion_assets.transcripts.shown import shown_text
 
 SEGMENT_EMOTIONS_SCHEMA = TRANSCRIPT_SCHEMAS["segment_emotions"]
 _TRACK = ["recording_id", "track"]
@@ -150,7 +151,7 @@ def most_emotional_markdown(table: pl.DataFrame, names: dict[str, str], n: int =
     for (rid,), group in top.group_by("recording_id", maintain_order=True):
         lines = [f"**{names.get(rid, rid)}**", ""]
         for r in group.iter_rows(named=True):
-            text = r["text"].replace("|", "\\|")
+            text = shown_text(r["text"]).replace("|", "\\|")
             lines.append(
                 f"- {_fmt_time(r['t_start'])} · track {r['track']} · {r['speaker'] or 'unknown'} · "
                 f"**{r['top_emotion']}** {r['confidence']:.2f} (emotional {r['emotional_share']:.2f}): "

@@ -22,10 +22,13 @@ from emotion_assets.audio.decode import TEMP_PREFIX, DecodeError, TrackStats, de
 from emotion_assets.audio.probe import DEFAULT_MAX_DURATION_S, ProbeResult, probe_file, sha256_file
 from emotion_assets.audio.sidecars import (
     SIDECAR_SUFFIXES,
+    FolderNames,
     RecordingMetadata,
     Turn,
     read_metadata,
     read_rttm,
+    shared_stem_reason,
+    shared_stems,
 )
 from emotion_assets.audio.vad import VadParams, speech_regions
 from emotion_assets.contracts import CONTRACT_SCHEMAS
@@ -90,11 +93,16 @@ def is_candidate_name(name: str) -> bool:
     )
 
 
-def _sidecar(layout: DataLayout, recording: Path, suffix: str) -> Path | None:
-    """<name><suffix> beside the recording, if it is a regular file inside the data dir."""
-    candidate = recording.with_name(Path(recording.name).stem + suffix)
-    if not (candidate.exists() or candidate.is_symlink()):
+def _sidecar(
+    layout: DataLayout, recording: Path, suffix: str, folder: FolderNames | None = None
+) -> Path | None:
+    """<name><suffix> (suffix in any case) beside the recording, if it is a regular file inside
+    the data dir. `folder`: the names in the recording's folder, when the caller listed it."""
+    folder = folder or FolderNames(os.listdir(recording.parent))
+    found = folder.sidecars(Path(recording.name).stem, suffix)
+    if not found:
         return None
+    candidate = recording.with_name(found[0])
     try:
         resolved = layout.resolve_inside(candidate.name, base=recording.parent)
     except UnsafePathError:
@@ -103,8 +111,10 @@ def _sidecar(layout: DataLayout, recording: Path, suffix: str) -> Path | None:
     return resolved if resolved.is_file() else None
 
 
-def _metadata(layout: DataLayout, recording: Path) -> tuple[RecordingMetadata, list[str]]:
-    path = _sidecar(layout, recording, ".json")
+def _metadata(
+    layout: DataLayout, recording: Path, folder: FolderNames | None = None
+) -> tuple[RecordingMetadata, list[str]]:
+    path = _sidecar(layout, recording, ".json", folder)
     if path is None:
         return RecordingMetadata(), []
     return read_metadata(path, recording_name=recording.name)
@@ -147,7 +157,8 @@ def scan_partition(
         log.warning("no folder %s; the partition is empty", day_dir)
         return _frame([], RAW_SCHEMA)
     layout.resolve_inside(day_dir.relative_to(layout.root))  # the day folder itself must be ours
-    names = sorted(n for n in os.listdir(day_dir) if is_candidate_name(n))
+    folder = FolderNames(os.listdir(day_dir))
+    names = sorted(n for n in folder.names if is_candidate_name(n))
     rows: list[dict] = []
     first_by_sha: dict[str, tuple[str, ProbeResult]] = {}
     for name in names:
@@ -197,17 +208,30 @@ def scan_partition(
             reason=reason,
             detail=probe.detail if status == "quarantined" else None,
         )
-        meta, _ = _metadata(layout, day_dir / name)  # sidecars sit beside the name, not a target
+        # sidecars sit beside the name, not a target
+        meta, _ = _metadata(layout, day_dir / name, folder)
         row.update(
             speaker=meta.speaker,
             team=meta.team_of(meta.speaker),
             compare_with=meta.compare_with,
             metadata_json=meta.raw_json,
             channel_map_json=meta.channel_map_json,
-            has_rttm=_sidecar(layout, day_dir / name, ".rttm") is not None,
+            has_rttm=_sidecar(layout, day_dir / name, ".rttm", folder) is not None,
         )
         log.info("%s/%s: %s%s", day, name, status, f" ({reason})" if reason else "")
         rows.append(row)
+    # Recordings sharing a name share no sidecar (turns_partition says why, once per file).
+    shared = shared_stems(r["file_name"] for r in rows if r["status"] == "ok")
+    for row in rows:
+        if row["status"] == "ok" and Path(row["file_name"]).stem in shared:
+            row.update(
+                speaker=None,
+                team=None,
+                compare_with=None,
+                metadata_json=None,
+                channel_map_json=None,
+                has_rttm=False,
+            )
     return _frame(rows, RAW_SCHEMA)
 
 
@@ -457,6 +481,8 @@ def turns_partition(
     """
     rec_date = _day(day)
     day_dir = layout.raw_day(day)
+    folder = FolderNames(os.listdir(day_dir) if day_dir.is_dir() else [])
+    shared = shared_stems(raw.filter(pl.col("status") == "ok")["file_name"])
     rows: list[dict] = []
     problems: list[dict] = []
     tracks_of = (
@@ -482,12 +508,16 @@ def turns_partition(
                 _problem_row(rec_date, rid, file_name, "sidecar", reason, f"raw/{day}/{file_name}")
             )
 
-        meta, meta_problems = _metadata(layout, recording)
-        json_name = Path(name).stem + ".json"
+        if Path(name).stem in shared:  # whose sidecar it is is unknown: said below
+            meta, meta_problems, rttm_path = RecordingMetadata(), [], None
+        else:
+            meta, meta_problems = _metadata(layout, recording, folder)
+            rttm_path = _sidecar(layout, recording, ".rttm", folder)
+        stem = Path(name).stem
+        json_name = (folder.sidecars(stem, ".json") or [stem + ".json"])[0]
         for text in meta_problems:
             problem(json_name, text)
-        rttm_path = _sidecar(layout, recording, ".rttm")
-        rttm_name = Path(name).stem + ".rttm"
+        rttm_name = (folder.sidecars(stem, ".rttm") or [stem + ".rttm"])[0]
         rttm_turns: list[Turn] = []
         if rttm_path is not None:
             rttm_turns, rttm_problems = read_rttm(rttm_path)
@@ -545,26 +575,22 @@ def turns_partition(
                     rec_date, rid, track, [Turn(meta.speaker, 0.0, duration)], "sidecar"
                 )
 
-    # Sidecars without a recording beside them are reported too (typo in a name, say).
-    if day_dir.is_dir():
-        stems = {Path(n).stem for n in os.listdir(day_dir) if is_candidate_name(n)}
-        for n in sorted(os.listdir(day_dir)):
-            if (
-                not n.startswith(".")
-                and n.lower().endswith(SIDECAR_SUFFIXES)
-                and Path(n).stem not in stems
-                and not is_transcript_name(n)  # reported by the transcript stage
-            ):
-                problems.append(
-                    _problem_row(
-                        rec_date,
-                        None,
-                        n,
-                        "sidecar",
-                        f"{n} has no recording with the same name beside it.",
-                        f"raw/{day}/{n}",
-                    )
-                )
+    # Sidecars nobody uses are reported too: no recording of that name (a typo, say), a name
+    # several recordings share, or a second spelling of the suffix (talk.json beside talk.JSON).
+    stems = {Path(n).stem for n in folder.names if is_candidate_name(n)}
+    for n in sorted(folder.names):
+        if n.startswith(".") or not n.lower().endswith(SIDECAR_SUFFIXES) or is_transcript_name(n):
+            continue  # transcripts are reported by the transcript stage
+        stem = Path(n).stem
+        if stem in shared:
+            reason = shared_stem_reason(n, shared[stem])
+        elif stem not in stems:
+            reason = f"{n} has no recording with the same name beside it."
+        elif (first := folder.sidecars(stem, Path(n).suffix.lower())[0]) != n:
+            reason = f"{first} is the sidecar of the recording named {stem}; {n} was not used."
+        else:
+            continue
+        problems.append(_problem_row(rec_date, None, n, "sidecar", reason, f"raw/{day}/{n}"))
     return _frame(rows, TURNS_SCHEMA), _frame(problems, PROBLEM_SCHEMA)
 
 

@@ -9,6 +9,7 @@ import json
 import logging
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
@@ -30,6 +31,42 @@ MAX_LISTED_LINES = 20
 # RTTM times: plain decimals ("6.690", "1e-3"); float() would also take "1_0", "nan", "inf".
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 _RTTM_FIELDS = 10  # type file chan onset dur ortho stype name conf slat
+
+
+class FolderNames:
+    """The names in a day folder, to find the sidecars of a recording.
+
+    A sidecar is <stem><suffix> with the suffix in any case (talk.VTT and talk.Json are talk's).
+    """
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.names = set(names)
+        self._by_lower: dict[str, list[str]] = {}
+        for name in sorted(self.names):
+            self._by_lower.setdefault(name.lower(), []).append(name)
+
+    def sidecars(self, stem: str, suffix: str) -> list[str]:
+        """Every file named <stem><suffix>, the suffix in any case; the exact spelling first."""
+        exact = stem + suffix
+        found = [n for n in self._by_lower.get(exact.lower(), []) if n.startswith(stem)]
+        return sorted(found, key=lambda n: n != exact)
+
+
+def shared_stems(recordings: Iterable[str]) -> dict[str, list[str]]:
+    """{stem: names} of the stems several recordings share (same.mp3, same.flac): a sidecar
+    named after such a stem could be either's, so it is used for none (`shared_stem_reason`)."""
+    by_stem: dict[str, list[str]] = {}
+    for name in sorted(recordings):
+        by_stem.setdefault(Path(name).stem, []).append(name)
+    return {stem: names for stem, names in by_stem.items() if len(names) > 1}
+
+
+def shared_stem_reason(sidecar: str, recordings: list[str]) -> str:
+    return (
+        f"{sidecar} goes with the name {Path(recordings[0]).stem}, which {len(recordings)} "
+        f"recordings share ({', '.join(recordings)}); whose it is is unknown, so it was used "
+        "for none of them: give each recording its own name."
+    )
 
 
 @dataclass(frozen=True)

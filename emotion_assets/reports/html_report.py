@@ -17,6 +17,7 @@ from emotion_assets.reports.palette import (
     emotion_color,
 )
 from emotion_assets.reports.series import SCORES
+from emotion_assets.transcripts.shown import shown_text
 
 PLOTLY_JS_NAME = "plotly.min.js"
 CURVES_DIV_ID = "emotion-curves"
@@ -186,25 +187,37 @@ LANE_TOP, LANE_BOTTOM = -0.04, -0.3
 TRANSCRIPT_DIV_ID = "transcript"
 
 
+def _sentence_labels(rows: pl.DataFrame) -> list[str]:
+    """'speaker: text' of each sentence, the text cut to what a page shows (shown_text)."""
+    return [
+        f"{r['speaker'] + ': ' if r.get('speaker') else ''}{shown_text(r['text'])}"
+        for r in rows.iter_rows(named=True)
+    ]
+
+
+def _sentence_index(rows: pl.DataFrame, times: np.ndarray) -> list[int]:
+    """Per time, the row of the sentence being said (the last one started before it; -1
+    when none is)."""
+    starts, ends = rows["t_start"].to_numpy(), rows["t_end"].to_numpy()
+    idx = np.searchsorted(starts, times, side="right") - 1
+    return [
+        i if i >= 0 and t < ends[i] else -1
+        for i, t in zip(idx.tolist(), times.tolist(), strict=True)
+    ]
+
+
 def sentence_at(transcript: pl.DataFrame, times: np.ndarray) -> list[str]:
     """The sentence being said at each time ('' when none): the last one started before it."""
     rows = transcript.sort("t_start")
-    starts, ends = rows["t_start"].to_numpy(), rows["t_end"].to_numpy()
-    labels = [
-        f"{r['speaker'] + ': ' if r.get('speaker') else ''}{r['text']}"
-        for r in rows.iter_rows(named=True)
-    ]
-    idx = np.searchsorted(starts, times, side="right") - 1
-    return [
-        labels[i] if i >= 0 and t < ends[i] else ""
-        for i, t in zip(idx.tolist(), times.tolist(), strict=True)
-    ]
+    labels = _sentence_labels(rows)
+    return [labels[i] if i >= 0 else "" for i in _sentence_index(rows, times)]
 
 
 def _add_transcript_lane(fig: go.Figure, transcript: pl.DataFrame, raw: pl.DataFrame) -> None:
     """One rectangle per sentence (coloured by its top emotion), and a hover-only trace that
     puts the sentence being said into the unified hover of the curves."""
-    rows = list(transcript.sort("t_start").iter_rows(named=True))
+    ordered = transcript.sort("t_start")
+    rows = list(ordered.iter_rows(named=True))
     by_emotion: dict[str, list[dict]] = {}
     for r in rows:
         by_emotion.setdefault(r.get("top_emotion") or "", []).append(r)
@@ -228,6 +241,8 @@ def _add_transcript_lane(fig: go.Figure, transcript: pl.DataFrame, raw: pl.DataF
                 hoverinfo="skip",
             )
         )
+    # Each sentence is in the figure once (the trace's meta); a point names its sentence by
+    # index, so the page does not grow with text x points.
     times = raw["t"].to_numpy() if raw.height else np.array([])
     fig.add_trace(
         go.Scatter(
@@ -238,8 +253,10 @@ def _add_transcript_lane(fig: go.Figure, transcript: pl.DataFrame, raw: pl.DataF
             name="said",
             legendgroup="transcript",
             showlegend=False,
-            text=[t or "–" for t in sentence_at(transcript, times)],
-            hovertemplate="%{text}",
+            meta=_sentence_labels(ordered),
+            hovertemplate=[
+                f"%{{meta[{i}]}}" if i >= 0 else "–" for i in _sentence_index(ordered, times)
+            ],
         )
     )
 
@@ -324,7 +341,7 @@ _PLAYER_JS = f"""<script>
 
 
 def _said(text: str | None) -> str:
-    return "<span class='muted'>–</span>" if not text else f"“{html.escape(text)}”"
+    return "<span class='muted'>–</span>" if not text else f"“{html.escape(shown_text(text))}”"
 
 
 def _transcript_section(transcript: pl.DataFrame | None, audio_src: str | None) -> str:
@@ -343,7 +360,7 @@ def _transcript_section(transcript: pl.DataFrame | None, audio_src: str | None) 
         items.append(
             f"<li data-t='{r['t_start']:.3f}' data-end='{r['t_end']:.3f}'>"
             f"<span class='when'>{_secs(r['t_start'])}</span>{emotion} {speaker}"
-            f"{html.escape(r['text'])}</li>"
+            f"{html.escape(shown_text(r['text']))}</li>"
         )
     return (
         "<h2>Transcript</h2><p class='muted'>The lane under the curves is the transcript; hover "

@@ -19,12 +19,18 @@ import webvtt
 from charset_normalizer import from_bytes
 from webvtt.errors import MalformedCaptionError, MalformedFileError
 
+from emotion_assets.audio.sidecars import MAX_NAME_CHARS
+
 FORMATS = ("webvtt", "srt", "whisper_json", "funasr_json")
 
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _TAG = re.compile(r"<[^>]*>|\{\\[^}]*\}")  # HTML-ish tags in SRT (<i>) and ASS overrides ({\an8})
 _SRT_SPEAKER = re.compile(r"^\[([^\]\n]{1,80})\]:?\s*")  # whisperX's SRT: "[SPEAKER_00]: text"
 _VTT_SKIP = ("NOTE", "STYLE", "REGION")
+# A JSON integer longer than this cannot be a float (1.8e308 has 309 digits); int() of one is
+# slow and, past 4300 digits, refused by Python.
+_MAX_INT_DIGITS = 310
+_SHOWN_CHARS = 40  # of a bad value quoted in a problem sentence
 
 
 @dataclass(frozen=True)
@@ -53,24 +59,43 @@ class Parsed:
     cues: list[Cue] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     words_dropped: int = 0  # word timings that were not numbers
+    long_speakers: list[int] = field(default_factory=list)  # cues whose speaker name was dropped
 
 
 class UnreadableTranscript(ValueError):
     """The whole file is unusable (encoding, not the format its name says); one sentence."""
 
 
+def _utf8(data: bytes) -> str | None:
+    """The text when `data` is valid UTF-8 (BOM or not), else None.
+
+    UTF-16/32 without a BOM is valid UTF-8 too when it is mostly ASCII (a NUL beside every
+    character), so bytes that are more than a tenth NUL are left to detection.
+    """
+    if data.count(0) * 10 > len(data):
+        return None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+
+
 def decode_text(data: bytes, name: str) -> tuple[str, str]:
-    """(text, encoding): BOMs, UTF-8, UTF-16 and GB18030/GBK detected by charset-normalizer."""
+    """(text, encoding): valid UTF-8 is UTF-8 (control characters, bidi marks and emoji
+    included); anything else (UTF-16, GB18030/GBK, ...) is detected by charset-normalizer."""
     if not data.strip():
         raise UnreadableTranscript(f"The transcript {name} is empty.")
-    best = from_bytes(data).best()
-    if best is None:
-        raise UnreadableTranscript(
-            f"The text encoding of {name} could not be recognised (not UTF-8, UTF-16 or "
-            "GB18030/GBK text); save it as UTF-8."
-        )
-    text = str(best).replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
-    return text, best.encoding
+    text = _utf8(data)
+    encoding = "utf_8"
+    if text is None:
+        best = from_bytes(data).best()
+        if best is None:
+            raise UnreadableTranscript(
+                f"The text encoding of {name} could not be recognised (not UTF-8, UTF-16 or "
+                "GB18030/GBK text); save it as UTF-8."
+            )
+        text, encoding = str(best), best.encoding
+    return text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff"), encoding
 
 
 def _clean(text: str) -> str:
@@ -89,6 +114,18 @@ def _blocks(text: str) -> list[tuple[int, str]]:
         line += text[pos : match.end()].count("\n")
         pos = match.end()
     return out
+
+
+def _speaker(value: object, out: Parsed, number: int, prefix: str = "") -> str | None:
+    """A speaker label, None when absent or longer than MAX_NAME_CHARS (noted in `out`)."""
+    if value is None or isinstance(value, bool):
+        return None
+    text = str(value).strip()
+    if len(text) > MAX_NAME_CHARS:
+        if number not in out.long_speakers:
+            out.long_speakers.append(number)
+        return None
+    return f"{prefix}{text}" if text else None
 
 
 def _ts(stamp) -> float:
@@ -116,7 +153,8 @@ def parse_webvtt(text: str, name: str) -> Parsed:
             out.problems.append(f"cue {number} (line {line}) could not be read: {why}")
             continue
         c = captions[0]
-        out.cues.append(Cue(number, _ts(c.start_time), _ts(c.end_time), _clean(c.text), c.voice))
+        speaker = _speaker(c.voice, out, number)
+        out.cues.append(Cue(number, _ts(c.start_time), _ts(c.end_time), _clean(c.text), speaker))
     return out
 
 
@@ -150,20 +188,30 @@ def parse_srt(text: str, name: str) -> Parsed:
 
 
 def _number(value: object, scale: float = 1.0) -> float | None:
+    """A finite float, None for anything else (text, null, or a number no float can hold)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    value = float(value) / scale
+    try:
+        value = float(value) / scale
+    except OverflowError:
+        return None
     return value if math.isfinite(value) else None
 
 
-def _label(value: object, prefix: str = "") -> str | None:
-    if value is None or isinstance(value, bool):
-        return None
-    text = str(value).strip()
-    return f"{prefix}{text}" if text else None
+def _json_int(digits: str) -> int | float:
+    # Longer than any float: inf (refused by _number) rather than a slow or refused int().
+    return int(digits) if len(digits) <= _MAX_INT_DIGITS else float(digits)
 
 
-def _words(items: object, out: Parsed) -> tuple[Word, ...]:
+def _shown(value: object) -> str:
+    """A bad value quoted in a problem sentence, cut short."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "a number too large for a float" if value == value else "NaN"
+    text = repr(value)
+    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 1] + "…"
+
+
+def _words(items: object, out: Parsed, number: int) -> tuple[Word, ...]:
     words = []
     for w in items if isinstance(items, list) else []:
         if not isinstance(w, dict):
@@ -174,7 +222,7 @@ def _words(items: object, out: Parsed) -> tuple[Word, ...]:
             out.words_dropped += 1  # whisperX leaves numbers and symbols without times
             continue
         score = _number(w.get("score", w.get("probability")))
-        words.append(Word(text, start, end, score, _label(w.get("speaker"))))
+        words.append(Word(text, start, end, score, _speaker(w.get("speaker"), out, number)))
     return tuple(words)
 
 
@@ -189,7 +237,7 @@ def _timed_items(
         if start is None or end is None:
             out.problems.append(
                 f"segment {number} could not be read: start and end must be numbers "
-                f"(got {item.get('start')!r}, {item.get('end')!r})"
+                f"(got {_shown(item.get('start'))}, {_shown(item.get('end'))})"
             )
             continue
         text = item.get("text")
@@ -199,8 +247,8 @@ def _timed_items(
                 start,
                 end,
                 _clean(text) if isinstance(text, str) else "",
-                _label(item.get(speaker_key), prefix),
-                _words(item.get("words"), out) if words else (),
+                _speaker(item.get(speaker_key), out, number, prefix),
+                _words(item.get("words"), out, number) if words else (),
             )
         )
 
@@ -208,7 +256,7 @@ def _timed_items(
 def parse_json(text: str, name: str) -> Parsed:
     """whisperX / faster-whisper (`segments`, seconds) or funasr (`sentence_info`, ms)."""
     try:
-        doc = json.loads(text)
+        doc = json.loads(text, parse_int=_json_int)
     except json.JSONDecodeError as exc:
         raise UnreadableTranscript(
             f"{name} is not valid JSON (line {exc.lineno}: {exc.msg})."

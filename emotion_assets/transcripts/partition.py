@@ -21,7 +21,14 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from emotion_assets.audio.sidecars import MAX_SIDECAR_BYTES, read_metadata
+from emotion_assets.audio.sidecars import (
+    MAX_NAME_CHARS,
+    MAX_SIDECAR_BYTES,
+    FolderNames,
+    read_metadata,
+    shared_stem_reason,
+    shared_stems,
+)
 from emotion_assets.contracts import CONTRACT_SCHEMAS, TRANSCRIPT_SCHEMAS
 from emotion_assets.engine.tables import frame_centres, frame_speakers
 from emotion_assets.labels import n_frames
@@ -37,7 +44,7 @@ from emotion_assets.transcripts.names import (
     is_transcript_name,
     recording_stem,
 )
-from emotion_assets.transcripts.validate import CleanCue, clean_cues
+from emotion_assets.transcripts.validate import CleanCue, clean_cues, cue_list
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +188,12 @@ class _Day:
     ) -> list[str]:
         """Rows for one parsed transcript; returns its problem sentences."""
         problems = _listed(parsed.problems)
+        if long := parsed.long_speakers:
+            problems.append(
+                f"{len(long)} cue{'s' if len(long) > 1 else ''} ({cue_list(long)}) name"
+                f"{'' if len(long) > 1 else 's'} a speaker longer than {MAX_NAME_CHARS} "
+                "characters; kept without the name."
+            )
         by_track: dict[int, list[Cue]] = {}
         for cue in parsed.cues:
             by_track.setdefault(_route(cue, binding, tracks), []).append(cue)
@@ -243,18 +256,20 @@ class _Day:
 
 
 def _candidates(
-    day: _Day, file_name: str, names_in_dir: set[str], rid: str | None
+    day: _Day, file_name: str, folder: FolderNames, rid: str | None
 ) -> list[tuple[str, int | None]]:
+    """Its transcripts, in the order they are tried: named by the sidecar, then beside it
+    (suffixes in any case: talk.VTT is talk.wav's)."""
     stem = Path(file_name).stem
     named: list[tuple[str, int | None]] = []
-    json_name = stem + ".json"
+    json_name = next(iter(folder.sidecars(stem, ".json")), None)
     # day.read refuses links leaving the data dir; the sidecar's own problems are ingest's rows.
-    if json_name in names_in_dir and day.read(json_name) is not None:
+    if json_name is not None and day.read(json_name) is not None:
         meta, _ = read_metadata(day.day_dir / json_name)
         named, why = _named_transcripts(meta.extra, json_name)
         if why:
             day.problem(rid, json_name, [why])
-    beside = [(stem + s, None) for s in TRANSCRIPT_SUFFIXES if stem + s in names_in_dir]
+    beside = [(n, None) for s in TRANSCRIPT_SUFFIXES for n in folder.sidecars(stem, s)]
     return named + [b for b in beside if b[0] not in {n for n, _ in named}]
 
 
@@ -267,11 +282,26 @@ def transcripts_partition(
 ) -> TranscriptTables:
     """The day's transcript tables and problems (see module doc)."""
     d = _Day(layout, day)
-    names_in_dir = set(os.listdir(d.day_dir)) if d.day_dir.is_dir() else set()
+    folder = FolderNames(os.listdir(d.day_dir) if d.day_dir.is_dir() else [])
+    names_in_dir = folder.names
+    usable = raw.filter(pl.col("status") == "ok")["file_name"]
+    usable_stems = {Path(n).stem for n in usable}
+    shared = shared_stems(usable)
     claimed: set[str] = set()
     for r in raw.sort("file_name").iter_rows(named=True):
         rid, file_name = r["recording_id"], r["file_name"]
-        candidates = _candidates(d, file_name, names_in_dir, rid)
+        stem = Path(file_name).stem
+        if r["status"] != "ok" and stem in usable_stems:
+            continue  # the usable recording of that name owns the transcripts
+        if stem in shared:  # same.mp3 and same.flac: same.vtt could be either's
+            if file_name == shared[stem][0]:  # said once per transcript, for the whole group
+                candidates = _candidates(d, file_name, folder, None)
+                claimed.update(n for n, _ in candidates)
+                for name, _ in candidates:
+                    if name in names_in_dir:
+                        d.problem(None, name, [shared_stem_reason(name, shared[stem])])
+            continue
+        candidates = _candidates(d, file_name, folder, rid)
         claimed.update(n for n, _ in candidates)
         if not candidates:
             continue

@@ -24,7 +24,8 @@ class CleanCue:
     clipped: bool
 
 
-def _cues(numbers: list[int]) -> str:
+def cue_list(numbers: list[int]) -> str:
+    """'cue 4' / 'cues 4, 6, 8 and 2 more': the cues a problem sentence is about."""
     shown = ", ".join(str(n) for n in numbers[:_EXAMPLES])
     more = f" and {len(numbers) - _EXAMPLES} more" if len(numbers) > _EXAMPLES else ""
     return f"cue{'s' if len(numbers) > 1 else ''} {shown}{more}"
@@ -96,5 +97,5 @@ def clean_cues(cues: list[Cue], duration: float) -> tuple[list[CleanCue], list[s
         if numbers := found[key]:
             count = len(numbers)
             verb = (one if count == 1 else several).format(d=duration)
-            problems.append(f"{count} cue{'s' if count > 1 else ''} ({_cues(numbers)}) {verb}")
+            problems.append(f"{count} cue{'s' if count > 1 else ''} ({cue_list(numbers)}) {verb}")
     return kept, problems, words_out

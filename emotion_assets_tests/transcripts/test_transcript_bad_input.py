@@ -126,3 +126,78 @@ def test_transcript_of_a_quarantined_recording(tmp_path):
     out = transcripts_partition(layout, DAY, raw, norm.clear(), turns)
     (row,) = out.problems.rows(named=True)
     assert "could not be used" in row["reason"] and out.segments.is_empty()
+
+
+LONG_NAME = "A" * 100_000
+LONG_SPEAKER = {
+    "webvtt voice tag": (
+        "call.vtt",
+        f"WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n<v {LONG_NAME}>Who am I?\n",
+    ),
+    "whisperX speaker": (
+        "call.transcript.json",
+        json.dumps(
+            {
+                "segments": [
+                    {
+                        "start": 1.0,
+                        "end": 2.0,
+                        "text": "Who am I?",
+                        "speaker": LONG_NAME,
+                        "words": [{"word": "Who", "start": 1.0, "end": 1.2, "speaker": LONG_NAME}],
+                    }
+                ]
+            }
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LONG_SPEAKER))
+def test_a_speaker_name_is_capped_like_rttm_and_sidecar_names(tmp_path, case):
+    name, content = LONG_SPEAKER[case]
+    layout, raw, norm, turns = make_day(tmp_path, {"call.wav": 10.0}, {name: content})
+    out = transcripts_partition(layout, DAY, raw, norm, turns)
+    assert out.segments.select("text", "speaker").rows() == [("Who am I?", None)]
+    assert out.words["speaker"].to_list() == ([None] if "whisperX" in case else [])
+    (row,) = out.problems.rows(named=True)
+    assert row["file_name"] == name
+    assert "1 cue (cue 1) names a speaker longer than 200 characters" in row["reason"]
+    assert len(row["reason"]) < 200
+
+
+@pytest.mark.parametrize("digits", [401, 5001])
+def test_a_number_no_float_can_hold_costs_only_its_segment(tmp_path, digits):
+    # A 401-digit end overflowed float(); 5001 digits passed Python's int() limit: the whole
+    # transcript was lost with a Python message.
+    huge = "9" * digits
+    doc = (
+        '{"segments": [{"start": 1.0, "end": 2.0, "text": "This one is fine.", "words": '
+        f'[{{"word": "This", "start": 1.0, "end": {huge}}}]}}, '
+        f'{{"start": 3.0, "end": {huge}, "text": "Too long."}}, '
+        f'{{"start": 4.0, "end": 5.0, "text": "Fine again.", "speaker": {huge}}}]}}'
+    )
+    layout, raw, norm, turns = make_day(tmp_path, {"call.wav": 10.0}, {"call.transcript.json": doc})
+    out = transcripts_partition(layout, DAY, raw, norm, turns)
+    assert out.segments["text"].to_list() == ["This one is fine.", "Fine again."]
+    assert out.words.is_empty()
+    (row,) = out.problems.rows(named=True)
+    assert row["reason"].startswith("Segment 2 could not be read: start and end must be numbers")
+    assert "too large for a float" in row["reason"] and "Error" not in row["reason"]
+    assert len(row["reason"]) < 500
+
+
+def test_a_namesake_that_is_not_a_recording_leaves_the_transcript_to_the_one_that_is(tmp_path):
+    # call.txt (notes, quarantined by the probe) beside call.wav: call.vtt is call.wav's, with no
+    # row saying it was not used.
+    layout, raw, norm, turns = make_day(
+        tmp_path, {"call.wav": 10.0, "call.txt": 10.0}, {"call.vtt": f"WEBVTT\n\n{GOOD_CUE}"}
+    )
+    notes = pl.col("file_name") == "call.txt"
+    raw = raw.with_columns(
+        pl.when(notes).then(pl.lit("quarantined")).otherwise(pl.col("status")).alias("status")
+    )
+    norm = norm.filter(pl.col("recording_id") != raw.filter(notes)["recording_id"][0])
+    out = transcripts_partition(layout, DAY, raw, norm, turns)
+    assert out.segments["text"].to_list() == ["This one is fine."]
+    assert out.problems.is_empty()

@@ -3,18 +3,28 @@ text of bursts and highlights."""
 
 from __future__ import annotations
 
+import html
+import re
+from collections.abc import Sequence
 from html.parser import HTMLParser
 from urllib.parse import unquote
 
+import duckdb
 import numpy as np
 import polars as pl
 import soundfile as sf
+from dagster import DagsterInstance
+from playwright.sync_api import sync_playwright
 
 from emotion_assets.audio.ingest import wav_path
 from emotion_assets.layout import DataLayout
+from emotion_assets.pipeline_runner import run_partition
 from emotion_assets.reports import render_recording_report
 from emotion_assets.reports.html_report import curves_figure, sentence_at
 from emotion_assets.reports.series import downsample
+from emotion_assets.transcripts.shown import shown_text
+from emotion_assets_tests.browser import launch, require_chromium
+from emotion_assets_tests.conftest import copy_into_day
 from emotion_assets_tests.reports import synthetic as syn
 
 SENTENCES = pl.DataFrame(
@@ -72,6 +82,11 @@ def test_transcript_lane_and_player(tmp_path):
     assert "“I want a &lt;refund&gt; now!”" in bursts_part
 
 
+def _hover_text(template: str, meta: Sequence[str]) -> str:
+    """What plotly.js shows for a hovertemplate that names the trace's meta by index."""
+    return re.sub(r"%\{meta\[(\d+)\]\}", lambda m: meta[int(m.group(1))], template)
+
+
 def test_hovering_the_curves_shows_the_sentence_being_said():
     frames = syn.frames(60.0)
     raw = downsample(frames)
@@ -85,7 +100,14 @@ def test_hovering_the_curves_shows_the_sentence_being_said():
         transcript=SENTENCES,
     )
     (said,) = [t for t in fig.data if t.name == "said"]
-    hover = dict(zip(np.round(np.asarray(said.x, dtype=float), 3), said.text, strict=True))
+    # Each sentence is in the figure once (the trace's meta); each point names it by index.
+    assert list(said.meta) == [
+        "alice: Good morning.",
+        "bob: I want a <refund> now!",
+        "Thanks, bye.",
+    ]
+    shown = [_hover_text(h, said.meta) for h in said.hovertemplate]
+    hover = dict(zip(np.round(np.asarray(said.x, dtype=float), 3), shown, strict=True))
     t_in = min(x for x in hover if 25.0 <= x < 35.0)
     t_out = min(x for x in hover if 10.0 <= x < 20.0)
     assert hover[t_in] == "bob: I want a <refund> now!"
@@ -94,3 +116,84 @@ def test_hovering_the_curves_shows_the_sentence_being_said():
     assert {x for t in lane for x in t.x if x is not None} == {2.0, 6.0, 25.0, 35.0, 40.0, 44.0}
     assert fig.layout.yaxis.range[0] < 0  # the lane is under the curves, same time axis
     assert sentence_at(SENTENCES, np.array([1.0, 3.0, 44.0])) == ["", "alice: Good morning.", ""]
+
+
+def _hover_in_browser(page, t: float) -> list[str]:
+    """Move the mouse over the curves at time t; the lines of the hover label."""
+    x, y = page.evaluate(
+        """(t) => { const gd = document.getElementById('emotion-curves');
+           const L = gd._fullLayout, r = gd.getBoundingClientRect();
+           return [r.left + L._size.l + L.xaxis.l2p(t), r.top + L._size.t + L.yaxis.l2p(0.5)]; }""",
+        t,
+    )
+    labels = "document.querySelectorAll('.hoverlayer text').length"
+    page.mouse.move(0, 0)  # off the plot: the last label goes
+    page.wait_for_function(f"{labels} === 0")
+    page.mouse.move(x, y)
+    page.wait_for_function(f"{labels} > 0")
+    return page.evaluate(
+        "() => Array.from(document.querySelectorAll('.hoverlayer text')).map(e => e.textContent)"
+    )
+
+
+def test_the_report_in_a_browser_shows_the_sentence_under_the_mouse(tmp_path):
+    require_chromium()
+    frames = syn.frames(60.0)
+    files = render_recording_report(
+        layout=DataLayout(tmp_path),
+        day=syn.DAY,
+        recording_id=syn.RECORDING_ID,
+        track=0,
+        frames=frames,
+        title="call",
+        model_id=syn.MODEL_ID,
+        transcript=SENTENCES,
+    )
+    with sync_playwright() as pw:
+        browser = launch(pw)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(files.html.as_uri())
+            page.wait_for_function("document.getElementById('emotion-curves')._fullLayout")
+            said = {t: _hover_in_browser(page, t)[-1] for t in (3.0, 15.0, 30.0)}
+        finally:
+            browser.close()
+    assert said == {
+        3.0: "said : alice: Good morning.",
+        15.0: "said : –",
+        30.0: "said : bob: I want a <refund> now!",
+    }
+
+
+def test_a_one_mebibyte_cue_is_cut_where_shown_and_whole_in_the_tables(pipeline_env, shared_audio):
+    # The cue's text was in the figure once per 20 ms point: a report of hundreds of MB and
+    # gigabytes of memory for this 14 s clip.
+    day = "2024-06-05"
+    text = ("I want my refund, now. " * 50_000)[: 1 << 20]
+    folder = copy_into_day(
+        pipeline_env, day, shared_audio / "speech" / "librispeech_198-209-0000.ogg"
+    )
+    (folder / "librispeech_198-209-0000.vtt").write_text(
+        f"WEBVTT\n\n00:00:00.400 --> 00:00:13.500\n<v Heather>{text}\n", encoding="utf-8"
+    )
+    run = run_partition(pipeline_env, day, instance=DagsterInstance.ephemeral())
+    assert run["success"]
+
+    con = duckdb.connect(str(pipeline_env / "warehouse.duckdb"), read_only=True)
+    try:
+        stored = con.sql("SELECT text FROM transcript_segments").fetchall()
+        scored = con.sql("SELECT text FROM segment_emotions WHERE scope = 'segment'").fetchall()
+    finally:
+        con.close()
+    assert stored == [(text,)] and scored == [(text,)]  # the tables keep every character
+
+    (report,) = (pipeline_env / "reports" / day).glob("*_report.html")
+    assert report.stat().st_size < len(text)  # the whole page is smaller than the one cue
+    page = report.read_text(encoding="utf-8")
+    cut = shown_text(text)
+    assert len(cut) < 1000 and cut.endswith("…")
+    assert f"<b>Heather</b>: {html.escape(cut)}</li>" in page  # the transcript list
+    assert page.count(f"Heather: {cut}") == 1  # the figure: once, in the hover trace's meta
+    ui = run["result"].asset_materializations_for_node("segment_emotions")[0].metadata
+    assert cut in ui["most_emotional_sentences"].value
+    assert len(ui["most_emotional_sentences"].value) < 2 * len(cut)

@@ -198,3 +198,23 @@ def test_faster_whisper_segments_as_a_list(tmp_path):
         (0.5, 2.0, "I want a refund.", "whisper_json")
     ]
     assert out.words.select("word", "score").rows() == [("I", 0.99), ("refund.", 0.8)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Stop \x07 that \u202ereversed\u202c 😀",
+        "hi \x07 there \u202eevil\u202c 😀",
+        "Stop \x07 that \x1b[0m \u202ereversed\u202c 😀 ça va",
+    ],
+)
+def test_valid_utf8_is_read_as_utf8(tmp_path, text):
+    # Control characters, bidi overrides and emoji made charset-normalizer guess shift_jis or
+    # iso8859_13 and store the text garbled.
+    vtt = f"WEBVTT\n\n00:00:01.000 --> 00:00:02.500\n<v Zoë 🎧>{text}\n"
+    for data in (vtt.encode("utf-8"), vtt.encode("utf-8-sig")):
+        out = _run(tmp_path, None, {"call.wav": 5.0}, {"call.vtt": data})
+        assert out.segments.select("speaker", "text", "encoding").rows() == [
+            ("Zoë 🎧", text, "utf_8")
+        ]
+        assert out.problems.is_empty()
