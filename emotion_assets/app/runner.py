@@ -170,9 +170,12 @@ class Runner:
         self,
         req: Request,
         *,
+        into: Path | None = None,
         on_log: LogSink | None = None,
         on_progress: ProgressSink | None = None,
     ) -> Outcome:
+        """Analyse one upload into a new outputs_*/ folder inside `into` (default: the runner's
+        outputs root; the page gives each session its own)."""
         lines: list[str] = []
 
         def say(text: str) -> None:
@@ -207,7 +210,7 @@ class Runner:
         say(f"scoring 20 ms frames with {self.model_id}")
         scores = self._score(wave, req.embedding, progress)
 
-        out = outputs_dir(self.outputs_root)
+        out = outputs_dir(Path(into) if into is not None else self.outputs_root)
         try:
             outcome = self._write(req, name, probe, wave, regions, scores, out, say, progress)
         except BaseException:
@@ -225,8 +228,7 @@ class Runner:
             scores, granularity=req.granularity, model_id=self.model_id, n_samples=len(wave)
         )
         written = write_outputs(out, wave=wave, result=result, features=scores.features)
-        shown = out.relative_to(self.outputs_root.parent)
-        say(f"output written to {shown}/")
+        say(f"output written to {out.name}/")  # no server path: the page shows this line
         progress(0.85, "analytics")
 
         frames = frame_table(

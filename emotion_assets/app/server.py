@@ -2,8 +2,11 @@
 
 One process loads the model once and serves everyone; analyses wait in Gradio's queue (one at a
 time: concurrency 1 for the model), paging and "Add to the warehouse" do not wait behind them.
-Gradio keeps uploads in a temporary folder made for this process (GRADIO_TEMP_DIR), cleaned
-every 10 minutes of files older than an hour and removed when the server stops.
+The server works in a folder of its own inside EMOTION_APP_OUTPUTS_DIR: Gradio's uploads
+(GRADIO_TEMP_DIR, files older than an hour deleted every 10 minutes) and each session's own
+folder (app.sessions: served only to its browser, deleted when the session ends); the whole
+folder is removed when the server stops, and a folder left by a server that died is removed by
+the next one.
 """
 
 from __future__ import annotations
@@ -17,12 +20,14 @@ import shutil
 import signal
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
 from emotion_assets.app.runner import InputRejected, Limits, Outcome, Request, Runner
+from emotion_assets.app.sessions import SessionFileGuard, SessionFiles
 from emotion_assets.app.transcript_lane import TRANSCRIPT_SUFFIXES
 from emotion_assets.app.warehouse_drop import DropRefused, add_to_warehouse, dagster_runs_url
 from emotion_assets.labels import EMOTIONS
@@ -34,6 +39,7 @@ log = logging.getLogger(__name__)
 PAGE_ROWS = 100  # frame-table rows sent to the browser at a time
 MAX_PLAYERS = 16  # audio players for bursts and highlights (5 + 5 highlights, some bursts)
 CACHE_SWEEP = (600, 3600)  # every 10 min, delete Gradio's temporary files older than 1 h
+WORK_PREFIX = "emotion-app-"  # the server's own folder: emotion-app-<pid>-<random>
 
 CSS = f"""
 #model-warning {{background:{WARNING_COLOR};color:#fff;font-weight:bold;font-size:1.25em;
@@ -88,8 +94,28 @@ def _moments_table(df: pl.DataFrame, columns: list[str]):
     )
 
 
-def build_page(runner: Runner, *, layout: DataLayout, dagster_ui_url: str):
-    """The gr.Blocks of the page (not launched)."""
+def _with_request(fn: Callable, request_type: type) -> Callable:
+    """Gradio hands a gr.Request to a parameter annotated so; this module's annotations are
+    strings it cannot resolve (gradio is imported late), so the type is set here."""
+    fn.__annotations__ = {"request": request_type}
+    return fn
+
+
+def _visitor(request) -> str | None:
+    """The browser's id that SessionFileGuard put on the request."""
+    return getattr(getattr(request, "state", None), "visitor", None)
+
+
+def build_page(
+    runner: Runner,
+    *,
+    layout: DataLayout,
+    dagster_ui_url: str,
+    partitions: Callable[[], tuple[str, str]],
+    files: SessionFiles,
+):
+    """The gr.Blocks of the page (not launched). `partitions()`: the first and last partition
+    key now; `files`: who owns which file."""
     import gradio as gr
 
     def headline_html(outcome: Outcome) -> str:
@@ -99,8 +125,7 @@ def build_page(runner: Runner, *, layout: DataLayout, dagster_ui_url: str):
             f"<h3>{html.escape(outcome.input_copy.name)}: <b>{html.escape(r['emotion'])}</b> "
             f"(confidence {r['confidence']:.2f})</h3><p>{r['duration_s']:.1f} s, "
             f"{speech:.1f} s of speech, {outcome.frames.height:,} frames of 20 ms · "
-            f"granularity {html.escape(r['granularity'])} · outputs in "
-            f"<code>{html.escape(str(outcome.out_dir))}</code></p>"
+            f"granularity {html.escape(r['granularity'])}</p>"
         )
 
     with gr.Blocks(
@@ -184,11 +209,11 @@ def build_page(runner: Runner, *, layout: DataLayout, dagster_ui_url: str):
         gr.Markdown(
             "Copies the analysed recording (and the sidecars below, and the transcript) into "
             "`raw/<recording date>/` of the data directory, where the `raw_folder_sensor` picks "
-            "it up."
+            "it up. The date must be a partition: from `EMOTION_PARTITION_START` to today."
         )
         with gr.Row():
             day = gr.Textbox(
-                value=lambda: dt.date.today().isoformat(),
+                value=lambda: partitions()[1],  # today, in EMOTION_TIMEZONE
                 label="Recording date (YYYY-MM-DD)",
                 elem_id="warehouse-day",
             )
@@ -283,6 +308,7 @@ def build_page(runner: Runner, *, layout: DataLayout, dagster_ui_url: str):
             transcript_path,
             granularity_value,
             embedding_value,
+            request,
             progress=gr.Progress(),  # noqa: B008 (Gradio's API)
         ):
             if not upload_path:
@@ -293,7 +319,12 @@ def build_page(runner: Runner, *, layout: DataLayout, dagster_ui_url: str):
                 }
                 return
             name = Path(upload_path).name
-            request = Request(
+            visitor = _visitor(request)
+            if visitor is None or not request.session_hash:
+                yield {status: _status("error", "This page needs cookies to keep your files.")}
+                return
+            folder = files.open(request.session_hash, visitor)
+            job = Request(
                 upload=Path(upload_path),
                 name=name,
                 granularity=granularity_value,
@@ -306,7 +337,8 @@ def build_page(runner: Runner, *, layout: DataLayout, dagster_ui_url: str):
             def work() -> None:
                 try:
                     box["outcome"] = runner.run(
-                        request,
+                        job,
+                        into=folder,
                         on_log=lambda text: events.put(("log", text)),
                         on_progress=lambda f, what: events.put(("progress", (f, what))),
                     )
@@ -316,6 +348,8 @@ def build_page(runner: Runner, *, layout: DataLayout, dagster_ui_url: str):
                     log.exception("analysis of %s failed", name)
                     box["rejected"] = f"The analysis of {name} failed: {type(exc).__name__}: {exc}"
                 finally:
+                    if not files.is_live(folder):  # the tab closed while it ran
+                        shutil.rmtree(folder, ignore_errors=True)
                     events.put(("done", None))
 
             lines: list[str] = []
@@ -365,7 +399,9 @@ def build_page(runner: Runner, *, layout: DataLayout, dagster_ui_url: str):
             if transcript_path:
                 extra.append(Path(transcript_path))
             try:
-                dropped = add_to_warehouse(layout, day_text, state.input_copy, state.name, extra)
+                dropped = add_to_warehouse(
+                    layout, day_text, state.input_copy, state.name, extra, partitions=partitions()
+                )
             except DropRefused as exc:
                 return _status("error", str(exc))
             where = layout.relative(dropped.recording)
@@ -384,7 +420,8 @@ def build_page(runner: Runner, *, layout: DataLayout, dagster_ui_url: str):
             )
 
         start.click(
-            analyse,
+            _with_request(analyse, gr.Request),
+            api_name="analyse",
             inputs=[upload, transcript, granularity, embedding],
             outputs=[status, log_box, session, add_btn, warehouse_status, *results],
             concurrency_limit=1,
@@ -405,36 +442,74 @@ def build_page(runner: Runner, *, layout: DataLayout, dagster_ui_url: str):
         )
         add_btn.click(
             add,
+            api_name="add_to_warehouse",
             inputs=[session, day, sidecars, transcript],
             outputs=[warehouse_status],
             concurrency_limit=None,
         )
+        # A closed or reloaded tab ends its session: its folder goes at once.
+        page.unload(_with_request(lambda request: files.end(request.session_hash), gr.Request))
     return page
 
 
 def _stop(signum, frame) -> None:
-    """SIGTERM ends the server like Ctrl-C does, so the temporary folder is removed."""
+    """SIGTERM ends the server like Ctrl-C does, so its folder is removed."""
     raise KeyboardInterrupt
+
+
+def work_folder(parent: Path) -> Path:
+    """A new folder for this server inside `parent`; those of servers that died (killed, no
+    cleanup ran) are removed first."""
+    import psutil
+
+    parent.mkdir(parents=True, exist_ok=True)
+    for old in parent.glob(f"{WORK_PREFIX}*"):
+        pid = old.name.removeprefix(WORK_PREFIX).partition("-")[0]
+        if pid.isdigit() and not psutil.pid_exists(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}{os.getpid()}-", dir=parent))
+
+
+def import_funasr_seeing_ffmpeg(binary: str) -> None:
+    """funasr looks for `ffmpeg` on PATH once, when imported, and prints "Notice: ffmpeg is not
+    installed ... sudo apt install ffmpeg" without one; the project's ffmpeg (imageio-ffmpeg's,
+    or FFMPEG_BINARY) has another name. So funasr is imported with a link named ffmpeg on PATH,
+    and only then: Gradio takes an ffmpeg on PATH to mean ffprobe is there too (the project has
+    none), and its audio players would fail."""
+    with tempfile.TemporaryDirectory(prefix=WORK_PREFIX) as folder:
+        (Path(folder) / "ffmpeg").symlink_to(shutil.which(binary) or binary)
+        path = os.environ.get("PATH", "")
+        os.environ["PATH"] = f"{folder}{os.pathsep}{path}"
+        try:
+            import funasr.utils.load_utils  # noqa: F401
+        finally:
+            os.environ["PATH"] = path
 
 
 def serve(host: str | None = None, port: int | None = None, model: str | None = None) -> int:
     """Load the model, build the page and serve it until interrupted (SIGINT or SIGTERM)."""
+    from starlette.middleware import Middleware
+
+    from emotion_assets.audio.ffmpeg_tools import ffmpeg_binary
+    from emotion_assets.defs.partitions import daily_partitions, partition_bounds
     from emotion_assets.settings import load_settings
     from emotion_assets.single_file import load_engine_or_tiny
 
     settings = load_settings()
-    outputs = settings.app.outputs_dir(settings.storage.data_dir)
-    temp = Path(tempfile.mkdtemp(prefix="emotion-app-"))
-    # Gradio reads its upload folder from the environment when it is imported.
-    os.environ["GRADIO_TEMP_DIR"] = str(temp)
+    work = work_folder(settings.app.outputs_dir(settings.storage.data_dir))
+    # Gradio reads its upload folder from the environment when it is imported; the sessions'
+    # folders sit inside it, so Gradio serves their files without copying them or allowed_paths.
+    os.environ["GRADIO_TEMP_DIR"] = str(work)
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    files = SessionFiles(work)
     signal.signal(signal.SIGTERM, _stop)
     page = None
     try:
+        import_funasr_seeing_ffmpeg(ffmpeg_binary(settings.audio.ffmpeg_binary))
         engine = load_engine_or_tiny(model, settings)
         runner = Runner(
             engine,
-            outputs_root=outputs,
+            outputs_root=files.sessions,
             limits=Limits.from_settings(settings.app),
             analytics=settings.analytics,
             vad=settings.audio.vad_params(),
@@ -443,23 +518,25 @@ def serve(host: str | None = None, port: int | None = None, model: str | None = 
             runner,
             layout=DataLayout(settings.storage.data_dir),
             dagster_ui_url=settings.app.dagster_ui_url,
+            partitions=lambda: partition_bounds(daily_partitions(settings.storage)),
+            files=files,
         )
         page.queue(default_concurrency_limit=1)
-        print(f"model: {runner.model_id}; outputs: {outputs}", flush=True)
+        print(f"model: {runner.model_id}; working folder: {work}", flush=True)
         page.launch(
             server_name=host or settings.app.app_host,
             server_port=port or settings.app.app_port,
             max_file_size=int(settings.app.app_max_upload_mb * 1e6),
-            allowed_paths=[str(outputs)],  # downloads, clips, heat map
             ssr_mode=False,
             css=CSS,
             footer_links=[],
             quiet=False,
+            app_kwargs={"middleware": [Middleware(SessionFileGuard, files=files)]},
         )
     except KeyboardInterrupt:
         pass
     finally:
         if page is not None:
             page.close()
-        shutil.rmtree(temp, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -85,8 +85,10 @@ def remove_stale_temps(folder: Path, *, of: str | None = None) -> int:
 
 
 @contextlib.contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    """Yield a temp path to write; on success it replaces `target` in one rename."""
+def atomic_path(target: Path, *, replace: bool = True) -> Iterator[Path]:
+    """Yield a temp path to write; on success it replaces `target` in one rename. With
+    replace=False it only ever becomes a new file (a hard link, which fails with
+    FileExistsError where `target` exists: raw input is never replaced)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     # An earlier writer of this target killed mid-write (SIGKILL: no finally ran) left its temp.
     remove_stale_temps(target.parent, of=target.name)
@@ -100,7 +102,10 @@ def atomic_path(target: Path) -> Iterator[Path]:
             if (full := disk_full_error(exc, target)) is not None and full is not exc:
                 raise full from exc
             raise
-        os.replace(tmp, target)
+        if replace:
+            os.replace(tmp, target)
+        else:
+            os.link(tmp, target)
         dir_fd = os.open(target.parent, os.O_RDONLY)
         try:
             os.fsync(dir_fd)

@@ -2,8 +2,9 @@
 
 One person's visit, start to end: upload a shared recording, watch the nine curves and the
 table appear, download result.json (equal to `emotion-assets analyze`'s), add the recording to
-the warehouse, upload random bytes and read the error; then a second person is served, and the
-server stops cleanly, removing its temporary upload folder.
+the warehouse (a day outside the partitions is refused; a day folder holding another recording
+of the same stem keeps it and its sidecars), upload random bytes and read the error; then a
+second person is served, and the server stops cleanly, removing its folder.
 """
 
 from __future__ import annotations
@@ -13,79 +14,25 @@ import os
 import signal
 import subprocess
 import sys
-import time
-import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from emotion_assets.app.server import PAGE_ROWS
-from emotion_assets.devservers import free_port
 from emotion_assets.labels import EMOTIONS
-from emotion_assets_tests.app.conftest import SPEECH
+from emotion_assets_tests.app.conftest import SPEECH, Server
 from emotion_assets_tests.app.test_runner import _close
 from emotion_assets_tests.browser import launch, require_chromium
 
-START_TIMEOUT_S = 300  # importing torch, funasr and gradio on a busy 2-core machine
 RUN_TIMEOUT_MS = 240_000
 
 
-@dataclass
-class Server:
-    url: str
-    data: Path
-    temp: Path
-    env: dict[str, str]
-    proc: subprocess.Popen
-    log: Path
-
-
-def _up(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
 @pytest.fixture
-def server(tmp_path: Path, tiny_model_dir: Path):
+def server(page_server: Server) -> Server:
     require_chromium()
     import playwright  # noqa: F401
 
-    port = free_port()
-    temp = tmp_path / "tmp"
-    temp.mkdir()
-    env = {
-        **os.environ,
-        "EMOTION_DATA_DIR": str(tmp_path / "data"),
-        "EMOTION_MODEL": str(tiny_model_dir),
-        "EMOTION_THREADS": "1",
-        "EMOTION_APP_HOST": "127.0.0.1",
-        "EMOTION_APP_PORT": str(port),
-        "TMPDIR": str(temp),  # the server's temporary upload folder is made here
-    }
-    log = tmp_path / "server.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "emotion_assets.cli", "serve"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while not _up(url):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"the server did not start:\n{log.read_text()[-3000:]}")
-        time.sleep(2)
-    yield Server(url, tmp_path / "data", temp, env, proc, log)
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait(30)
+    return page_server
 
 
 def _open(browser, url: str):
@@ -127,7 +74,8 @@ def test_a_visit(server: Server, shared_audio: Path, tmp_path: Path):
         expect(page.locator("#status")).to_contain_text("analysed")
         log_text = page.locator("#log textarea").input_value()
         assert "validating audio: duration=13.9s, sample_rate=22050Hz" in log_text
-        assert "output written to outputs/outputs_" in log_text
+        assert "output written to outputs_" in log_text
+        assert str(server.data) not in log_text + page.locator("#headline").inner_text()
         rows = page.locator("#frame-table tbody tr")
         assert 0 < rows.count() <= PAGE_ROWS
         expect(page.locator("#page-caption")).to_contain_text("page 1 of 7")
@@ -153,18 +101,46 @@ def test_a_visit(server: Server, shared_audio: Path, tmp_path: Path):
         _close(from_page, from_cli)
         assert len(from_page["frame_scores"]) == 695
 
-        # Add to the warehouse: the upload lands in raw/<date>/, with a link to the day's runs.
-        page.fill("#warehouse-day textarea, #warehouse-day input", "2024-06-03")
-        page.click("#add-warehouse")
+        # Add to the warehouse: a day outside the partitions is refused, nothing is written.
+        day_box = page.locator("#warehouse-day textarea, #warehouse-day input")
         status = page.locator("#warehouse-status")
+        day_box.fill("1999-01-01")
+        page.click("#add-warehouse")
+        expect(status).to_contain_text("1999-01-01 is before the first partition", timeout=60_000)
+        assert not (server.data / "raw").exists()
+
+        # Raw/<date>/ already holds anna's recording of the same stem and her sidecar: the
+        # upload and its own sidecar land under a stem of their own, a link to the day's runs.
+        day = server.data / "raw" / "2024-06-03"
+        day.mkdir(parents=True)
+        anna = {
+            f"{speech.stem}.mp3": b"ID3 anna's call",
+            f"{speech.stem}.json": b'{"speaker": "anna"}',
+        }
+        for name, data in anna.items():
+            (day / name).write_bytes(data)
+        bob = tmp_path / "bob.json"
+        bob.write_text('{"speaker": "bob"}')
+        page.locator("#sidecars input[type=file]").set_input_files(str(bob))
+        page.locator("#sidecars").get_by_text(bob.name).wait_for()
+        day_box.fill("2024-06-03")
+        page.click("#add-warehouse")
         expect(status).to_contain_text("is now in the warehouse", timeout=60_000)
-        landed = server.data / "raw" / "2024-06-03" / speech.name
+        landed = day / f"{speech.stem}-2{speech.suffix}"
         assert landed.read_bytes() == speech.read_bytes()
+        assert (day / f"{speech.stem}-2.json").read_bytes() == bob.read_bytes()
+        assert {name: (day / name).read_bytes() for name in anna} == anna
         href = status.locator("a").get_attribute("href")
         assert href.endswith("/runs?q%5B0%5D=tag%3Adagster%2Fpartition%3D2024-06-03")
 
+        # The same recording again: it is already there, nothing is replaced or added.
+        raw_before = {p: p.read_bytes() for p in day.iterdir()}
+        page.click("#add-warehouse")
+        expect(status).to_contain_text("was already in the warehouse", timeout=60_000)
+        assert {p: p.read_bytes() for p in day.iterdir()} == raw_before
+
         # Random bytes: a clear message, nothing new in the warehouse or the outputs.
-        outputs_before = sorted((server.data / "outputs").iterdir())
+        (session,) = server.session_folders()
         _analyse(page, noise)
         expect(page.locator("#status")).to_contain_text(
             "noise.wav was not analysed: This is not an audio file ffmpeg can read.",
@@ -172,17 +148,18 @@ def test_a_visit(server: Server, shared_audio: Path, tmp_path: Path):
         )
         expect(page.locator("#add-warehouse")).to_be_disabled()
         assert page.locator("#curves .js-plotly-plot").count() == 0  # the old curves are gone
-        assert [p.name for p in (server.data / "raw").rglob("*")] == ["2024-06-03", speech.name]
-        assert sorted((server.data / "outputs").iterdir()) == outputs_before
+        assert {p: p.read_bytes() for p in day.iterdir()} == raw_before
+        assert list(session.iterdir()) == []  # the rejected upload left no outputs folder
 
-        # The server keeps serving: the next person's upload is analysed.
+        # The server keeps serving: the next person's upload is analysed, in a folder of its own.
         other = _open(browser, server.url)
         _analyse(other, speech)
         other.wait_for_selector("#curves .js-plotly-plot", timeout=RUN_TIMEOUT_MS)
-        assert len(sorted((server.data / "outputs").iterdir())) == len(outputs_before) + 1
+        (theirs,) = [f for f in server.session_folders() if f != session]
+        assert [p.name[:8] for p in theirs.iterdir()] == ["outputs_"]
         browser.close()
 
-    # Stopping the server removes its temporary upload folder.
+    # Stopping the server removes its folder: uploads and sessions' files.
     server.proc.send_signal(signal.SIGTERM)
     assert server.proc.wait(60) == 0, server.log.read_text()[-2000:]
-    assert not list(server.temp.glob("emotion-app-*"))
+    assert server.work_folders() == []

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from emotion_assets.app.server import build_page
+from emotion_assets.app.sessions import SessionFiles
 from emotion_assets.layout import DataLayout
 from emotion_assets.reports.palette import MEANINGLESS_WARNING
 
@@ -18,7 +19,11 @@ def _page(model_id: str, tmp_path: Path):
         meaningless="tiny random" in model_id,
     )
     return build_page(
-        runner, layout=DataLayout(tmp_path / "data"), dagster_ui_url="http://127.0.0.1:3000"
+        runner,
+        layout=DataLayout(tmp_path / "data"),
+        dagster_ui_url="http://127.0.0.1:3000",
+        partitions=lambda: ("2024-01-01", "2025-12-31"),
+        files=SessionFiles(tmp_path / "work"),
     )
 
 
