@@ -38,12 +38,13 @@ LAUNCH_BACKFILL = """mutation($params: LaunchBackfillParams!) {
     ... on PythonError { message } ... on InvalidSubsetError { message } } }"""
 
 
-def test_the_sensor_runs_new_days_and_reports_folders_outside_the_partitions(
+def test_the_sensor_runs_new_days_and_reports_folders_outside_the_partitions_or_not_days(
     dagster_ui: DagsterUI, shared_audio: Path
 ) -> None:
     day, too_early = "2024-06-13", "2019-03-01"
     copy_day(dagster_ui.data_dir, day, shared_audio / CLIP)
     copy_day(dagster_ui.data_dir, too_early, shared_audio / CLIP)
+    copy_day(dagster_ui.data_dir, f"{day} copy", shared_audio / CLIP)  # not a day folder
     selector = {
         "repositoryLocationName": LOCATION,
         "repositoryName": REPOSITORY,
@@ -104,6 +105,9 @@ def _sensor_runs_and_reports(
     )
     assert f"data/raw/{too_early}/ is not a partition" in said, said
     assert "2024-01-01" in said  # the partition range, so the user knows what to do
+    ignored = f"data/raw/{day} copy/ is ignored: its name is not a date"
+    telling = [t for t in ticks if ignored in str(t)]
+    assert len(telling) == 1, said  # one tick says it (log and skip reason), not every tick
 
 
 def test_a_two_day_backfill_of_all_assets_succeeds_day_by_day(
@@ -149,6 +153,7 @@ def test_a_two_day_backfill_of_all_assets_succeeds_day_by_day(
         assert run["status"] == "SUCCESS", (day, run)
         assert_checks_name_their_day(dagster_ui, run["runId"], day)
         assert_model_step_shows_its_speed(dagster_ui, day)
+        assert_report_index_is_a_path_to_the_page(dagster_ui, day)
     assert day_rows(dagster_ui.data_dir, "raw_recordings", days[1]) == 2
 
 
@@ -170,3 +175,20 @@ def assert_model_step_shows_its_speed(ui: DagsterUI, day: str) -> None:
     assert meta["audio_seconds"] == pytest.approx(audio, abs=1e-3), meta
     assert meta["model_load_seconds"] >= 0 and meta["scoring_seconds"] > 0, meta
     assert meta["x_real_time"] == pytest.approx(audio / meta["scoring_seconds"], rel=0.01), meta
+
+
+def assert_report_index_is_a_path_to_the_page(ui: DagsterUI, day: str) -> None:
+    """`index_html` of emotion_reports is a path entry (the UI copies it with one click) naming
+    the day's index page, not a file:// Markdown link that neither Markdown nor the browser opens."""
+    data = ui.graphql(
+        """query($day: String!) { assetOrError(assetKey: {path: ["emotion_reports"]}) {
+             ... on Asset { assetMaterializations(partitions: [$day]) {
+               metadataEntries { label __typename ... on PathMetadataEntry { path } } } } } }""",
+        {"day": day},
+    )
+    (materialization,) = data["assetOrError"]["assetMaterializations"]
+    (entry,) = [m for m in materialization["metadataEntries"] if m["label"] == "index_html"]
+    assert entry["__typename"] == "PathMetadataEntry", entry
+    page = Path(entry["path"])
+    assert page.resolve() == (ui.data_dir / "reports" / day / "index.html").resolve(), entry
+    assert "<html" in page.read_text(encoding="utf-8").lower()

@@ -12,10 +12,22 @@ from dagster import (
 from emotion_assets.defs.common import filter_day
 from emotion_assets.defs.resources import StorageResource
 from emotion_assets.reports.markdown import markdown_image
-from emotion_assets.storage import push
+from emotion_assets.storage import Storage, push
 
 # Markdown metadata is stored in the event log: embed a few pictures, link the rest.
 MAX_EMBEDDED = 4
+
+
+def index_paths(root: Storage, days: list[str]) -> dict[str, MetadataValue]:
+    """Each day's index.html as a path entry ("index_html", or "index_html <day>" per day).
+
+    A path, not a link: browsers refuse file:// links on the UI's http:// page (and Markdown
+    drops them), while the UI copies a path with one click, to paste into the address bar.
+    """
+    paths = {day: MetadataValue.path(root.uri(f"reports/{day}/index.html")) for day in days}
+    if len(paths) == 1:
+        return {"index_html": next(iter(paths.values()))}
+    return {f"index_html {day}": path for day, path in sorted(paths.items())}
 
 
 def emotion_reports_asset(partitions: PartitionsDefinition) -> AssetsDefinition:
@@ -76,14 +88,11 @@ def emotion_reports_asset(partitions: PartitionsDefinition) -> AssetsDefinition:
             more = f"…and {table.height - MAX_EMBEDDED} more in the index pages below."
             curves.append(more)
             heat_maps.append(more)
-        indexes = sorted({root.uri(f"reports/{day}/index.html") for day in context.partition_keys})
         context.add_output_metadata(
             {
                 "curves": MetadataValue.md("\n\n".join(curves) or "no recordings"),
                 "heat_maps": MetadataValue.md("\n\n".join(heat_maps) or "no recordings"),
-                "index_html": MetadataValue.md(
-                    "\n".join(f"- [{p}]({p if '://' in p else 'file://' + p})" for p in indexes)
-                ),
+                **index_paths(root, context.partition_keys),
                 "reports": table.height,
             }
         )
