@@ -18,7 +18,8 @@ export EMOTION_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(EMOTION_DATA_DIR)/dagster_home
 export EMOTION_SHARED_AUDIO ?= $(abspath $(CURDIR)/../shared/audio)
 export GX_ANALYTICS_ENABLED := false
-DEMO_DATE ?= 2024-06-03
+# The demo's day (`make demo`, `make stack`); empty: today in EMOTION_TIMEZONE, the latest partition.
+DEMO_DATE ?=
 UI_HOST ?= 127.0.0.1
 UI_PORT ?= 3000
 
@@ -47,7 +48,7 @@ $(DAGSTER_HOME)/dagster.yaml: deploy/dagster.yaml $(STAMP)
 setup: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 
 demo: setup  ## set up, then run every asset on the bundled samples and show the tables
-	$(BIN)/python -m emotion_assets.demo --date $(DEMO_DATE)
+	$(BIN)/python -m emotion_assets.demo $(if $(DEMO_DATE),--date $(DEMO_DATE))
 
 # The browser tests drive Debian's chromium (no browser download: none is reachable here).
 CHROMIUM ?= /usr/bin/chromium
@@ -74,7 +75,7 @@ test: setup $(CHROMIUM) $(REDIS_SERVER)  ## set up, then run the whole test suit
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=25
 
 stack: setup $(REDIS_SERVER)  ## the demo day through PostgreSQL, S3, Redis, Celery workers, webserver + daemon on 127.0.0.1; stops them after
-	$(BIN)/python -m emotion_assets.stack --date $(DEMO_DATE) $(STACK_ARGS)
+	$(BIN)/python -m emotion_assets.stack $(if $(DEMO_DATE),--date $(DEMO_DATE)) $(STACK_ARGS)
 
 # As `make demo`: with EMOTION_MODEL unset and the real model unavailable, runs use the tiny one.
 ui: export EMOTION_ALLOW_TINY_FALLBACK ?= 1

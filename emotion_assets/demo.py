@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from emotion_assets.layout import DataLayout
-from emotion_assets.settings import StorageSettings, load_settings
+from emotion_assets.settings import StorageSettings, load_group, load_settings
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 EXAMPLE_QUERIES = (
@@ -33,6 +33,14 @@ EXAMPLE_QUERIES = (
 )
 
 
+def default_day(storage: StorageSettings) -> str:
+    """The demo's day: the latest partition (today in EMOTION_TIMEZONE), which the UI's
+    "Materialize all" → "Latest" selects, inside the last 90 days that its dialog shows."""
+    from emotion_assets.defs.partitions import daily_partitions, partition_bounds
+
+    return partition_bounds(daily_partitions(storage))[1]
+
+
 def copy_samples(layout: DataLayout, day: str) -> list[Path]:
     target = layout.raw_day(day)
     target.mkdir(parents=True, exist_ok=True)
@@ -49,28 +57,31 @@ def copy_samples(layout: DataLayout, day: str) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--date", default="2024-06-03", help="partition (folder) for the samples")
+    parser.add_argument(
+        "--date", help="partition (folder) for the samples (default: today, EMOTION_TIMEZONE)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = load_settings()
     layout = DataLayout(settings.storage.data_dir)
+    day = args.date or default_day(settings.storage)
     if settings.model.model_is_default:
         # Only the demo may fall back to the tiny model, and only when EMOTION_MODEL is unset.
         os.environ["EMOTION_ALLOW_TINY_FALLBACK"] = "1"
-    files = copy_samples(layout, args.date)
+    files = copy_samples(layout, day)
     from emotion_assets.storage import Storage, push
 
     storage = Storage.from_settings(settings.storage)
     # Shared storage (docs/deploy.md): the samples are dropped under the root's raw/<day>/.
-    push(storage, f"raw/{args.date}", layout.root, exact=False)
-    print(f"\n== {len(files)} sample files in {storage.uri(f'raw/{args.date}')}")
+    push(storage, f"raw/{day}", layout.root, exact=False)
+    print(f"\n== {len(files)} sample files in {storage.uri(f'raw/{day}')} (the demo day: {day})")
 
     from dagster import DagsterInstance
 
     from emotion_assets.pipeline_runner import run_partition
 
     instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
-    outcome = run_partition(layout.root, args.date, instance=instance, raise_on_error=False)
+    outcome = run_partition(layout.root, day, instance=instance, raise_on_error=False)
     if not outcome["success"]:
         print("\nThe run failed: see the log above (or `make ui`, Runs).", file=sys.stderr)
         return 1
@@ -79,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"   checks: {len(outcome['checks'])} run, {len(failed_checks)} failed {failed_checks or ''}"
     )
-    show_results(layout, args.date, settings.storage)
+    show_results(layout, day, settings.storage)
     return 0
 
 
@@ -114,13 +125,17 @@ def show_results(layout: DataLayout, day: str, storage: StorageSettings | None =
             con.sql(sql).show(max_width=120)
     finally:
         con.close()
+    latest = default_day(storage or load_group(StorageSettings))
+    pick = "Latest (today)" if day == latest else f"type {day}"
     reports = layout.reports_day(day)
     if reports.exists():
         print(f"== reports: {reports / 'index.html'}  (PNG curves, heat maps, interactive HTML)")
     print(
         '\nQuery it yourself:  .venv/bin/python -m emotion_assets.warehouse "SELECT ..."\n'
         "or in Python:       duckdb.connect('data/warehouse.duckdb', read_only=True)\n"
-        "Browse it:          make ui   (http://127.0.0.1:3000)"
+        "Browse it:          make ui   (http://127.0.0.1:3000): Assets → emotion_reports →\n"
+        f"                    Partitions → {day}; to run the day again there: Lineage →\n"
+        f"                    Materialize all → {pick} → Launch 1 run"
     )
 
 

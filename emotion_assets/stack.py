@@ -10,7 +10,7 @@ ran (Celery worker and process id, from Dagster's own event log) and each table'
 from the bucket, and stops everything it started: at the end, on an error, on Ctrl-C or
 SIGTERM. `--keep-running` keeps the stack up (UI link printed) until Ctrl-C.
 
-    python -m emotion_assets.stack [--date 2024-06-03] [--folder DIR] [--keep-running]
+    python -m emotion_assets.stack [--date YYYY-MM-DD] [--folder DIR] [--keep-running]
 
 docs/deploy.md, "Try the distributed stack on one machine", says how this maps to Kubernetes.
 """
@@ -393,7 +393,7 @@ def _start_and_run(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m emotion_assets.stack", description=__doc__)
-    parser.add_argument("--date", default="2024-06-03", help="partition for the samples")
+    parser.add_argument("--date", help="partition for the samples (default: the demo's, today)")
     parser.add_argument(
         "--folder", type=Path, help="keep everything here (default: a temporary folder, removed)"
     )
@@ -403,17 +403,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=1800, help="seconds the run may take")
     args = parser.parse_args(argv)
     try:
-        load_settings()  # a bad setting: one sentence now, not in every process later
+        settings = load_settings()  # a bad setting: one sentence now, not in every process later
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
+    from emotion_assets.demo import default_day
+
+    day = args.date or default_day(settings.storage)
     folder = (args.folder or Path(tempfile.mkdtemp(prefix="emotion-stack-"))).resolve()
     code = 1
     try:
         with stop_on_sigterm():
-            code = run_stack(
-                args.date, folder, keep_running=args.keep_running, timeout=args.timeout
-            )
+            code = run_stack(day, folder, keep_running=args.keep_running, timeout=args.timeout)
     except KeyboardInterrupt:
         code = 130
     except (StackError, ServerStartError) as exc:

@@ -19,8 +19,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from emotion_assets.demo import SAMPLES
-from emotion_assets.settings import StorageSettings
+from emotion_assets.demo import SAMPLES, default_day
+from emotion_assets.settings import StorageSettings, load_group
 from emotion_assets.storage import Storage
 from emotion_assets.warehouse.remote import list_remote_tables, read_remote_partitions
 from emotion_assets_tests.conftest import REPO
@@ -28,7 +28,7 @@ from emotion_assets_tests.conftest import REPO
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
 READY = "the stack keeps running"
-DAY = "2024-06-03"  # the stack's default day
+DAY_LINE = re.compile(r"== run \S+ of (\d{4}-\d{2}-\d{2}), launched through the webserver")
 STORAGE_LINE = re.compile(r"storage, for every process: (.+)$")
 STEP_LINE = re.compile(r"^   (\w+)\s+(\S+@\S+)\s+pid (\d+)$")
 
@@ -90,16 +90,16 @@ def _bucket(seen: list[str]) -> Storage:
     return Storage.from_settings(settings)
 
 
-def _assert_in_the_bucket(storage: Storage) -> int:
+def _assert_in_the_bucket(storage: Storage, day: str) -> int:
     """The samples, the tables and the report of the day are objects in the bucket."""
-    raw = {key.rsplit("/", 1)[1] for key in storage.list(f"raw/{DAY}")}
+    raw = {key.rsplit("/", 1)[1] for key in storage.list(f"raw/{day}")}
     samples = {p.name for p in SAMPLES.iterdir() if not p.name.upper().startswith("ATTRIBUTION")}
     assert samples and samples <= raw, (samples, raw)
-    tables = {t for t, days in list_remote_tables(storage).items() if DAY in days}
+    tables = {t for t, days in list_remote_tables(storage).items() if day in days}
     assert {"raw_recordings", "frame_emotion_scores", "recording_summary"} <= tables, tables
-    assert storage.exists(f"reports/{DAY}/index.html")
-    assert storage.list(f"processed/{DAY}"), "no normalized audio in the bucket"
-    frames = read_remote_partitions(storage, "frame_emotion_scores", [DAY])
+    assert storage.exists(f"reports/{day}/index.html")
+    assert storage.list(f"processed/{day}"), "no normalized audio in the bucket"
+    frames = read_remote_partitions(storage, "frame_emotion_scores", [day])
     assert frames.height > 0
     return frames.height
 
@@ -131,7 +131,10 @@ def test_the_stack_runs_the_demo_day_on_workers_and_ctrl_c_stops_everything(
     try:
         _read_until(_lines(proc), READY, timeout=1200, seen=seen)
         assert _processes_of(folder), "the stack's servers and workers should be running now"
-        frames = _assert_in_the_bucket(_bucket(seen))  # while its S3 server still runs
+        # The demo's day (the latest partition) unless --date says otherwise.
+        day = next(m[1] for m in map(DAY_LINE.search, seen) if m)
+        assert day == default_day(load_group(StorageSettings)), day
+        frames = _assert_in_the_bucket(_bucket(seen), day)  # while its S3 server still runs
         proc.send_signal(signal.SIGINT)  # Ctrl-C
         assert proc.wait(timeout=120) == 130
     finally:
@@ -149,7 +152,7 @@ def test_the_stack_runs_the_demo_day_on_workers_and_ctrl_c_stops_everything(
     assert steps.pop("emotion_model_outputs")[0].startswith("gpu@")
     assert {worker.split("@")[0] for worker, _ in steps.values()} == {"cpu"}
     # The row counts it printed are the bucket's.
-    assert f"tables of {DAY}, read from s3://" in output, output
+    assert f"tables of {day}, read from s3://" in output, output
     assert re.search(rf"frame_emotion_scores\s+{frames} rows", output), output
 
     # Nothing it started is left: no server, worker, webserver or daemon names its folder.
