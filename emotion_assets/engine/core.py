@@ -27,7 +27,7 @@ from emotion_assets.engine.heap import release_free_heap
 from emotion_assets.engine.loading import (
     ModelUnavailableError,
     load_funasr_model,
-    resolve_model_dir,
+    locate_model,
 )
 from emotion_assets.engine.model_builder import random_model_marker
 from emotion_assets.engine.normalize import TrackNormalizer
@@ -195,6 +195,7 @@ class EmotionEngine:
             )
         marker = random_model_marker(model_dir)
         self.model_id = marker["model_id"] if marker else model_name
+        self.model_source = model_name  # build_engine says where the folder came from
         self.embed_dim = int(self.model.cfg.get("embed_dim"))
         self.normalize = bool(self.model.cfg.get("normalize", False))
         # Stated on every score(): silero-vad (imported later in the same run) sets 1 thread.
@@ -330,15 +331,17 @@ class EmotionEngine:
 
 def build_engine(cfg: EngineConfig) -> EmotionEngine:
     """A new engine for cfg (no cache: load_engine is the once-per-process entry point)."""
-    model_dir = resolve_model_dir(cfg.model, cfg.hub, cfg.cache_dir)
+    located = locate_model(cfg.model, cfg.hub, cfg.cache_dir)
+    model_dir = located.path
     device = _resolve_device(cfg.device)
     threads = cfg.threads or available_cores()
     auto_model = load_funasr_model(model_dir, device, threads)
     engine = EmotionEngine(auto_model, model_dir, cfg, cfg.model)
+    engine.model_source = located.source  # which model and from where, for logs and metadata
     log.info(
         "emotion model %s loaded from %s on %s (%s threads)",
         engine.model_id,
-        model_dir,
+        located.source,
         engine.device,
         engine.threads or "GPU, not",
     )

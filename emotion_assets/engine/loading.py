@@ -1,20 +1,27 @@
 """Find a model folder (local path, hub cache or a quick download) and load it with funasr.
 
 Hub ids go through the hub libraries with an explicit cache_dir so nothing lands in ~; an
-unreachable hub is detected with a short socket probe because funasr's own download retries for
-about 20 s before failing with an unrelated "model is not registered" message.
+unreachable hub is detected with a short probe because funasr's own download retries for about
+20 s before failing with an unrelated "model is not registered" message. The probe is bounded
+as a whole, name lookup included (a resolver that never answers held it ~30 s), and an
+unreachable hub is remembered in cache_dir for UNREACHABLE_TTL_S: the runs that follow know at
+once, without asking the network.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import importlib.metadata
 import io
+import json
 import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -22,13 +29,27 @@ log = logging.getLogger(__name__)
 
 REQUIRED_FILES = ("config.yaml", "model.pt", "tokens.txt")
 _PROBE_TIMEOUT_S = 3.0
+# How long a hub found unreachable is not asked again (a demo day's runs, the page's restarts).
+UNREACHABLE_TTL_S = 600.0
 # The engine relies on funasr internals (its model registry and AutoModel's weight loading, the
 # Emotion2vec modules, AltAttention, alibi_biases): it runs only on the release it was checked on.
 VERIFIED_FUNASR = "1.4.16"
 
 
 class ModelUnavailableError(RuntimeError):
-    """The emotion model could not be found locally nor downloaded."""
+    """The emotion model could not be found locally nor downloaded; `why` is the reason alone."""
+
+    def __init__(self, message: str, why: str = "") -> None:
+        super().__init__(message)
+        self.why = why or message
+
+
+@dataclass(frozen=True)
+class LocatedModel:
+    """A model folder and, in words, where it came from (the run's log and metadata say it)."""
+
+    path: Path
+    source: str
 
 
 class FunasrVersionError(ModelUnavailableError):
@@ -52,7 +73,8 @@ def unavailable(model: str, why: str) -> ModelUnavailableError:
     return ModelUnavailableError(
         f"The emotion model {model!r} could not be loaded ({why}); download it on a connected "
         f"machine, e.g. `modelscope download --model {example} --local_dir DIR`, copy DIR here "
-        f"and set EMOTION_MODEL=DIR."
+        f"and set EMOTION_MODEL=DIR.",
+        why,
     )
 
 
@@ -86,12 +108,62 @@ def _hub_host(hub: str) -> str:
 
 
 def hub_reachable(hub: str, timeout: float = _PROBE_TIMEOUT_S) -> bool:
+    """A TCP connection to the hub within `timeout` seconds, name lookup included.
+
+    getaddrinfo ignores socket timeouts (a resolver that never answers holds it 10 s per
+    nameserver), so the probe runs in a daemon thread that is abandoned when time is up.
+    """
     host = _hub_host(hub)
+    answered: list[bool] = []
+
+    def probe() -> None:
+        try:
+            with socket.create_connection((host, 443), timeout=timeout):
+                answered.append(True)
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=probe, name=f"probe {host}", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return bool(answered)
+
+
+def _remembered_path(cache_dir: Path, host: str) -> Path:
+    return cache_dir / f"hub-unreachable-{host}.json"
+
+
+def remembered_unreachable(cache_dir: Path | None, host: str) -> str | None:
+    """When `host` was found unreachable less than UNREACHABLE_TTL_S ago: the reason, in words."""
+    if cache_dir is None:
+        return None
     try:
-        with socket.create_connection((host, 443), timeout=timeout):
-            return True
-    except OSError:
-        return False
+        checked = float(json.loads(_remembered_path(cache_dir, host).read_text())["checked_at"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not 0 <= time.time() - checked < UNREACHABLE_TTL_S:
+        return None
+    at = dt.datetime.fromtimestamp(checked).astimezone().strftime("%H:%M:%S")
+    again = dt.datetime.fromtimestamp(checked + UNREACHABLE_TTL_S).astimezone()
+    return f"the model hub {host} was unreachable at {at} and is not asked again until {again:%H:%M:%S}"
+
+
+def _remember_unreachable(cache_dir: Path | None, host: str) -> None:
+    if cache_dir is None:
+        return
+    from emotion_assets.warehouse.atomic import write_bytes_atomically
+
+    try:
+        text = json.dumps({"host": host, "checked_at": time.time()})
+        write_bytes_atomically(_remembered_path(cache_dir, host), text)
+    except OSError as exc:  # a read-only cache: the next load probes again, nothing worse
+        log.debug("could not remember that %s is unreachable: %s", host, exc)
+
+
+def _forget_unreachable(cache_dir: Path | None, host: str) -> None:
+    if cache_dir is not None:
+        with contextlib.suppress(OSError):
+            _remembered_path(cache_dir, host).unlink()
 
 
 def _hub_id(model: str, hub: str) -> str:
@@ -101,40 +173,72 @@ def _hub_id(model: str, hub: str) -> str:
     return names.get(model, model)
 
 
+def _hub_cache(hub: str, cache_dir: Path | None) -> Path | None:
+    return cache_dir / ("huggingface" if hub == "hf" else "modelscope") if cache_dir else None
+
+
 def _snapshot(repo_id: str, hub: str, cache_dir: Path | None, local_only: bool) -> Path:
+    sub = _hub_cache(hub, cache_dir)
     if hub == "hf":
         from huggingface_hub import snapshot_download
 
-        sub = cache_dir / "huggingface" if cache_dir else None
         return Path(snapshot_download(repo_id, cache_dir=sub, local_files_only=local_only))
     from modelscope.hub.snapshot_download import snapshot_download
 
-    sub = cache_dir / "modelscope" if cache_dir else None
     return Path(snapshot_download(repo_id, cache_dir=sub, local_files_only=local_only))
 
 
-def resolve_model_dir(model: str, hub: str = "ms", cache_dir: Path | None = None) -> Path:
-    """A local folder holding config.yaml, model.pt and tokens.txt for `model`, or raise."""
-    if hub not in ("ms", "hf"):
-        raise ValueError(f"hub must be 'ms' or 'hf', not {hub!r}")
-    if looks_like_path(model):
-        return check_local_dir(model)
-    repo_id = _hub_id(model, hub)
-    cache_dir = Path(cache_dir).expanduser().resolve() if cache_dir else None
+def _cached_copy(repo_id: str, hub: str, cache_dir: Path | None) -> Path | None:
+    """The hub library's cached copy, without any network; None when there is none."""
+    sub = _hub_cache(hub, cache_dir)
+    if sub is not None and not sub.is_dir():
+        return None  # nothing was ever downloaded here: no need to import the hub library
     try:
         return check_local_dir(str(_snapshot(repo_id, hub, cache_dir, local_only=True)))
     except Exception as exc:  # not cached (each hub library raises its own error type)
         log.debug("no cached copy of %s: %s", repo_id, exc)
+        return None
+
+
+def locate_model(model: str, hub: str = "ms", cache_dir: Path | None = None) -> LocatedModel:
+    """The folder holding config.yaml, model.pt and tokens.txt for `model`, and where it came
+    from; ModelUnavailableError when there is none.
+
+    A hub id is looked up in the local cache first, then on the hub unless the hub was found
+    unreachable less than UNREACHABLE_TTL_S ago (remembered in cache_dir).
+    """
+    if hub not in ("ms", "hf"):
+        raise ValueError(f"hub must be 'ms' or 'hf', not {hub!r}")
+    if looks_like_path(model):
+        path = check_local_dir(model)
+        return LocatedModel(path, f"the folder {path}")
+    repo_id = _hub_id(model, hub)
+    cache_dir = Path(cache_dir).expanduser().resolve() if cache_dir else None
+    cached = _cached_copy(repo_id, hub, cache_dir)
+    if cached is not None:
+        return LocatedModel(cached, f"{model}: the copy cached at {cached}")
+    host = _hub_host(hub)
+    where = f" and no copy is cached under {cache_dir}" if cache_dir else ""
+    remembered = remembered_unreachable(cache_dir, host)
+    if remembered:  # known at once: no network
+        raise unavailable(model, f"{remembered},{where}" if where else remembered)
     if not hub_reachable(hub):
-        where = f" and no copy is cached under {cache_dir}" if cache_dir else ""
-        raise unavailable(model, f"the model hub {_hub_host(hub)} is unreachable{where}")
+        _remember_unreachable(cache_dir, host)
+        raise unavailable(model, f"the model hub {host} is unreachable{where}")
+    _forget_unreachable(cache_dir, host)
     log.info("downloading %s from %s into %s", repo_id, hub, cache_dir or "the hub's default cache")
     try:
-        return check_local_dir(str(_snapshot(repo_id, hub, cache_dir, local_only=False)))
+        path = check_local_dir(str(_snapshot(repo_id, hub, cache_dir, local_only=False)))
     except ModelUnavailableError:
         raise
     except Exception as exc:
         raise unavailable(model, f"the download failed: {type(exc).__name__}") from exc
+    return LocatedModel(path, f"{model}: downloaded from {host} to {path}")
+
+
+def resolve_model_dir(model: str, hub: str = "ms", cache_dir: Path | None = None) -> Path:
+    """A local folder holding config.yaml, model.pt and tokens.txt for `model`, or raise."""
+    return locate_model(model, hub, cache_dir).path
 
 
 def load_funasr_model(model_dir: Path, device: str, threads: int):

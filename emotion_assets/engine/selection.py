@@ -17,9 +17,9 @@ TINY_MODEL_WARNING = (
     "demos only)."
 )
 TINY_FALLBACK_WARNING = (
-    "EMOTION_MODEL is unset and {model} could not be loaded, so the TINY RANDOM MODEL runs "
-    "instead: its scores carry no meaning. Download the real weights and set EMOTION_MODEL "
-    "(README, 'Model')."
+    "EMOTION_MODEL is unset and {model} could not be loaded ({why}), so the TINY RANDOM MODEL "
+    "runs instead: its scores carry no meaning. Download the real weights and set "
+    "EMOTION_MODEL (README, 'Model')."
 )
 
 
@@ -27,7 +27,7 @@ def load_with_fallback(
     cfg: EngineConfig, *, allow_tiny_fallback: bool, tiny_dir: Path
 ) -> tuple[EmotionEngine, str | None]:
     """Load `cfg`'s model; if that fails and the fallback is allowed, the tiny model + a warning."""
-    template = TINY_MODEL_WARNING
+    template, why = TINY_MODEL_WARNING, ""
     try:
         engine = load_engine(cfg)
     except ModelUnavailableError as exc:
@@ -36,9 +36,9 @@ def load_with_fallback(
         log.warning("%s", exc)
         tiny = cached_model_dir(tiny_dir, size="tiny")
         engine = load_engine(replace(cfg, model=str(tiny)))
-        template = TINY_FALLBACK_WARNING
+        template, why = TINY_FALLBACK_WARNING, exc.why
     warning = None
     if TINY_MODEL_ID in engine.model_id:
-        warning = template.format(model=cfg.model)
+        warning = template.format(model=cfg.model, why=why)
         log.warning("%s", warning)
     return engine, warning

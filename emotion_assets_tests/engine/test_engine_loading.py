@@ -117,3 +117,73 @@ def test_config_rejects_bad_settings():
         EngineConfig(quantize="int4")
     with pytest.raises(ValueError):
         EngineConfig(hub="github")
+
+
+# Issue 25, item 15: a hub that cannot be reached is known at once, without the network.
+def _forbid_the_network(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every name lookup, connection or hub download tried from now on."""
+    import socket
+
+    from emotion_assets.engine import loading
+
+    asked: list[str] = []
+
+    def lookup(host, *args, **kwargs):
+        asked.append(f"getaddrinfo {host}")
+        raise socket.gaierror("the test forbids the network")
+
+    def connect(address, *args, **kwargs):
+        asked.append(f"connect {address}")
+        raise OSError("the test forbids the network")
+
+    def snapshot(repo_id, hub, cache_dir, local_only):
+        if not local_only:  # a look into the local cache is no network
+            asked.append(f"download {repo_id}")
+        raise FileNotFoundError(repo_id)
+
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+    monkeypatch.setattr(socket, "create_connection", connect)
+    monkeypatch.setattr(loading, "_snapshot", snapshot)
+    return asked
+
+
+@pytest.mark.timeout(60)
+def test_an_unreachable_hub_is_remembered_and_the_next_lookup_asks_no_network(
+    tmp_path, monkeypatch
+):
+    from emotion_assets.engine.loading import locate_model
+
+    monkeypatch.setenv("MODELSCOPE_ENDPOINT", "https://hub.invalid")
+    models = tmp_path / "models"
+    with pytest.raises(ModelUnavailableError, match="hub.invalid is unreachable"):
+        locate_model("iic/emotion2vec_plus_large", "ms", models)  # probes, and remembers
+
+    asked = _forbid_the_network(monkeypatch)
+    with pytest.raises(ModelUnavailableError) as info:
+        locate_model("iic/emotion2vec_plus_large", "ms", models)
+    _assert_helpful(info.value)
+    assert asked == [], asked
+    assert "hub.invalid was unreachable at" in info.value.why
+
+
+def test_a_resolver_that_never_answers_does_not_hold_the_probe(monkeypatch):
+    """getaddrinfo ignores socket timeouts: the probe must give up on it by itself."""
+    import socket
+    import threading
+
+    from emotion_assets.engine.loading import hub_reachable
+
+    monkeypatch.setenv("MODELSCOPE_ENDPOINT", "https://hub.invalid")
+    release, answered = threading.Event(), []
+
+    def silent_resolver(host, *args, **kwargs):
+        release.wait(120)  # a resolver that never answers (until the test ends)
+        answered.append(host)
+        raise socket.gaierror("no answer")
+
+    monkeypatch.setattr(socket, "getaddrinfo", silent_resolver)
+    try:
+        assert hub_reachable("ms", timeout=0.2) is False
+        assert answered == []  # it returned while the lookup was still waiting
+    finally:
+        release.set()

@@ -41,3 +41,51 @@ def test_a_missing_model_is_not_retried_and_its_sentence_is_the_headline(
     headline = run_failure.event_specific_data.error.message.splitlines()[0]
     assert sentence in headline
     assert "max_retries" not in headline
+
+
+def test_a_fallback_run_says_which_model_and_why_and_asks_no_unreachable_hub(
+    data_dir: Path, shared_audio: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 25, item 15: the default model's hub was found unreachable by an earlier run, so
+    this run knows at once (no lookup, no connection) and its model step says what ran and why."""
+    import socket
+
+    from emotion_assets.engine.loading import locate_model
+    from emotion_assets.settings import DEFAULT_MODEL
+
+    monkeypatch.delenv("EMOTION_MODEL", raising=False)
+    monkeypatch.setenv("EMOTION_ALLOW_TINY_FALLBACK", "1")
+    monkeypatch.setenv("MODELSCOPE_ENDPOINT", "https://hub.invalid")
+    with pytest.raises(Exception, match="hub.invalid is unreachable"):  # the earlier run
+        locate_model(DEFAULT_MODEL, "ms", data_dir / "models")
+    asked: list[str] = []
+    lookup, connect = socket.getaddrinfo, socket.create_connection
+
+    def spy_lookup(host, *args, **kwargs):
+        if host == "hub.invalid":
+            asked.append("getaddrinfo")
+        return lookup(host, *args, **kwargs)
+
+    def spy_connect(address, *args, **kwargs):
+        if address[0] == "hub.invalid":
+            asked.append("connect")
+        return connect(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", spy_lookup)
+    monkeypatch.setattr(socket, "create_connection", spy_connect)
+    copy_into_day(data_dir, DAY, shared_audio / "speech" / "librispeech_198-209-0000.ogg")
+
+    outcome = run_partition(data_dir, DAY, instance=DagsterInstance.ephemeral())
+
+    assert outcome["success"] and asked == []
+    meta = next(
+        m.metadata
+        for m in (e.materialization for e in outcome["result"].get_asset_materialization_events())
+        if m.asset_key.path == ["frame_emotion_scores"]
+    )
+    assert "tiny random model" in meta["model_id"].value
+    assert str(data_dir / "models" / "tiny") in meta["model_source"].value
+    warning = meta["WARNING"].value
+    assert f"{DEFAULT_MODEL} could not be loaded (the model hub hub.invalid was unreachable at" in (
+        warning
+    )

@@ -92,6 +92,7 @@ def emotion_assets(
         # A worker process keeps its engine between steps and runs (load_engine's cache): the
         # metadata says whether this step paid for loading it, and in which process.
         loaded_here = engines_loaded() > loaded_before
+        context.log.info(f"emotion model {engine.model_id} ({engine.model_source})")
         if warning:
             context.log.warning(warning)
         frames_all, embeddings_all = [], []
@@ -120,6 +121,8 @@ def emotion_assets(
         embeddings = pl.concat(embeddings_all, how="diagonal_relaxed")
         model_meta = {
             "model_id": MetadataValue.text(engine.model_id),
+            # Which folder, and how it was found: a local folder, the hub cache or a download.
+            "model_source": MetadataValue.text(engine.model_source),
             "device": MetadataValue.text(str(engine.device)),
             "model_loaded_in_this_step": loaded_here,
             # The engine's own seconds: what the step spent beyond them is the pipeline's.
