@@ -470,27 +470,10 @@ def work_folder(parent: Path) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}{os.getpid()}-", dir=parent))
 
 
-def import_funasr_seeing_ffmpeg(binary: str) -> None:
-    """funasr looks for `ffmpeg` on PATH once, when imported, and prints "Notice: ffmpeg is not
-    installed ... sudo apt install ffmpeg" without one; the project's ffmpeg (imageio-ffmpeg's,
-    or FFMPEG_BINARY) has another name. So funasr is imported with a link named ffmpeg on PATH,
-    and only then: Gradio takes an ffmpeg on PATH to mean ffprobe is there too (the project has
-    none), and its audio players would fail."""
-    with tempfile.TemporaryDirectory(prefix=WORK_PREFIX) as folder:
-        (Path(folder) / "ffmpeg").symlink_to(shutil.which(binary) or binary)
-        path = os.environ.get("PATH", "")
-        os.environ["PATH"] = f"{folder}{os.pathsep}{path}"
-        try:
-            import funasr.utils.load_utils  # noqa: F401
-        finally:
-            os.environ["PATH"] = path
-
-
 def serve(host: str | None = None, port: int | None = None, model: str | None = None) -> int:
     """Load the model, build the page and serve it until interrupted (SIGINT or SIGTERM)."""
     from starlette.middleware import Middleware
 
-    from emotion_assets.audio.ffmpeg_tools import ffmpeg_binary
     from emotion_assets.defs.partitions import daily_partitions, partition_bounds
     from emotion_assets.settings import load_settings
     from emotion_assets.single_file import load_engine_or_tiny
@@ -505,7 +488,6 @@ def serve(host: str | None = None, port: int | None = None, model: str | None = 
     signal.signal(signal.SIGTERM, _stop)
     page = None
     try:
-        import_funasr_seeing_ffmpeg(ffmpeg_binary(settings.audio.ffmpeg_binary))
         engine = load_engine_or_tiny(model, settings)
         runner = Runner(
             engine,

@@ -166,7 +166,20 @@ def _forget_unreachable(cache_dir: Path | None, host: str) -> None:
             _remembered_path(cache_dir, host).unlink()
 
 
+def import_funasr() -> None:
+    """Import funasr once per process, before any of its modules.
+
+    On import funasr looks for a system `ffmpeg` on PATH and prints "Notice: ffmpeg is not
+    installed ... sudo apt install ffmpeg" without one. Audio never reaches funasr here (it gets
+    decoded samples; the project's own ffmpeg comes from imageio-ffmpeg), so the notice would
+    only mislead the user.
+    """
+    with contextlib.redirect_stdout(io.StringIO()):
+        import funasr.utils.load_utils  # noqa: F401  (the module that prints the notice)
+
+
 def _hub_id(model: str, hub: str) -> str:
+    import_funasr()
     from funasr.download.name_maps_from_hub import name_maps_hf, name_maps_ms
 
     names = name_maps_hf if hub == "hf" else name_maps_ms
@@ -244,10 +257,8 @@ def resolve_model_dir(model: str, hub: str = "ms", cache_dir: Path | None = None
 def load_funasr_model(model_dir: Path, device: str, threads: int):
     """funasr AutoModel on a local folder: no network, threads set once via ncpu."""
     check_funasr_version()
-    # funasr prints a notice about a missing system ffmpeg on import: audio never reaches it
-    # here (it gets decoded samples), so the notice would only mislead the user.
-    with contextlib.redirect_stdout(io.StringIO()):
-        from funasr import AutoModel
+    import_funasr()
+    from funasr import AutoModel
 
     root = logging.getLogger()
     level = root.level

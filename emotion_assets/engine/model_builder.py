@@ -67,6 +67,9 @@ def _content_key(size: str, seed: int, reference_dir: Path) -> str:
 
 
 def _random_state_dict(conf: dict, n_labels: int, seed: int, proj_std: float | None) -> dict:
+    from emotion_assets.engine.loading import import_funasr
+
+    import_funasr()
     from funasr.models.emotion2vec.model import Emotion2vec
 
     torch.manual_seed(seed)
