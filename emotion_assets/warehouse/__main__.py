@@ -67,12 +67,19 @@ def query_error(exc: duckdb.Error) -> str:
     return " ".join(lines) or type(exc).__name__
 
 
-def run_query(warehouse: Path, settings: StorageSettings, sql: str) -> int:
-    """Print the query's result; a query DuckDB refuses is one sentence and exit 2."""
+def open_or_say(warehouse: Path, settings: StorageSettings) -> duckdb.DuckDBPyConnection | None:
+    """A read-only connection, or None after one sentence on stderr."""
     try:
-        con = connect_readonly(warehouse, settings)
+        return connect_readonly(warehouse, settings)
     except duckdb.Error as exc:
         print(f"error: {warehouse} cannot be opened: {query_error(exc)}", file=sys.stderr)
+        return None
+
+
+def run_query(warehouse: Path, settings: StorageSettings, sql: str) -> int:
+    """Print the query's result; a query DuckDB refuses is one sentence and exit 2."""
+    con = open_or_say(warehouse, settings)
+    if con is None:
         return 1
     try:
         print(con.sql(sql))  # the relation runs when printed: its errors are caught here too
@@ -92,10 +99,8 @@ def usage(warehouse: Path, settings: StorageSettings) -> int:
     if cli and not settings.storage_url.startswith("s3://"):
         return subprocess.run([cli, "-readonly", str(warehouse)], check=False).returncode
     print('usage: make sql Q="SELECT * FROM recording_summary LIMIT 5"  (read-only)')
-    try:
-        con = connect_readonly(warehouse, settings)
-    except duckdb.Error as exc:
-        print(f"error: {warehouse} cannot be opened: {query_error(exc)}", file=sys.stderr)
+    con = open_or_say(warehouse, settings)
+    if con is None:
         return 1
     try:
         names = con.sql(
