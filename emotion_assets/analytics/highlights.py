@@ -35,6 +35,7 @@ from emotion_assets.contracts import HIGHLIGHTS_SCHEMA, conform
 from emotion_assets.labels import EMOTIONS, FRAME_HOP_S
 from emotion_assets.layout import DataLayout
 from emotion_assets.settings import AnalyticsSettings
+from emotion_assets.storage.tracks import track_stem
 from emotion_assets.warehouse.atomic import atomic_path
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ def pick_non_overlapping(score: np.ndarray, width: int, top_n: int) -> list[int]
 
 
 def _clip_name(recording_id: str, track: int, rank_by: str, rank: int) -> str:
-    return f"{recording_id}_t{track}_{rank_by}_{rank}.wav"
+    return f"{track_stem(recording_id, track)}_{rank_by}_{rank}.wav"
 
 
 def write_clip(source: Path, target: Path, t_start: float, t_end: float) -> None:
@@ -113,7 +114,7 @@ def _audio_paths(normalized: pl.DataFrame | None) -> dict[tuple[str, int], str]:
 def _remove_stale_clips(folder: Path, recording_id: str, track: int, keep: set[str]) -> None:
     """A re-run may find fewer highlights: drop this track's clips that are no longer listed."""
     if folder.is_dir():
-        for old in folder.glob(f"{recording_id}_t{track}_*.wav"):
+        for old in folder.glob(f"{track_stem(recording_id, track)}_*.wav"):
             if old.name not in keep:
                 old.unlink(missing_ok=True)
 

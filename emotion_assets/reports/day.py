@@ -95,7 +95,6 @@ def render_day(
                 "model_id": str(track_frames["model_id"][0]),
             }
         )
-    table = pl.DataFrame(rows, schema=REPORT_SCHEMA)
-    if table.height:
-        render_day_index(layout, day, index_rows)
-    return table
+    # Always rewritten: a day whose recordings are all gone must not keep listing them.
+    render_day_index(layout, day, index_rows)
+    return pl.DataFrame(rows, schema=REPORT_SCHEMA)

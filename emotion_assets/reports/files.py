@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from emotion_assets.layout import DataLayout
 from emotion_assets.reports.html_report import PLOTLY_JS_NAME
+from emotion_assets.storage.tracks import track_stem
 from emotion_assets.warehouse.atomic import write_bytes_atomically
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -23,7 +24,7 @@ def reports_dir(layout: DataLayout, day: str) -> Path:
 def report_stem(recording_id: str, track: int) -> str:
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", recording_id) or recording_id.startswith("."):
         raise ValueError(f"recording_id is not a safe file name: {recording_id!r}")
-    return f"{recording_id}_t{int(track)}"
+    return track_stem(recording_id, track)
 
 
 def ensure_plotly_js(directory: Path) -> Path:

@@ -14,13 +14,21 @@ from emotion_assets.analytics.team_health import team_health as team_health_tabl
 from emotion_assets.analytics.timeline import emotion_timeline as timeline_table
 from emotion_assets.defs.analytics.reports import emotion_reports_asset
 from emotion_assets.defs.analytics.transcripts import segment_emotions_asset
+from emotion_assets.defs.common import filter_day
 from emotion_assets.defs.resources import AnalyticsResource, StorageResource
 from emotion_assets.storage import pull, push
+from emotion_assets.storage.tracks import remove_other_tracks, track_stems
 
 
-def _with_numbers(context: AssetExecutionContext, numbers: dict[str, float]) -> None:
-    """Numeric metadata, so the UI plots it across partitions."""
-    context.add_output_metadata({k: float(v) for k, v in numbers.items()})
+def _with_numbers(context: AssetExecutionContext, numbers: dict[str, float | None]) -> None:
+    """Numeric metadata, so the UI plots it across partitions. A number that does not exist
+    (the entropy of a day with no speech) is left out rather than failing the step."""
+    context.add_output_metadata({k: float(v) for k, v in numbers.items() if v is not None})
+
+
+def _stems(highlights: pl.DataFrame, day: str) -> set[str]:
+    """The tracks of `day` that have a clip now."""
+    return track_stems(filter_day(highlights, day).filter(pl.col("clip_path").is_not_null()))
 
 
 def analytics_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]:
@@ -58,7 +66,7 @@ def analytics_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]
                 {
                     "speech_seconds": tracks["speech_s"].sum(),
                     "mean_entropy_bits": tracks["emotion_entropy"].mean(),
-                    "mean_neutral_share": tracks["neutral_share"].mean() or 0.0,
+                    "mean_neutral_share": tracks["neutral_share"].mean(),
                 },
             )
         return summary
@@ -91,7 +99,7 @@ def analytics_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]
         and what the transcript says during them."""
         root, layout = storage.storage(), storage.layout
         for day in context.partition_keys:  # clips are cut from the normalized audio
-            pull(root, f"processed/{day}", layout.root, exact=False)
+            pull(root, f"processed/{day}", layout.root)
         highlights = find_highlights(
             smoothed_emotion_curves,
             normalized_audio,
@@ -99,7 +107,10 @@ def analytics_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]
             analytics.settings(),
             transcript=transcript_segments,
         )
-        for day in context.partition_keys:  # the root holds exactly the clips picked now
+        for day in context.partition_keys:
+            # Clips of tracks with none now (a deleted or replaced recording) go, then the root
+            # holds exactly the clips picked now.
+            remove_other_tracks(root, f"clips/{day}", layout.root, _stems(highlights, day))
             push(root, f"clips/{day}", layout.root)
         return highlights
 

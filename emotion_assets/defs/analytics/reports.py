@@ -13,6 +13,7 @@ from emotion_assets.defs.common import filter_day
 from emotion_assets.defs.resources import StorageResource
 from emotion_assets.reports.markdown import markdown_image
 from emotion_assets.storage import Storage, push
+from emotion_assets.storage.tracks import remove_other_tracks, track_stems
 
 # Markdown metadata is stored in the event log: embed a few pictures, link the rest.
 MAX_EMBEDDED = 4
@@ -73,6 +74,9 @@ def emotion_reports_asset(partitions: PartitionsDefinition) -> AssetsDefinition:
         table = pl.concat(tables, how="vertical")
         root = storage.storage()
         for day in context.partition_keys:  # rendered in scratch, published under the root
+            # Pages and pictures of tracks not rendered now (a deleted or replaced recording) go.
+            stems = track_stems(filter_day(table, day))
+            remove_other_tracks(root, f"reports/{day}", layout.root, stems)
             push(root, f"reports/{day}", layout.root, exact=False)
         curves, heat_maps = [], []
         for row in table.head(MAX_EMBEDDED).iter_rows(named=True):

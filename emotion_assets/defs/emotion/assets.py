@@ -27,6 +27,7 @@ from emotion_assets.labels import FRAME_HOP_S
 from emotion_assets.settings import ExecutionSettings, KubernetesSettings, ModelSettings
 from emotion_assets.storage import pull, push
 from emotion_assets.storage.store import StorageConfigError
+from emotion_assets.storage.tracks import remove_other_tracks, track_stems
 
 # The model step's engine seconds in its metadata (the benchmark reads them: pipeline_runner).
 LOAD_SECONDS = "model_load_seconds"
@@ -101,13 +102,14 @@ def emotion_assets(
             root = storage.storage()
             for day in context.partition_keys:
                 # This worker may not be the one that ingested: fetch the day's normalized audio.
-                pull(root, f"processed/{day}", layout.root, exact=False)
+                pull(root, f"processed/{day}", layout.root)
                 started = time.perf_counter()
+                day_audio = filter_day(normalized_audio, day)
                 frames, embeddings = score_partition(
                     engine,
                     layout,
                     day,
-                    filter_day(normalized_audio, day),
+                    day_audio,
                     filter_day(speech_segments, day),
                     filter_day(speaker_turns, day),
                     save_frame_embeddings=emotion_model.save_frame_embeddings,
@@ -117,6 +119,8 @@ def emotion_assets(
                 frames_all.append(frames)
                 embeddings_all.append(embeddings)
                 push(root, f"embeddings/{day}", layout.root, exact=False)
+                # Frame embeddings of tracks the day no longer has (deleted or replaced) go.
+                remove_other_tracks(root, f"embeddings/{day}", layout.root, track_stems(day_audio))
         frames = pl.concat(frames_all, how="diagonal_relaxed")
         embeddings = pl.concat(embeddings_all, how="diagonal_relaxed")
         model_meta = {

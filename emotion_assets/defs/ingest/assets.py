@@ -23,6 +23,7 @@ from emotion_assets.defs.common import not_retried, retry_policy, run_days
 from emotion_assets.defs.resources import AudioResource, StorageResource
 from emotion_assets.storage import pull, push
 from emotion_assets.storage.store import StorageConfigError
+from emotion_assets.storage.tracks import remove_other_tracks, track_stems
 from emotion_assets.watch import FINGERPRINTS_METADATA_KEY, storage_day_fingerprint
 
 
@@ -71,6 +72,9 @@ def ingest_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]:
                 )
                 days[day] = dataclasses.replace(done, fingerprint=seen)
                 push(root, f"processed/{day}", layout.root, exact=False)
+                # ingest_day removed stale WAVs from scratch; the root loses them too.
+                stems = track_stems(done.tables["normalized_audio"])
+                remove_other_tracks(root, f"processed/{day}", layout.root, stems)
         # What was ingested, per day: the sensor's first tick skips days whose files are unchanged.
         fingerprints = {day: done.fingerprint for day, done in days.items()}
         for name in INGEST_TABLES:
