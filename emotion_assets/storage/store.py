@@ -194,26 +194,38 @@ class Storage:
         return found
 
     def local_copy(self, key: str, scratch: Path) -> Path:
-        """A local file with the object's content, for libraries that need a path.
+        """`scratch/key` holding the object's content, for libraries that need a path.
 
-        Local root: the file itself. S3: `scratch/key`, downloaded (atomically) unless the copy
-        there already has the object's size and is newer than the object.
+        Copied (atomically) from the root, a folder or S3, unless the copy there already has the
+        object's size and is newer than the object. A root that is the scratch folder itself
+        (`shares`) has nothing to copy: the file is returned in place.
         """
-        if self._local is not None:
-            return self._local_path(key)
         target = Path(scratch) / check_key(key)
-        remote = self._call(
-            lambda: self._fs.info(f"{self.bucket}/{self._s3_key(key)}", refresh=True)
-        )
+        if self._local is not None:
+            source = self._local_path(key)
+            if self.shares(scratch):
+                return source
+            st = source.stat()
+            size, modified = st.st_size, st.st_mtime
+        else:
+            remote = self._call(
+                lambda: self._fs.info(f"{self.bucket}/{self._s3_key(key)}", refresh=True)
+            )
+            stamp = remote.get("LastModified")
+            size = int(remote["size"])
+            modified = stamp.timestamp() if isinstance(stamp, dt.datetime) else None
         if target.is_file():
             st = target.stat()
-            modified = remote.get("LastModified")
-            fresh = isinstance(modified, dt.datetime) and st.st_mtime >= modified.timestamp()
-            if st.st_size == int(remote["size"]) and fresh:
+            if st.st_size == size and modified is not None and st.st_mtime >= modified:
                 os.utime(target)  # in use: prune_scratch measures age from the last use
                 return target
-        source = f"{self.bucket}/{self._s3_key(key)}"
-        write_atomically(target, lambda tmp: self._call(lambda: self._fs.get_file(source, tmp)))
+        if self._local is not None:
+            write_atomically(target, lambda tmp: shutil.copyfile(source, tmp))
+        else:
+            remote_path = f"{self.bucket}/{self._s3_key(key)}"
+            write_atomically(
+                target, lambda tmp: self._call(lambda: self._fs.get_file(remote_path, tmp))
+            )
         return target
 
     # --- writes ---------------------------------------------------------------------------

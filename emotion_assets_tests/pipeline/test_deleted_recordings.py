@@ -1,9 +1,9 @@
 """A recording deleted or replaced, its day re-run: none of its derived files survive (issue 25,
 item 11), and another day holding the same recording keeps all of its own.
 
-Real re-materializations with the tiny model, once with the storage root the data dir itself
-(the default) and once with a storage folder apart from the local scratch (what an S3 root
-does: steps write in scratch and publish to the root).
+Real re-materializations with the tiny model: the storage root the data dir itself (the
+default), a storage folder apart from the local scratch, and S3 (steps write in scratch and
+publish to the root).
 """
 
 from __future__ import annotations
@@ -49,12 +49,14 @@ def _prefixes_of(files: dict[str, str], recording_id: str) -> set[str]:
     return {key.split("/")[0] for key in files if Path(key).name.startswith(recording_id)}
 
 
-@pytest.fixture(params=["local data dir", "S3"], scope="module")
+@pytest.fixture(params=["local data dir", "storage folder", "S3"], scope="module")
 def reruns(request, tmp_path_factory, shared_audio: Path, tiny_model_dir: Path):
     mp = pytest.MonkeyPatch()
     base = tmp_path_factory.mktemp("deleted")
     scratch_dir = base / "data"
     mp.setenv("EMOTION_DATA_DIR", str(scratch_dir))
+    if request.param == "storage folder":  # a shared folder apart from scratch, as on NFS
+        mp.setenv("EMOTION_STORAGE_URL", str(base / "shared"))
     if request.param == "S3":  # steps write in scratch and publish to the bucket
         s3_server = request.getfixturevalue("s3_server")
         bucket = f"deleted-{os.getpid()}"

@@ -54,19 +54,21 @@ def test_local_copy_gives_a_path_with_the_content(any_storage: Storage, tmp_path
     )
 
 
-def test_push_and_pull_mirror_a_prefix(s3_storage: Storage, tmp_path) -> None:
+def test_push_and_pull_mirror_a_prefix(any_storage: Storage, tmp_path) -> None:
+    """Two workers' scratch folders and one root, a folder or a bucket: a root folder apart from
+    the scratch folder is copied from as a bucket is (steps read scratch, not the root)."""
     worker_a, worker_b = tmp_path / "a", tmp_path / "b"
     (worker_a / "clips" / "d").mkdir(parents=True)
     (worker_a / "clips" / "d" / "one.wav").write_bytes(b"1")
     (worker_a / "clips" / "d" / "two.wav").write_bytes(b"2")
     (worker_a / "clips" / "d" / ".one.wav.123.abcdef12.tmp").write_bytes(b"half")
-    assert push(s3_storage, "clips/d", worker_a) == ["clips/d/one.wav", "clips/d/two.wav"]
-    assert pull(s3_storage, "clips/d", worker_b) == ["clips/d/one.wav", "clips/d/two.wav"]
+    assert push(any_storage, "clips/d", worker_a) == ["clips/d/one.wav", "clips/d/two.wav"]
+    assert pull(any_storage, "clips/d", worker_b) == ["clips/d/one.wav", "clips/d/two.wav"]
     assert (worker_b / "clips" / "d" / "two.wav").read_bytes() == b"2"
     (worker_a / "clips" / "d" / "two.wav").unlink()  # no longer picked
-    push(s3_storage, "clips/d", worker_a)
-    assert sorted(s3_storage.list("clips")) == ["clips/d/one.wav"]
-    pull(s3_storage, "clips/d", worker_b)
+    push(any_storage, "clips/d", worker_a)
+    assert sorted(any_storage.list("clips")) == ["clips/d/one.wav"]
+    pull(any_storage, "clips/d", worker_b)
     assert not (worker_b / "clips" / "d" / "two.wav").exists()
 
 
