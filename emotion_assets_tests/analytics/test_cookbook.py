@@ -197,7 +197,7 @@ def test_transcript_recipes_find_what_was_said(warehouse):
     blocks = sql_blocks()
     angriest = warehouse.execute(next(b for b in blocks if "angriest sentences" in b)).fetchall()
     assert angriest[0][5] == "I want a refund, this is the third time!"
-    said = warehouse.execute(next(b for b in blocks if "during anger bursts" in b)).fetchall()
+    said = warehouse.execute(next(b for b in blocks if "said most angrily" in b)).fetchall()
     assert {w for w, _ in said} == {
         "i",
         "want",
