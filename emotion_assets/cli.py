@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from emotion_assets.labels import SAMPLE_RATE
+from emotion_assets.quiet import quiet_library_noise
 from emotion_assets.settings import Settings, load_settings
 
 log = logging.getLogger("emotion_assets.cli")
@@ -148,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    quiet_library_noise()  # the entry point lowers library chatter (quiet.py)
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")

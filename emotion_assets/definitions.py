@@ -26,6 +26,7 @@ from emotion_assets.defs.resources import (
     StorageResource,
     storage_fields,
 )
+from emotion_assets.quiet import quiet_library_noise
 from emotion_assets.settings import Settings, load_settings
 
 
@@ -76,4 +77,5 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
 
 @definitions
 def defs() -> Definitions:
+    quiet_library_noise()  # every Dagster process (code server, run workers, daemon) loads this
     return build_definitions()

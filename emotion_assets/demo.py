@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import filecmp
 import logging
 import os
@@ -11,6 +12,7 @@ import sys
 from pathlib import Path
 
 from emotion_assets.layout import DataLayout
+from emotion_assets.quiet import quiet_library_noise
 from emotion_assets.settings import StorageSettings, load_group, load_settings
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
@@ -56,6 +58,7 @@ def copy_samples(layout: DataLayout, day: str) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    quiet_library_noise()  # the entry point lowers library chatter (quiet.py)
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
         "--date", help="partition (folder) for the samples (default: today, EMOTION_TIMEZONE)"
@@ -67,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     day = args.date or default_day(settings.storage)
     if settings.model.model_is_default:
         # Only the demo may fall back to the tiny model, and only when EMOTION_MODEL is unset.
-        os.environ["EMOTION_ALLOW_TINY_FALLBACK"] = "1"
+        model = settings.model.model_copy(update={"allow_tiny_fallback": True})
+        settings = dataclasses.replace(settings, model=model)
     files = copy_samples(layout, day)
     from emotion_assets.storage import Storage, push
 
@@ -81,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     from emotion_assets.pipeline_runner import run_partition
 
     instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
-    outcome = run_partition(layout.root, day, instance=instance, raise_on_error=False)
+    outcome = run_partition(
+        layout.root, day, instance=instance, raise_on_error=False, settings=settings
+    )
     if not outcome["success"]:
         print("\nThe run failed: see the log above (or `make ui`, Runs).", file=sys.stderr)
         return 1

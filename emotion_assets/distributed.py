@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from emotion_assets.quiet import quiet_library_noise
 from emotion_assets.settings import ExecutionSettings, StorageSettings, load_group
 from emotion_assets.warehouse.atomic import write_bytes_atomically
 
@@ -180,6 +181,7 @@ def wait_for_workers(
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m emotion_assets.distributed worker cpu|gpu`: a worker configured from settings."""
+    quiet_library_noise()  # the entry point lowers library chatter (quiet.py)
     parser = argparse.ArgumentParser(prog="python -m emotion_assets.distributed")
     sub = parser.add_subparsers(dest="command", required=True)
     start = sub.add_parser("worker", help="start a Celery worker for the CPU or the GPU queue")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import os
+import dataclasses
 import time
 from pathlib import Path
 
 from dagster import DagsterInstance, ExecuteInProcessResult
+
+from emotion_assets.settings import Settings, load_settings
 
 
 def run_partition(
@@ -15,13 +17,19 @@ def run_partition(
     *,
     instance: DagsterInstance | None = None,
     raise_on_error: bool = True,
+    settings: Settings | None = None,
 ) -> dict:
-    """Materialize every asset (and run every check) of `day`; return what happened."""
-    os.environ["EMOTION_DATA_DIR"] = str(Path(data_dir).resolve())
+    """Materialize every asset (and run every check) of `day`; return what happened.
+
+    `settings` (default: read from the environment) run with `data_dir` as their data folder;
+    nothing is written into os.environ.
+    """
     from emotion_assets.definitions import build_definitions
     from emotion_assets.defs.emotion.assets import LOAD_SECONDS, SCORING_SECONDS
 
-    defs = build_definitions()
+    settings = settings or load_settings()
+    storage = settings.storage.model_copy(update={"data_dir": Path(data_dir).resolve()})
+    defs = build_definitions(dataclasses.replace(settings, storage=storage))
     job = defs.resolve_job_def("emotion_pipeline")
     started = time.perf_counter()
     result: ExecuteInProcessResult = job.execute_in_process(

@@ -1,7 +1,9 @@
-"""Library chatter a user cannot act on, silenced in one place (imported by the package itself).
+"""Library chatter a user cannot act on, silenced in one place.
 
 Only third-party noise is lowered; this project's own warnings (the tiny random model) stay loud.
-No Dagster import: every process (code server, run workers, daemon, demo, CLI) runs this first.
+No Dagster import. Importing the package changes nothing: each entry point (the code location's
+`defs()`, which code server, run workers and daemon load; the CLI, the demo, the stack, the
+workers, the warehouse CLI) calls quiet_library_noise() first.
 """
 
 from __future__ import annotations

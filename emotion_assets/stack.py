@@ -42,6 +42,7 @@ from emotion_assets.devservers import (
     s3_server,
     wait_http,
 )
+from emotion_assets.quiet import quiet_library_noise
 from emotion_assets.settings import SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -392,6 +393,7 @@ def _start_and_run(
 
 
 def main(argv: list[str] | None = None) -> int:
+    quiet_library_noise()  # the entry point lowers library chatter (quiet.py)
     parser = argparse.ArgumentParser(prog="python -m emotion_assets.stack", description=__doc__)
     parser.add_argument("--date", help="partition for the samples (default: the demo's, today)")
     parser.add_argument(

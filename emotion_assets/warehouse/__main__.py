@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 
 from emotion_assets.layout import DataLayout
+from emotion_assets.quiet import quiet_library_noise
 from emotion_assets.settings import StorageSettings, load_group
 from emotion_assets.storage import Storage, StorageError
 from emotion_assets.warehouse.lake import (
@@ -113,6 +114,7 @@ def usage(warehouse: Path, settings: StorageSettings) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    quiet_library_noise()  # the entry point lowers library chatter (quiet.py)
     parser = argparse.ArgumentParser(prog="python -m emotion_assets.warehouse", description=__doc__)
     parser.add_argument("sql", nargs="?", help="a query to run read-only against the warehouse")
     parser.add_argument("--refresh", action="store_true", help="(re)create the views over the lake")
