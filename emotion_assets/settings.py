@@ -13,7 +13,7 @@ import datetime as dt
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -27,10 +27,6 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from emotion_assets.labels import EMOTIONS
-
-if TYPE_CHECKING:
-    from emotion_assets.audio.vad import VadParams
-    from emotion_assets.engine.config import EngineConfig
 
 DEFAULT_MODEL = "iic/emotion2vec_plus_large"
 SUPPORTED_STORAGE_SCHEMES = ("", "file", "s3")
@@ -159,16 +155,16 @@ class AudioSettings(EnvSettings):
     vad_speech_pad_ms: int = Field(30, ge=0)
     vad_backend: Literal["sequence", "onnx", "jit"] = "sequence"
 
-    def vad_params(self) -> VadParams:
-        from emotion_assets.audio.vad import VadParams
 
-        return VadParams(
-            threshold=self.vad_threshold,
-            min_speech_ms=self.vad_min_speech_ms,
-            min_silence_ms=self.vad_min_silence_ms,
-            speech_pad_ms=self.vad_speech_pad_ms,
-            backend=self.vad_backend,
-        )
+def check_model_combination(
+    *, window_s: float, context_s: float, backend: str, quantize: str
+) -> None:
+    """The rules between model settings (one home: load_settings and the engine's EngineConfig
+    both call it); ValueError says which."""
+    if backend == "onnx" and quantize != "none":
+        raise ValueError("backend='onnx' runs float32 only: set quantize='none'")
+    if not 0 <= 2 * context_s < window_s:
+        raise ValueError("context_s must be shorter than half of window_s")
 
 
 class ModelSettings(EnvSettings):
@@ -201,28 +197,6 @@ class ModelSettings(EnvSettings):
     @property
     def model_is_default(self) -> bool:
         return "model" not in self.model_fields_set
-
-    def engine_config(self, cache_dir: Path | None = None, **overrides) -> EngineConfig:
-        """The engine's own (hashable, validated) config; keyword arguments win."""
-        from emotion_assets.engine.config import EngineConfig
-
-        values = {
-            "model": self.model,
-            "hub": self.model_hub,
-            "device": self.device,
-            "window_s": self.window_s,
-            "context_s": self.context_s,
-            "batch_size": self.batch_size,
-            "pause_s": self.window_pause_s,
-            "pack_s": self.window_pack_s,
-            "speech_only": self.score_speech_only,
-            "speech_margin_s": self.speech_margin_s,
-            "threads": self.threads,
-            "quantize": self.quantize,
-            "backend": self.engine_backend,
-            "cache_dir": cache_dir,
-        }
-        return EngineConfig(**{**values, **overrides})
 
 
 DEFAULT_BURST_RULES: dict[str, tuple[float, float]] = {"angry": (0.7, 3.0)}
@@ -498,8 +472,13 @@ def load_settings() -> Settings:
         execution=load_group(ExecutionSettings),
         kubernetes=load_group(KubernetesSettings),
     )
-    try:  # the window/context rule lives with the engine's own config: surface it now, named
-        settings.model.engine_config()
+    try:  # the rules between model settings, which the engine's config checks too: now, named
+        check_model_combination(
+            window_s=model.window_s,
+            context_s=model.context_s,
+            backend=model.engine_backend,
+            quantize=model.quantize,
+        )
     except ValueError as exc:
         model = settings.model
         raise SettingsError(

@@ -51,13 +51,14 @@ def load_engine_or_tiny(
     """The engine for `model` / EMOTION_MODEL; the tiny random model when neither is given and
     the default can't be had (with a loud warning). An explicit model that can't be loaded
     raises ModelUnavailableError."""
+    from emotion_assets.engine.config import EngineConfig
     from emotion_assets.engine.selection import load_with_fallback
 
     models = settings.storage.data_dir / "models"
     # One file, no VAD segments: every frame is scored (EMOTION_SCORE_SPEECH_ONLY is for days).
     overrides = {"speech_only": False, **({"model": model} if model else {})}
     engine, warning = load_with_fallback(
-        settings.model.engine_config(cache_dir=models, **overrides),
+        EngineConfig.from_settings(settings.model, cache_dir=models, **overrides),
         allow_tiny_fallback=settings.model.model_is_default and not model,
         tiny_dir=models / "tiny",
     )

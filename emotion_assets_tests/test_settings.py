@@ -22,6 +22,7 @@ from dagster import materialize
 from emotion_assets.analytics.bursts import find_bursts
 from emotion_assets.analytics.smoothing import smooth_frames
 from emotion_assets.audio.ffmpeg_tools import ffmpeg_binary
+from emotion_assets.audio.vad import VadParams
 from emotion_assets.definitions import build_resources
 from emotion_assets.engine import ModelUnavailableError
 from emotion_assets.layout import DataLayout
@@ -167,7 +168,8 @@ def test_audio_settings_change_ingest(
     assert new["t_start"].min() <= kept["t_start"].min()
     assert new["duration_s"].sum() > kept["duration_s"].sum()
     # The backend reaches the VAD call (speech_regions(backend=...) is tested in test_audio_vad).
-    assert code_location().resources["audio"].settings().vad_params().backend == "jit"
+    audio_settings = code_location().resources["audio"].settings()
+    assert VadParams.from_settings(audio_settings).backend == "jit"
 
 
 def test_model_settings_reach_the_engine(

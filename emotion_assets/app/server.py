@@ -474,6 +474,7 @@ def serve(host: str | None = None, port: int | None = None, model: str | None = 
     """Load the model, build the page and serve it until interrupted (SIGINT or SIGTERM)."""
     from starlette.middleware import Middleware
 
+    from emotion_assets.audio.vad import VadParams
     from emotion_assets.defs.partitions import daily_partitions, partition_bounds
     from emotion_assets.settings import load_settings
     from emotion_assets.single_file import load_engine_or_tiny
@@ -494,7 +495,7 @@ def serve(host: str | None = None, port: int | None = None, model: str | None = 
             outputs_root=files.sessions,
             limits=Limits.from_settings(settings.app),
             analytics=settings.analytics,
-            vad=settings.audio.vad_params(),
+            vad=VadParams.from_settings(settings.audio),
         )
         page = build_page(
             runner,

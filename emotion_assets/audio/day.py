@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from emotion_assets.audio import ingest
+from emotion_assets.audio.vad import VadParams
 from emotion_assets.layout import DataLayout
 from emotion_assets.settings import AudioSettings
 from emotion_assets.transcripts.partition import transcripts_partition
@@ -53,7 +54,7 @@ def ingest_day(
     usable = raw.filter(pl.col("status") == "ok").height if raw.height else 0
     log(f"ingest {day}: {raw.height} files, {usable} usable")
     normalized, decode_problems = ingest.normalize_partition(layout, day, raw, ffmpeg_binary=ffmpeg)
-    segments = ingest.segment_partition(layout, normalized, params=audio.vad_params())
+    segments = ingest.segment_partition(layout, normalized, params=VadParams.from_settings(audio))
     turns, sidecar_problems = ingest.turns_partition(
         layout, day, raw, normalized, segments=segments
     )

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from emotion_assets.labels import SAMPLE_RATE
+from emotion_assets.settings import AudioSettings
 from emotion_assets.torch_threads import torch_threads
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,16 @@ class VadParams:
     # probabilities and ~4-5x faster than "onnx" (one call per 32 ms chunk, ~2x faster than
     # "jit", silero's TorchScript model). All three find the same regions (tests).
     backend: str = "sequence"
+
+    @classmethod
+    def from_settings(cls, settings: AudioSettings) -> VadParams:
+        return cls(
+            threshold=settings.vad_threshold,
+            min_speech_ms=settings.vad_min_speech_ms,
+            min_silence_ms=settings.vad_min_silence_ms,
+            speech_pad_ms=settings.vad_speech_pad_ms,
+            backend=settings.vad_backend,
+        )
 
 
 def _get_model(backend: str = "sequence"):

@@ -128,7 +128,9 @@ class EmotionModelResource(ConfigurableResource):
         return ModelSettings(**{name: getattr(self, name) for name in ModelSettings.model_fields})
 
     def engine_config(self, layout: DataLayout) -> EngineConfig:
-        return self.settings().engine_config(cache_dir=layout.models)
+        from emotion_assets.engine.config import EngineConfig
+
+        return EngineConfig.from_settings(self.settings(), cache_dir=layout.models)
 
     def load(self, layout: DataLayout) -> tuple[EmotionEngine, str | None]:
         """(engine, warning): loaded once per process; a warning when it is the tiny model."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from emotion_assets.settings import DEFAULT_MODEL
+from emotion_assets.settings import DEFAULT_MODEL, ModelSettings, check_model_combination
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,29 @@ class EngineConfig:
     # the model; onnx_backend.py)
     backend: str = "torch"
 
+    @classmethod
+    def from_settings(
+        cls, settings: ModelSettings, cache_dir: Path | None = None, **overrides
+    ) -> EngineConfig:
+        """The engine's config from the model settings; keyword arguments win."""
+        values = {
+            "model": settings.model,
+            "hub": settings.model_hub,
+            "device": settings.device,
+            "window_s": settings.window_s,
+            "context_s": settings.context_s,
+            "batch_size": settings.batch_size,
+            "pause_s": settings.window_pause_s,
+            "pack_s": settings.window_pack_s,
+            "speech_only": settings.score_speech_only,
+            "speech_margin_s": settings.speech_margin_s,
+            "threads": settings.threads,
+            "quantize": settings.quantize,
+            "backend": settings.engine_backend,
+            "cache_dir": cache_dir,
+        }
+        return cls(**{**values, **overrides})
+
     def __post_init__(self) -> None:
         if self.hub not in ("ms", "hf"):
             raise ValueError(f"hub must be 'ms' or 'hf', not {self.hub!r}")
@@ -44,10 +67,12 @@ class EngineConfig:
             raise ValueError(f"quantize must be 'none' or 'int8', not {self.quantize!r}")
         if self.backend not in ("torch", "onnx"):
             raise ValueError(f"backend must be 'torch' or 'onnx', not {self.backend!r}")
-        if self.backend == "onnx" and self.quantize != "none":
-            raise ValueError("backend='onnx' runs float32 only: set quantize='none'")
-        if not 0 <= 2 * self.context_s < self.window_s:
-            raise ValueError("context_s must be shorter than half of window_s")
+        check_model_combination(
+            window_s=self.window_s,
+            context_s=self.context_s,
+            backend=self.backend,
+            quantize=self.quantize,
+        )
         if self.batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         if self.pack_s <= 0:

@@ -23,15 +23,17 @@ def test_onnx_backend_matches_torch_on_windows_and_features(tiny_model_dir: Path
     )
     torch_engine = build_engine(base)
     onnx_engine = build_engine(
-        ModelSettings(
-            model=str(tiny_model_dir),
-            device="cpu",
-            threads=1,
-            window_s=6.0,
-            context_s=1.0,
-            batch_size=2,
-            engine_backend="onnx",
-        ).engine_config()
+        EngineConfig.from_settings(
+            ModelSettings(
+                model=str(tiny_model_dir),
+                device="cpu",
+                threads=1,
+                window_s=6.0,
+                context_s=1.0,
+                batch_size=2,
+                engine_backend="onnx",
+            )
+        )
     )
     assert (tiny_model_dir / ONNX_NAME).is_file()  # exported once, beside the model
     rng = np.random.default_rng(3)

@@ -1,0 +1,45 @@
+"""Layers point down only (issue 26, item 2): settings imports nothing of the domain, which adapts
+settings (VadParams.from_settings, EngineConfig.from_settings), never the reverse. Every import
+counts, also one inside a function."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "emotion_assets"
+DOMAIN = {
+    "analytics",
+    "app",
+    "audio",
+    "defs",
+    "engine",
+    "quality",
+    "reports",
+    "storage",
+    "transcripts",
+    "warehouse",
+}
+
+
+def imported_parts(source: Path) -> dict[str, list[int]]:
+    """The top-level parts of emotion_assets a file imports -> the lines that import them."""
+    parts: dict[str, list[int]] = {}
+    for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+        names: list[str] = []
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+            if node.module == "emotion_assets":
+                names += [f"emotion_assets.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        for name in names:
+            bits = name.split(".")
+            if bits[0] == "emotion_assets" and len(bits) > 1:
+                parts.setdefault(bits[1], []).append(node.lineno)
+    return parts
+
+
+def test_settings_import_nothing_of_the_domain() -> None:
+    parts = imported_parts(PACKAGE / "settings.py")
+    assert {part: lines for part, lines in parts.items() if part in DOMAIN} == {}
