@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _fail(exc: BaseException, code: int, debug: bool, *, unexpected: bool = False) -> int:
-    from emotion_assets.warehouse.atomic import DiskFullError
+    from emotion_assets.atomic_files import DiskFullError
 
     text = " ".join(str(exc).split()) or type(exc).__name__
     if unexpected and not isinstance(exc, DiskFullError):

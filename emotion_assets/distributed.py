@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from emotion_assets.atomic_files import write_bytes_atomically
 from emotion_assets.quiet import quiet_library_noise
 from emotion_assets.settings import ExecutionSettings, StorageSettings, load_group
-from emotion_assets.warehouse.atomic import write_bytes_atomically
 
 if TYPE_CHECKING:
     from celery import Celery

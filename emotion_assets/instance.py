@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from emotion_assets.warehouse.atomic import write_atomically
+from emotion_assets.atomic_files import write_atomically
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 BASE = DEPLOY / "dagster.yaml"

@@ -43,3 +43,10 @@ def imported_parts(source: Path) -> dict[str, list[int]]:
 def test_settings_import_nothing_of_the_domain() -> None:
     parts = imported_parts(PACKAGE / "settings.py")
     assert {part: lines for part, lines in parts.items() if part in DOMAIN} == {}
+
+
+def test_the_file_helpers_are_a_foundation_that_imports_nothing_of_ours() -> None:
+    # Atomic writes and DiskFullError serve every layer (audio, engine, reports, app, storage):
+    # they sit below all of them, not in the warehouse.
+    assert imported_parts(PACKAGE / "atomic_files.py") == {}
+    assert not (PACKAGE / "warehouse" / "atomic.py").exists()  # no re-export left behind

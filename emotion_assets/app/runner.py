@@ -27,6 +27,7 @@ from emotion_assets.analytics import find_bursts, find_highlights, smooth_frames
 from emotion_assets.analytics.highlights import write_clip
 from emotion_assets.app.transcript_lane import TranscriptError, lane, read_cues
 from emotion_assets.app.warehouse_drop import safe_file_name
+from emotion_assets.atomic_files import write_bytes_atomically
 from emotion_assets.audio.decode import DecodeError, decode
 from emotion_assets.audio.probe import probe_file
 from emotion_assets.audio.vad import VadParams, speech_regions
@@ -39,7 +40,6 @@ from emotion_assets.reports.render import interactive_figure
 from emotion_assets.reports.series import duration_s, heatmap
 from emotion_assets.settings import AnalyticsSettings, AppSettings
 from emotion_assets.single_file import outputs_dir, result_document, write_outputs
-from emotion_assets.warehouse.atomic import write_bytes_atomically
 
 log = logging.getLogger(__name__)
 

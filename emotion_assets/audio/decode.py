@@ -18,11 +18,11 @@ import ffmpeg
 import numpy as np
 import soundfile as sf
 
+from emotion_assets.atomic_files import atomic_path
 from emotion_assets.audio.ffmpeg_tools import ffmpeg_binary as default_binary
 from emotion_assets.audio.ffmpeg_tools import last_error_line, safe_input, scrub
 from emotion_assets.audio.probe import _channels
 from emotion_assets.labels import SAMPLE_RATE
-from emotion_assets.warehouse.atomic import atomic_path
 
 log = logging.getLogger(__name__)
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import polars as pl
 import soundfile as sf
 
+from emotion_assets.atomic_files import remove_stale_temps
 from emotion_assets.audio.decode import TEMP_PREFIX, DecodeError, TrackStats, decode_to_wav
 from emotion_assets.audio.probe import DEFAULT_MAX_DURATION_S, ProbeResult, probe_file, sha256_file
 from emotion_assets.audio.sidecars import (
@@ -35,7 +36,6 @@ from emotion_assets.contracts import CONTRACT_SCHEMAS
 from emotion_assets.labels import SAMPLE_RATE
 from emotion_assets.layout import DataLayout, UnsafePathError
 from emotion_assets.transcripts.names import is_transcript_name
-from emotion_assets.warehouse.atomic import remove_stale_temps
 
 log = logging.getLogger(__name__)
 

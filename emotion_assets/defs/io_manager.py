@@ -13,6 +13,7 @@ from dagster import (
     TableSchema,
 )
 
+from emotion_assets.atomic_files import DiskFullError
 from emotion_assets.contracts import column_description
 from emotion_assets.defs.common import not_retried
 from emotion_assets.defs.resources import STORAGE_FIELDS, open_storage
@@ -20,7 +21,6 @@ from emotion_assets.layout import DataLayout
 from emotion_assets.storage import Storage
 from emotion_assets.storage.store import StorageConfigError
 from emotion_assets.warehouse import ensure_views, read_partitions, write_partitions
-from emotion_assets.warehouse.atomic import DiskFullError
 from emotion_assets.warehouse.lake import day_status
 from emotion_assets.warehouse.remote import (
     ensure_remote_views,

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from emotion_assets.atomic_files import atomic_path
 from emotion_assets.engine.tables import frame_centres, frame_speakers, segment_bounds
-from emotion_assets.warehouse.atomic import atomic_path
 
 
 class SegmentPooler:
@@ -111,7 +111,7 @@ class FrameEmbeddingWriter:
         self.path = Path(path)
         self._shape = (n_frames, dim)
         self._array: np.memmap | None = None
-        self._atomic = atomic_path(self.path)  # the one atomic-write helper (warehouse/atomic)
+        self._atomic = atomic_path(self.path)  # the one atomic-write helper (atomic_files.py)
 
     def add(self, first_frame: int, block: np.ndarray) -> None:
         self._array[first_frame : first_frame + len(block)] = block

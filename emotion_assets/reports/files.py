@@ -7,10 +7,10 @@ import re
 from pathlib import Path
 from urllib.parse import quote
 
+from emotion_assets.atomic_files import write_bytes_atomically
 from emotion_assets.layout import DataLayout
 from emotion_assets.reports.html_report import PLOTLY_JS_NAME
 from emotion_assets.storage.tracks import track_stem
-from emotion_assets.warehouse.atomic import write_bytes_atomically
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
+from emotion_assets.atomic_files import write_bytes_atomically
 from emotion_assets.audio.ingest import wav_path
 from emotion_assets.labels import FRAME_STRIDE, SAMPLE_RATE
 from emotion_assets.layout import DataLayout, UnsafePathError
@@ -30,7 +31,6 @@ from emotion_assets.reports.series import (
     nonspeech_spans,
     select_track,
 )
-from emotion_assets.warehouse.atomic import write_bytes_atomically
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ Keys are POSIX paths relative to the root ("lake/frames/recording_date=2024-06-0
 "processed/2024-06-03/a_t0.wav"): tables and steps hand each other keys, never absolute local
 paths, so a worker on another machine resolves them against the same root.
 
-Atomicity: locally a put is warehouse.atomic's temp file + fsync + rename; on S3 it is one
+Atomicity: locally a put is atomic_files' temp file + fsync + rename; on S3 it is one
 PutObject of the complete body (S3 makes an object visible only once its PUT completes, and a
 single PUT has no parts that a killed writer could leave half-written). A reader therefore sees
 the old object or the new one, never half of either.
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from emotion_assets.warehouse.atomic import write_atomically, write_bytes_atomically
+from emotion_assets.atomic_files import write_atomically, write_bytes_atomically
 
 if TYPE_CHECKING:
     from emotion_assets.settings import StorageSettings

@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
 
-from emotion_assets.warehouse.atomic import remove_stale_temps, write_atomically
+from emotion_assets.atomic_files import remove_stale_temps, write_atomically
 
 log = logging.getLogger(__name__)
 

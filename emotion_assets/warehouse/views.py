@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from emotion_assets.warehouse.atomic import atomic_path, write_atomically
+from emotion_assets.atomic_files import atomic_path, write_atomically
 from emotion_assets.warehouse.lake import FILE_NAME, Damage, check_lake, list_tables
 from emotion_assets.warehouse.search import SOURCE_TABLE as SEARCHED_TABLE
 from emotion_assets.warehouse.search import ensure_search_index

@@ -65,7 +65,7 @@ def test_unexpected_failures_are_one_sentence_and_debug_shows_the_traceback(
 def test_a_full_disk_is_said_in_one_sentence(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    from emotion_assets.warehouse.atomic import DiskFullError
+    from emotion_assets.atomic_files import DiskFullError
 
     def full(args: object) -> Path:
         raise DiskFullError("The disk is full: /x/o/result.json could not be written.")

@@ -12,13 +12,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from emotion_assets.atomic_files import DiskFullError, temp_name_for, write_bytes_atomically
 from emotion_assets.warehouse import (
     connect_readonly,
     ensure_views,
     read_partitions,
     write_partitions,
 )
-from emotion_assets.warehouse.atomic import DiskFullError, temp_name_for, write_bytes_atomically
 from emotion_assets.warehouse.lake import DamagedPartitionError, partition_file
 from emotion_assets_tests.warehouse.dead_writer import as_dead_writers
 

@@ -1,4 +1,5 @@
-"""Atomic file replacement: write beside the target under a temporary name, fsync, rename.
+"""Atomic file replacement (a foundation module: imports nothing of ours): write beside the target
+under a temporary name, fsync, rename.
 
 A reader (or a killed writer) sees either the old file or the new one, never a partial one.
 """
