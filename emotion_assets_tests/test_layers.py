@@ -50,3 +50,19 @@ def test_the_file_helpers_are_a_foundation_that_imports_nothing_of_ours() -> Non
     # they sit below all of them, not in the warehouse.
     assert imported_parts(PACKAGE / "atomic_files.py") == {}
     assert not (PACKAGE / "warehouse" / "atomic.py").exists()  # no re-export left behind
+
+
+def test_no_two_parts_import_each_other() -> None:
+    # e.g. audio <-> transcripts (the day's ingest joins both: emotion_assets/day_ingest.py) and
+    # storage <-> warehouse (the file helpers: emotion_assets/atomic_files.py).
+    edges: dict[str, set[str]] = {}
+    for source in PACKAGE.rglob("*.py"):
+        relative = source.relative_to(PACKAGE).with_suffix("").parts
+        me = relative[0]
+        if me == "__init__":
+            continue
+        for part in imported_parts(source):
+            if part not in (me, "__init__"):
+                edges.setdefault(me, set()).add(part)
+    both = sorted((a, b) for a in edges for b in edges[a] if a < b and a in edges.get(b, set()))
+    assert both == []

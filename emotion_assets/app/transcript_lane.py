@@ -15,8 +15,8 @@ import polars as pl
 
 from emotion_assets.engine.core import utterance_scores_from_probs
 from emotion_assets.labels import EMOTIONS, FRAME_CENTRE_S
+from emotion_assets.transcript_names import TRANSCRIPT_SUFFIXES
 from emotion_assets.transcripts.formats import Cue, UnreadableTranscript, parse_transcript
-from emotion_assets.transcripts.names import TRANSCRIPT_SUFFIXES
 
 __all__ = ["TRANSCRIPT_SUFFIXES", "TranscriptError", "lane", "read_cues"]
 

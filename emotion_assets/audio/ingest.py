@@ -35,7 +35,7 @@ from emotion_assets.audio.vad import VadParams, speech_regions
 from emotion_assets.contracts import CONTRACT_SCHEMAS
 from emotion_assets.labels import SAMPLE_RATE
 from emotion_assets.layout import DataLayout, UnsafePathError
-from emotion_assets.transcripts.names import is_transcript_name
+from emotion_assets.transcript_names import is_transcript_name
 
 log = logging.getLogger(__name__)
 

@@ -33,16 +33,16 @@ from emotion_assets.contracts import CONTRACT_SCHEMAS, TRANSCRIPT_SCHEMAS
 from emotion_assets.engine.tables import frame_centres, frame_speakers
 from emotion_assets.labels import n_frames
 from emotion_assets.layout import DataLayout, UnsafePathError
+from emotion_assets.transcript_names import (
+    TRANSCRIPT_SUFFIXES,
+    is_transcript_name,
+    recording_stem,
+)
 from emotion_assets.transcripts.formats import (
     Cue,
     Parsed,
     UnreadableTranscript,
     parse_transcript,
-)
-from emotion_assets.transcripts.names import (
-    TRANSCRIPT_SUFFIXES,
-    is_transcript_name,
-    recording_stem,
 )
 from emotion_assets.transcripts.validate import CleanCue, clean_cues, cue_list
 

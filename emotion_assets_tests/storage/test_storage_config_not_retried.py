@@ -10,7 +10,7 @@ import pytest
 import s3fs
 from dagster import AssetKey, DagsterInstance, ExecuteInProcessResult
 
-from emotion_assets.audio.day import INGEST_TABLES
+from emotion_assets.day_ingest import INGEST_TABLES
 
 DAY = "2024-06-03"
 

@@ -1,6 +1,6 @@
 """raw_recordings → normalized_audio → speech_segments / speaker_turns / transcripts, quarantine.
 
-One step for the whole ingest of a day (emotion_assets.audio.day.ingest_day): each file is
+One step for the whole ingest of a day (emotion_assets.day_ingest.ingest_day): each file is
 probed and decoded once, and every problem found on the way lands in `quarantine` in the same
 run, so the partition always completes. This module only publishes the tables.
 """
@@ -18,7 +18,7 @@ from dagster import (
     multi_asset,
 )
 
-from emotion_assets.audio.day import INGEST_TABLES, ingest_day
+from emotion_assets.day_ingest import INGEST_TABLES, ingest_day
 from emotion_assets.defs.common import not_retried, retry_policy, run_days
 from emotion_assets.defs.resources import AudioResource, StorageResource
 from emotion_assets.storage import pull, push

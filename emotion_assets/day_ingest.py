@@ -2,7 +2,8 @@
 
 One pass over a day's folder: each file is probed and decoded once, and every problem found on
 the way lands in the quarantine table of the same day, so the day always completes. The Dagster
-asset `ingest_recordings` calls `ingest_day` and only publishes its tables.
+asset `ingest_recordings` calls `ingest_day` and only publishes its tables. It sits above the
+audio and transcripts parts, which it joins, so neither of them imports the other.
 """
 
 from __future__ import annotations

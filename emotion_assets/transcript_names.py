@@ -1,6 +1,7 @@
 """Which files beside a recording are transcripts, and which recording they belong to.
 
-Kept free of heavy imports: the ingest's file scan asks these questions for every name.
+Kept free of heavy imports: the ingest's file scan asks these questions for every name. A
+foundation module (imports nothing of ours): the audio ingest, the transcripts and the page ask it.
 """
 
 from __future__ import annotations
