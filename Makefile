@@ -23,7 +23,7 @@ DEMO_DATE ?=
 UI_HOST ?= 127.0.0.1
 UI_PORT ?= 3000
 
-.PHONY: setup demo test ui app run bench bench-warehouse lint format backfill sql clean lock stack
+.PHONY: setup demo test test-quick ui app run bench bench-warehouse lint format backfill sql clean lock stack
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -73,6 +73,13 @@ $(REDIS_SERVER):
 TEST_WORKERS ?= 0
 test: setup $(CHROMIUM) $(REDIS_SERVER)  ## set up, then run the whole test suite
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=25
+
+# A developer's loop (docs/testing.md, Quick subset): the tests not marked slow, without the
+# folders that start Dagster's webserver + daemon or Celery workers. CI runs `make test`.
+QUICK_SKIP := ui distributed
+test-quick: setup  ## the quick subset to run while working (not slow, no UI/Celery folders; under 5 min)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow" \
+	  $(addprefix --ignore=emotion_assets_tests/,$(QUICK_SKIP)) --durations=10
 
 stack: setup $(REDIS_SERVER)  ## the demo day through PostgreSQL, S3, Redis, Celery workers, webserver + daemon on 127.0.0.1; stops them after
 	$(BIN)/python -m emotion_assets.stack $(if $(DEMO_DATE),--date $(DEMO_DATE)) $(STACK_ARGS)

@@ -19,6 +19,7 @@ def _listening(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+@pytest.mark.slow
 def test_postgres_answers_sql_then_stops(tmp_path):
     import psycopg2
 

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bench.engine_versions import extract_engine
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,6 +32,7 @@ def test_the_old_engine_is_its_own_package(tmp_path: Path) -> None:
     assert f"from {name}." in sources["core.py"]
 
 
+@pytest.mark.slow
 def test_engine_versions_compares_head_with_itself(tmp_path: Path, shared_audio: Path) -> None:
     out = tmp_path / "out"
     env = {**os.environ, "EMOTION_SHARED_AUDIO": str(shared_audio)}

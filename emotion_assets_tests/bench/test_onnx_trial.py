@@ -8,9 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_onnx_trial_runs_and_reports_deviation(tmp_path: Path, shared_audio: Path) -> None:
     out = tmp_path / "onnx"
     models = tmp_path / "models"

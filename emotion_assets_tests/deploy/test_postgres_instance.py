@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import psycopg2
+import pytest
 
 from emotion_assets.instance import postgres_env, write_instance
 from emotion_assets_tests.conftest import REPO, copy_into_day
@@ -24,6 +25,7 @@ def test_instance_yaml_from_the_deploy_files(tmp_path: Path) -> None:
     assert "scheme: postgresql+psycopg2" in shared  # SQLAlchemy 2.1 would pick psycopg 3
 
 
+@pytest.mark.slow
 def test_a_materialization_lands_in_postgres(
     data_dir: Path, shared_audio: Path, tmp_path: Path, postgres_url: str
 ) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from dagster import DagsterInstance
 
 from emotion_assets.pipeline_runner import run_partition
 
 
+@pytest.mark.slow
 def test_the_same_recording_on_two_days_passes_the_key_checks(
     pipeline_env: Path, shared_audio: Path
 ) -> None:

@@ -59,6 +59,7 @@ def two_days(pipeline_env: Path, shared_audio: Path) -> Path:
     return pipeline_env
 
 
+@pytest.mark.slow
 def test_a_range_run_checks_each_day_on_its_own_rows(two_days: Path) -> None:
     result = _job().execute_in_process(
         instance=DagsterInstance.ephemeral(), tags=_range_tags(*DAYS), raise_on_error=False
@@ -91,6 +92,7 @@ def _assert_catalog_metadata(result) -> None:
     assert reports.metadata["heat_maps"].value.count("data:image/png") == tracks == 3
 
 
+@pytest.mark.slow
 def test_a_blocking_check_failing_on_one_day_of_a_range_stops_downstream(
     two_days: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -19,6 +19,9 @@ def _table(con: duckdb.DuckDBPyConnection, name: str) -> pl.DataFrame:
     return con.sql(f'SELECT * FROM "{name}"').pl()
 
 
+pytestmark = pytest.mark.slow  # one whole-pipeline day, shared by its tests
+
+
 @pytest.fixture(scope="module")
 def speech_only_day(tmp_path_factory, tiny_model_dir):
     mp = pytest.MonkeyPatch()

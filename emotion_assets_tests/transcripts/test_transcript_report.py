@@ -12,6 +12,7 @@ from urllib.parse import unquote
 import duckdb
 import numpy as np
 import polars as pl
+import pytest
 import soundfile as sf
 from dagster import DagsterInstance
 from playwright.sync_api import sync_playwright
@@ -165,6 +166,7 @@ def test_the_report_in_a_browser_shows_the_sentence_under_the_mouse(tmp_path):
     }
 
 
+@pytest.mark.slow
 def test_a_one_mebibyte_cue_is_cut_where_shown_and_whole_in_the_tables(pipeline_env, shared_audio):
     # The cue's text was in the figure once per 20 ms point: a report of hundreds of MB and
     # gigabytes of memory for this 14 s clip.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import duckdb
 import polars as pl
+import pytest
 from dagster import DagsterInstance
 
 from emotion_assets.pipeline_runner import run_partition
@@ -22,6 +23,7 @@ def _sql(root, query: str) -> pl.DataFrame:
         con.close()
 
 
+@pytest.mark.slow
 def test_pipeline_with_transcripts(pipeline_env, shared_audio):
     speech = shared_audio / "speech"
     folder = copy_into_day(

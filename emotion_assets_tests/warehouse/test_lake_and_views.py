@@ -136,6 +136,7 @@ def _writer(lake: str, warehouse: str, days: list[str], out: mp.Queue) -> None:
     out.put(errors)
 
 
+@pytest.mark.slow
 def test_parallel_writers_and_a_reader_holding_a_connection(tmp_path: Path) -> None:
     """(a) several processes write partitions at once; (b) an analyst reads all along."""
     lake, wh = tmp_path / "lake", tmp_path / "warehouse.duckdb"
