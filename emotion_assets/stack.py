@@ -43,7 +43,7 @@ from emotion_assets.devservers import (
     wait_http,
 )
 from emotion_assets.quiet import quiet_library_noise
-from emotion_assets.settings import SettingsError, load_settings
+from emotion_assets.settings import SettingsError, StorageSettings, load_settings
 
 if TYPE_CHECKING:
     from emotion_assets.storage import Storage
@@ -129,6 +129,16 @@ def stack_environment(
     if "EMOTION_MODEL" not in os.environ:  # as `make demo`: the tiny model, loudly, if no other
         env["EMOTION_ALLOW_TINY_FALLBACK"] = "1"
     return env
+
+
+def stack_storage_settings(env: dict[str, str], s3: dict[str, str]) -> StorageSettings:
+    """The storage settings of the stack's processes (`env`): the user's, with the stack's
+    scratch folder, root and S3 server."""
+    replaced = {"data_dir", "storage_url", *(name.lower() for name in s3)}
+    given = load_settings().storage.model_dump(exclude=replaced)
+    return StorageSettings(
+        **given, data_dir=env["EMOTION_DATA_DIR"], storage_url=env["EMOTION_STORAGE_URL"], **s3
+    )
 
 
 def upload_samples(storage: Storage, data_dir: Path, day: str) -> int:
@@ -308,18 +318,15 @@ def _start_and_run(
     redis = stack.enter_context(redis_server(folder / "redis"))
     started.append(("Redis (Celery broker)", None, redis.url(0)))
 
-    env = stack_environment(
-        folder,
-        redis.url(0),
-        redis.url(1),
-        postgres_env(postgres.create_database("dagster")),
-        s3.env(),
-    )
-    os.environ.update(env)  # this process reads the instance and the storage too
+    instance_env = postgres_env(postgres.create_database("dagster"))
+    env = stack_environment(folder, redis.url(0), redis.url(1), instance_env, s3.env())
+    for name, value in instance_env.items():  # Dagster's instance file reads them (not settings)
+        os.environ[name] = value
     write_instance(Path(env["DAGSTER_HOME"]), postgres=True)
     from emotion_assets.storage import Storage
 
-    storage = Storage.from_settings(load_settings().storage)
+    # This process reads the storage as every process of the stack does: given, not via os.environ.
+    storage = Storage.from_settings(stack_storage_settings(env, s3.env()))
     storage.validate()
     files = upload_samples(storage, Path(env["EMOTION_DATA_DIR"]), day)
     child_env = {**os.environ, **env}

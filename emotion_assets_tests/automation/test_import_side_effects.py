@@ -3,6 +3,7 @@ through os.environ (issue 26, item 4)."""
 
 from __future__ import annotations
 
+import ast
 import logging
 import os
 import shutil
@@ -14,6 +15,7 @@ from emotion_assets.pipeline_runner import run_partition
 from emotion_assets.quiet import QUIET_LOGGERS, QUIET_WARNINGS
 
 REPO = Path(__file__).resolve().parents[2]
+PACKAGE = REPO / "emotion_assets"
 
 # A fresh interpreter: the levels of the loggers quiet.py lowers, and whether any of its warning
 # filters is set, after importing the modules a library user (or a test) imports first.
@@ -50,3 +52,24 @@ def test_a_day_run_in_this_process_writes_no_setting_into_the_environment(
     ours = {k for k in {*before, *os.environ} if k.startswith("EMOTION_")}  # libraries set theirs
     changed = {k for k in ours if before.get(k) != os.environ.get(k)}
     assert changed == set()
+
+
+def test_no_module_writes_our_settings_into_the_environment() -> None:
+    # os.environ["EMOTION_..."] = ... and os.environ.update(...) (which took a whole dict of
+    # them in the stack): a setting goes to the code that needs it as an object.
+    writes = []
+    for source in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            targets = node.targets if isinstance(node, ast.Assign) else []
+            for target in targets:
+                if (
+                    isinstance(target, ast.Subscript)
+                    and "environ" in ast.unparse(target.value)
+                    and "EMOTION_" in ast.unparse(target.slice)
+                ):
+                    writes.append(f"{source.relative_to(REPO)}:{node.lineno}")
+            if isinstance(node, ast.Call) and ast.unparse(node.func).endswith(
+                ("environ.update", "putenv")
+            ):
+                writes.append(f"{source.relative_to(REPO)}:{node.lineno}")
+    assert writes == []
