@@ -136,6 +136,11 @@ class SessionFileGuard:
             await send({"type": "http.response.body", "body": b"Not found"})
             return
         uploading = scope["method"] == "POST" and scope["path"].endswith(UPLOAD_ROUTE)
+        if not (fresh or uploading):
+            # Everything else passes untouched: Gradio's event streams (queue, heartbeat,
+            # upload progress) hung the page's uploads now and then when their sends were wrapped.
+            await self.app(scope, receive, send)
+            return
         status, body = 0, bytearray()
 
         async def send_noting(message) -> None:
