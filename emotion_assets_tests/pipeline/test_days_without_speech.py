@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import numpy as np
-import polars as pl
 import pytest
 import soundfile as sf
 from dagster import DagsterInstance
 
 from emotion_assets.labels import EMOTIONS, RECEPTIVE_FIELD, SAMPLE_RATE
 from emotion_assets.pipeline_runner import run_partition
+from emotion_assets_tests.pipeline.warehouse import warehouse_table
 
 pytestmark = pytest.mark.slow  # five whole days through the pipeline: ~1 min
 
@@ -60,14 +59,6 @@ def quiet_day(request, tmp_path_factory, tiny_model_dir: Path):
     mp.undo()
 
 
-def _table(root: Path, name: str) -> pl.DataFrame:
-    con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
-    try:
-        return con.sql(f'SELECT * FROM "{name}"').pl()
-    finally:
-        con.close()
-
-
 def test_every_asset_and_check_of_the_day_runs(quiet_day) -> None:
     _, summary, _ = quiet_day
     result = summary["result"]
@@ -94,19 +85,19 @@ def test_a_check_that_does_not_pass_says_why(quiet_day) -> None:
 
 def test_the_tables_say_there_was_no_speech(quiet_day) -> None:
     root, _, frames = quiet_day
-    scores = _table(root, "frame_emotion_scores")
+    scores = warehouse_table(root, "frame_emotion_scores")
     assert scores.height == frames and not scores["is_speech"].any()
-    summary = _table(root, "recording_summary")
+    summary = warehouse_table(root, "recording_summary")
     assert summary.height == (1 if frames else 0)
     # No speech: no mean, no dominant emotion and no entropy (NULL, not 0 or NaN).
     assert (
         summary.select("emotion_entropy", "dominant_emotion", "mean_neutral").null_count().row(0)
         == (summary.height,) * 3
     )
-    reports = _table(root, "emotion_reports")
+    reports = warehouse_table(root, "emotion_reports")
     assert reports.height == summary.height
     for page in reports["report_html"]:
         assert (root / page).is_file()
     assert (root / "reports" / DAY / "index.html").is_file()
-    assert _table(root, "emotion_highlights").is_empty()
+    assert warehouse_table(root, "emotion_highlights").is_empty()
     assert set(EMOTIONS) <= set(scores.columns)

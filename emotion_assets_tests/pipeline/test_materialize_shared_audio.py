@@ -13,6 +13,7 @@ from dagster import DagsterInstance
 
 from emotion_assets.labels import EMOTIONS
 from emotion_assets.pipeline_runner import run_partition
+from emotion_assets_tests.pipeline.warehouse import warehouse_table
 
 pytestmark = pytest.mark.slow  # a whole partition of the shared recordings: ~1-2 min
 
@@ -67,14 +68,6 @@ def _row_counts(root: Path) -> dict[str, int]:
         con.close()
 
 
-def _table(root: Path, name: str) -> pl.DataFrame:
-    con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
-    try:
-        return con.sql(f'SELECT * FROM "{name}"').pl()
-    finally:
-        con.close()
-
-
 def test_the_run_succeeds_with_every_check_passing(materialized) -> None:
     assert materialized["first"]["success"] and materialized["second"]["success"]
     failed = [name for name, passed in materialized["first"]["checks"] if not passed]
@@ -92,21 +85,21 @@ def test_rematerializing_leaves_identical_row_counts(materialized) -> None:
 
 
 def test_everything_decodes_but_the_empty_wav_which_is_quarantined(materialized) -> None:
-    raw = _table(materialized["root"], "raw_recordings")
+    raw = warehouse_table(materialized["root"], "raw_recordings")
     recordings = {p for p in materialized["raw_before"] if not p.endswith((".rttm", ".json"))}
     assert set(raw["file_name"]) == recordings
     bad = raw.filter(pl.col("status") == "quarantined")
     assert bad["file_name"].to_list() == ["test1_empty.wav"]
-    quarantine = _table(materialized["root"], "quarantine")
+    quarantine = warehouse_table(materialized["root"], "quarantine")
     row = quarantine.filter(pl.col("file_name") == "test1_empty.wav").row(0, named=True)
     assert "sample" in row["reason"].lower()  # says it holds no samples, in words
-    normalized = _table(materialized["root"], "normalized_audio")
+    normalized = warehouse_table(materialized["root"], "normalized_audio")
     ok_ids = set(raw.filter(pl.col("status") == "ok")["recording_id"])
     assert set(normalized["recording_id"]) == ok_ids
 
 
 def test_wrong_extension_decodes_by_content(materialized) -> None:
-    raw = _table(materialized["root"], "raw_recordings")
+    raw = warehouse_table(materialized["root"], "raw_recordings")
     row = raw.filter(pl.col("file_name") == "wrong_extension.aac").row(0, named=True)
     # Same bytes as format_test.m4a: probed (by content, as MP4/AAC), then noticed as a duplicate.
     assert row["codec"].lower().startswith("aac") and row["duration_s"] > 9.0
@@ -120,8 +113,8 @@ def test_the_192khz_flac_keeps_its_duration(materialized) -> None:
 
     src = materialized["root"] / "raw" / DAY / "test-192khz-32bit.flac"
     truth = sf.info(str(src)).frames / sf.info(str(src)).samplerate
-    raw = _table(materialized["root"], "raw_recordings")
-    normalized = _table(materialized["root"], "normalized_audio")
+    raw = warehouse_table(materialized["root"], "raw_recordings")
+    normalized = warehouse_table(materialized["root"], "normalized_audio")
     rid = raw.filter(pl.col("file_name") == src.name)["recording_id"][0]
     track = normalized.filter(pl.col("recording_id") == rid).row(0, named=True)
     assert abs(track["duration_s"] - truth) <= 0.020
@@ -129,11 +122,13 @@ def test_the_192khz_flac_keeps_its_duration(materialized) -> None:
 
 
 def test_two_speakers_with_rttm_yields_turns_and_frames_for_both(materialized) -> None:
-    raw = _table(materialized["root"], "raw_recordings")
+    raw = warehouse_table(materialized["root"], "raw_recordings")
     rid = raw.filter(pl.col("file_name") == "two_speakers.wav")["recording_id"][0]
-    turns = _table(materialized["root"], "speaker_turns").filter(pl.col("recording_id") == rid)
+    turns = warehouse_table(materialized["root"], "speaker_turns").filter(
+        pl.col("recording_id") == rid
+    )
     assert set(turns["speaker"]) == {"speaker90", "speaker91"}
-    frames = _table(materialized["root"], "frame_emotion_scores").filter(
+    frames = warehouse_table(materialized["root"], "frame_emotion_scores").filter(
         pl.col("recording_id") == rid
     )
     assert set(frames["speaker"].drop_nulls()) == {"speaker90", "speaker91"}
@@ -154,9 +149,9 @@ def test_two_speakers_with_rttm_yields_turns_and_frames_for_both(materialized) -
 
 
 def test_the_whale_song_has_little_speech_and_read_speech_a_lot(materialized) -> None:
-    raw = _table(materialized["root"], "raw_recordings")
-    segments = _table(materialized["root"], "speech_segments")
-    normalized = _table(materialized["root"], "normalized_audio")
+    raw = warehouse_table(materialized["root"], "raw_recordings")
+    segments = warehouse_table(materialized["root"], "speech_segments")
+    normalized = warehouse_table(materialized["root"], "normalized_audio")
 
     def speech_share(name: str) -> float:
         rid = raw.filter(pl.col("file_name") == name)["recording_id"][0]
@@ -168,11 +163,11 @@ def test_the_whale_song_has_little_speech_and_read_speech_a_lot(materialized) ->
 
 
 def test_frame_scores_are_distributions_with_the_documented_timing(materialized) -> None:
-    frames = _table(materialized["root"], "frame_emotion_scores")
+    frames = warehouse_table(materialized["root"], "frame_emotion_scores")
     sums = frames.select(pl.sum_horizontal(EMOTIONS).alias("s"))["s"]
     assert (sums - 1).abs().max() < 1e-4
     assert (frames["t_start"] - frames["frame_idx"] * 0.02).abs().max() < 1e-6
-    normalized = _table(materialized["root"], "normalized_audio")
+    normalized = warehouse_table(materialized["root"], "normalized_audio")
     per_track = frames.group_by("recording_id", "track").len()
     joined = per_track.join(normalized, on=["recording_id", "track"])
     expected = ((joined["n_samples"] - 400) // 320 + 1).to_list()
@@ -182,21 +177,21 @@ def test_frame_scores_are_distributions_with_the_documented_timing(materialized)
 
 def test_every_table_carries_recording_date_and_id(materialized) -> None:
     for name in materialized["counts_first"]:
-        columns = _table(materialized["root"], name).columns
+        columns = warehouse_table(materialized["root"], name).columns
         assert "recording_date" in columns and "recording_id" in columns, name
         assert all(c == c.lower() and " " not in c for c in columns), name
 
 
 def test_two_speakers_appear_in_team_health_and_get_pictures_and_a_report(materialized) -> None:
     root = materialized["root"]
-    raw = _table(root, "raw_recordings")
+    raw = warehouse_table(root, "raw_recordings")
     rid = raw.filter(pl.col("file_name") == "two_speakers.wav")["recording_id"][0]
-    health = _table(root, "team_health")
+    health = warehouse_table(root, "team_health")
     both = health.filter(pl.col("speaker").is_in(["speaker90", "speaker91"]))
     assert both.height == 2
     assert all(0 <= s <= 100 for s in both["health_score"])
     assert all(s > 3.0 for s in both["speech_s"])  # each speaks for many seconds in the RTTM
-    reports = _table(root, "emotion_reports").filter(pl.col("recording_id") == rid)
+    reports = warehouse_table(root, "emotion_reports").filter(pl.col("recording_id") == rid)
     assert reports.height == 1
     row = reports.row(0, named=True)
     from matplotlib.image import imread
@@ -234,7 +229,7 @@ def test_the_model_step_reports_the_engines_own_seconds_and_speed(materialized) 
         if e.asset_key.path == ["frame_emotion_scores"]
     ]
     meta = {k: v.value for k, v in event.materialization.metadata.items()}
-    audio = _table(materialized["root"], "normalized_audio")["duration_s"].sum()
+    audio = warehouse_table(materialized["root"], "normalized_audio")["duration_s"].sum()
     assert meta["audio_seconds"] == pytest.approx(audio, abs=1e-3)
     assert (
         0 < meta["scoring_seconds"] < materialized["first"]["step_seconds"]["emotion_model_outputs"]
