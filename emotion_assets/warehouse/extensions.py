@@ -1,7 +1,7 @@
 """DuckDB extensions loaded without a network, and the S3 secret built from the settings.
 
-Extension binaries come from the `duckdb-extension-<name>` wheels (fts, httpfs, ducklake), whose
-version must equal the installed duckdb's (their files live under extensions/v<version>/).
+Extension binaries come from the `duckdb-extension-<name>` wheels (fts, httpfs; the bench's ducklake,
+delta, iceberg), whose version must equal the installed duckdb's (their files live under extensions/v<version>/).
 Loading by path is the documented offline way (`LOAD '<file>'`): nothing is downloaded and
 nothing is written to ~/.duckdb.
 """
