@@ -48,7 +48,7 @@ $(DAGSTER_HOME)/dagster.yaml: deploy/dagster.yaml $(STAMP)
 setup: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 
 demo: setup  ## set up, then run every asset on the bundled samples and show the tables
-	$(BIN)/python -m emotion_assets.demo $(if $(DEMO_DATE),--date $(DEMO_DATE))
+	$(BIN)/emotion-assets demo $(if $(DEMO_DATE),--date $(DEMO_DATE))
 
 # The browser tests drive Debian's chromium (no browser download: none is reachable here).
 CHROMIUM ?= /usr/bin/chromium
@@ -82,7 +82,7 @@ test-quick: setup  ## the quick subset to run while working (not slow, no UI/Cel
 	  $(addprefix --ignore=emotion_assets_tests/,$(QUICK_SKIP)) --durations=10
 
 stack: setup $(REDIS_SERVER)  ## the demo day through PostgreSQL, S3, Redis, Celery workers, webserver + daemon on 127.0.0.1; stops them after
-	$(BIN)/python -m emotion_assets.stack $(if $(DEMO_DATE),--date $(DEMO_DATE)) $(STACK_ARGS)
+	$(BIN)/python -m devstack.stack $(if $(DEMO_DATE),--date $(DEMO_DATE)) $(STACK_ARGS)
 
 # As `make demo`: with EMOTION_MODEL unset and the real model unavailable, runs use the tiny one.
 ui: export EMOTION_ALLOW_TINY_FALLBACK ?= 1
@@ -108,7 +108,7 @@ backfill: setup  ## make backfill FROM=2024-06-01 TO=2024-06-07 (needs `make ui`
 	$(BIN)/dagster job backfill -w workspace.yaml -j emotion_pipeline --from $(FROM) --to $(TO) --noprompt
 
 sql: setup  ## make sql Q="SELECT * FROM recording_summary" (no Q: a DuckDB shell, or the tables)
-	$(BIN)/python -m emotion_assets.warehouse "$(Q)"
+	$(BIN)/emotion-assets sql "$(Q)"
 
 lint: setup
 	$(BIN)/ruff check emotion_assets emotion_assets_tests bench

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from emotion_assets.labels import FRAME_STRIDE, RECEPTIVE_FIELD, SAMPLE_RATE
+from emotion_assets.foundation.labels import FRAME_STRIDE, RECEPTIVE_FIELD, SAMPLE_RATE
 
 
 def _load(path: Path) -> dict[str, np.ndarray]:

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from emotion_assets.labels import SAMPLE_RATE
+from emotion_assets.foundation.labels import SAMPLE_RATE
 
 REPO = Path(__file__).resolve().parents[1]
 ENGINE = "emotion_assets/engine"
@@ -131,7 +131,8 @@ def markdown(report: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     from bench.inputs import speech_clips
-    from emotion_assets.engine import EngineConfig, load_engine
+    from emotion_assets.engine.config import EngineConfig
+    from emotion_assets.engine.core import load_engine
     from emotion_assets.engine.model_builder import cached_model_dir
 
     p = argparse.ArgumentParser(prog="python -m bench.engine_versions", description=__doc__)

@@ -27,7 +27,7 @@ import numpy as np
 
 from emotion_assets.engine.core import EngineConfig, plan_track
 from emotion_assets.engine.windows import Window, speech_mask, window_frames
-from emotion_assets.labels import SAMPLE_RATE
+from emotion_assets.foundation.labels import SAMPLE_RATE
 
 REPO = Path(__file__).resolve().parents[1]
 CALIBRATION_S = (1.0, 5.0, 10.0, 20.0, 30.0)
@@ -72,7 +72,8 @@ def count_gflop(engine: Any, seconds: float) -> float:
 
 def calibrate(model_dir: Path, seconds: Sequence[float] = CALIBRATION_S) -> FlopModel:
     """Count a few window lengths on the model in `model_dir` and fit the FlopModel."""
-    from emotion_assets.engine import EngineConfig, load_engine
+    from emotion_assets.engine.config import EngineConfig
+    from emotion_assets.engine.core import load_engine
 
     # fused attention hides its products from the counter; the plain path counts them
     engine = load_engine(EngineConfig(model=str(model_dir), device="cpu", fast_attention=False))

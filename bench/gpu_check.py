@@ -25,7 +25,7 @@ import numpy as np
 from bench.run import _build_model, funasr_memory_estimate
 from bench.worker import WARMUP_S
 from emotion_assets.engine.core import EngineConfig, build_engine, softmax
-from emotion_assets.labels import SAMPLE_RATE
+from emotion_assets.foundation.labels import SAMPLE_RATE
 
 # docs/performance.md: the large model costs ≈ 23.7 GFLOP per second of audio; an H200 multiplies
 # bf16 matrices at ≈ 790 TFLOP/s (measured here: /work/.library/device/KINDS.md), so 10 % of that

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emotion_assets.labels import SAMPLE_RATE
+from emotion_assets.foundation.labels import SAMPLE_RATE
 
 REPO = Path(__file__).resolve().parents[1]
 SPEECH_SUFFIXES = (".wav", ".ogg", ".flac", ".mp3", ".m4a", ".opus", ".webm")

@@ -1,7 +1,7 @@
 """Views over hive-partitioned Parquet on S3 versus DuckLake (catalog in PostgreSQL, data on S3).
 
 Issue 13 asked to measure before choosing how analysts and concurrent writers share the lake.
-Both run against real servers started here (SeaweedFS, PostgreSQL: emotion_assets.devservers),
+Both run against real servers started here (SeaweedFS, PostgreSQL: devstack.servers),
 on the same synthetic frame table, and the report gives for each: the time to write a day, to
 replace a day, two writers on different days at once, and an analyst's cold queries.
 
@@ -27,8 +27,8 @@ import numpy as np
 import polars as pl
 
 from bench.machine import describe
-from emotion_assets.devservers import PostgresServer, S3Server, postgres_server, s3_server
-from emotion_assets.labels import EMOTIONS
+from devstack.servers import PostgresServer, S3Server, postgres_server, s3_server
+from emotion_assets.foundation.labels import EMOTIONS
 from emotion_assets.settings import StorageSettings
 from emotion_assets.warehouse.extensions import create_s3_secret, load_offline
 

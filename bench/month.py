@@ -39,8 +39,8 @@ from emotion_assets.analytics.segment_emotions import segment_emotions
 from emotion_assets.contracts import TABLE_SCHEMAS, conform
 from emotion_assets.engine.core import FrameScores
 from emotion_assets.engine.tables import frame_table, utterance_table
-from emotion_assets.labels import EMOTIONS, SAMPLE_RATE
-from emotion_assets.layout import DataLayout
+from emotion_assets.foundation.labels import EMOTIONS, SAMPLE_RATE
+from emotion_assets.foundation.layout import DataLayout
 from emotion_assets.warehouse.lake import write_partitions
 
 # The cookbook's example ids and day (docs/analytics.md): the month holds them, so every recipe

@@ -30,10 +30,10 @@ import numpy as np
 import torch
 
 from bench.inputs import speech_clips
-from emotion_assets.atomic_files import atomic_path
 from emotion_assets.engine.core import EngineConfig, build_engine
 from emotion_assets.engine.model_builder import cached_model_dir
 from emotion_assets.engine.onnx_backend import ONNX_NAME, OrtEncoder
+from emotion_assets.foundation.atomic_files import atomic_path
 
 ONNX_INT8_NAME = "encoder-int8.onnx"
 RESULTS = Path(__file__).parent / "results"

@@ -42,7 +42,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from bench.flops import add_call_day_options, report_header
     from bench.inputs import call_day, nonspeech_clips, speech_clips
     from emotion_assets.audio.vad import speech_regions
-    from emotion_assets.engine import EngineConfig, load_engine
+    from emotion_assets.engine.config import EngineConfig
+    from emotion_assets.engine.core import load_engine
     from emotion_assets.engine.model_builder import cached_model_dir
     from emotion_assets.engine.windows import speech_mask
 

@@ -27,8 +27,8 @@ from typing import Any
 import yaml
 
 from bench import compare, inputs, machine, report
-from emotion_assets.labels import SAMPLE_RATE, n_frames
-from emotion_assets.torch_threads import available_cores
+from emotion_assets.foundation.labels import SAMPLE_RATE, n_frames
+from emotion_assets.foundation.torch_threads import available_cores
 
 REPO = inputs.REPO
 FULL_CASES = ("clips", "int8", "5min", "15min", "60min", "profile", "pipeline", "callday")
@@ -403,9 +403,9 @@ def _memory_limit_gb() -> float:
 def _pipeline(cases: Cases, base: dict, clips: dict, work: Path, args: argparse.Namespace) -> dict:
     """One partition through run_partition versus the engine alone (load + score) on its files."""
     try:
-        import emotion_assets.pipeline_runner  # noqa: F401
+        import emotion_assets.defs.in_process  # noqa: F401
     except ImportError as exc:
-        return {"status": "not available", "reason": f"emotion_assets.pipeline_runner: {exc}"}
+        return {"status": "not available", "reason": f"emotion_assets.defs.in_process: {exc}"}
     import soundfile as sf
 
     data_dir = work / "pipeline_data"
@@ -488,7 +488,7 @@ def _pipeline_tracks(data_dir: Path, day: str) -> list[dict[str, Any]]:
     import polars as pl
 
     from emotion_assets.audio.ingest import wav_path
-    from emotion_assets.layout import DataLayout
+    from emotion_assets.foundation.layout import DataLayout
 
     layout = DataLayout(data_dir)
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from bench.inputs import load_clips, looped
-from emotion_assets.labels import SAMPLE_RATE
+from emotion_assets.foundation.labels import SAMPLE_RATE
 
 WARMUP_S = 5.0  # a short first call pays one-off costs (allocator, lazy init) outside the timing
 
@@ -85,7 +85,8 @@ class EngineRunner:
     """The project's engine: scores = softmax(mean frame logits); frame probs and features."""
 
     def __init__(self, spec: dict[str, Any]) -> None:
-        from emotion_assets.engine import EngineConfig, load_engine
+        from emotion_assets.engine.config import EngineConfig
+        from emotion_assets.engine.core import load_engine
 
         options = dict(spec.get("engine_options") or {})
         self.config = EngineConfig(
@@ -302,9 +303,9 @@ def run_profile(spec: dict[str, Any]) -> dict[str, Any]:
 def run_pipeline(spec: dict[str, Any]) -> dict[str, Any]:
     """The whole Dagster partition (lead's run_partition) over files already in raw/<day>/."""
     try:
-        from emotion_assets.pipeline_runner import run_partition
+        from emotion_assets.defs.in_process import run_partition
     except ImportError as exc:
-        return {"status": "not available", "reason": f"emotion_assets.pipeline_runner: {exc}"}
+        return {"status": "not available", "reason": f"emotion_assets.defs.in_process: {exc}"}
     _set_threads(spec["threads"])
     t = time.perf_counter()
     # run_partition's first act; timed apart so the report can say what importing costs (torch

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from emotion_assets.labels import EMOTIONS
+from emotion_assets.foundation.labels import EMOTIONS
 
 # The embedding width depends on the model (1024 for large, 768 for base): only the inner
 # type is checked, `conform` keeps the width it finds.

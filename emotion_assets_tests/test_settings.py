@@ -23,9 +23,9 @@ from emotion_assets.analytics.bursts import find_bursts
 from emotion_assets.analytics.smoothing import smooth_frames
 from emotion_assets.audio.ffmpeg_tools import ffmpeg_binary
 from emotion_assets.audio.vad import VadParams
-from emotion_assets.definitions import build_resources
-from emotion_assets.engine import ModelUnavailableError
-from emotion_assets.layout import DataLayout
+from emotion_assets.defs.location import build_resources
+from emotion_assets.engine.loading import ModelUnavailableError
+from emotion_assets.foundation.layout import DataLayout
 from emotion_assets.settings import SettingsError, load_settings
 from emotion_assets_tests.analytics.frames import build_frames, steps
 from emotion_assets_tests.conftest import REPO, code_location, copy_into_day
@@ -81,7 +81,7 @@ def test_storage_settings_shape_the_code_location(tmp_path: Path) -> None:
     script = textwrap.dedent(
         """
         import json
-        from emotion_assets.definitions import build_definitions
+        from emotion_assets.defs.location import build_definitions
         defs = build_definitions()
         job = defs.resolve_job_def("emotion_pipeline")
         keys = job.partitions_def.get_partition_keys()

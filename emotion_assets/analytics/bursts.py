@@ -17,7 +17,7 @@ import polars as pl
 from emotion_assets.analytics.common import empty, run_breaks
 from emotion_assets.analytics.spoken_text import attach_spoken_text
 from emotion_assets.contracts import BURSTS_SCHEMA, conform
-from emotion_assets.labels import FRAME_HOP_S
+from emotion_assets.foundation.labels import FRAME_HOP_S
 from emotion_assets.settings import DEFAULT_BURST_RULES
 
 

@@ -17,7 +17,7 @@ import polars as pl
 
 from emotion_assets.analytics.common import empty
 from emotion_assets.contracts import COMPARISON_SCHEMA, conform
-from emotion_assets.labels import EMOTIONS, FRAME_HOP_S
+from emotion_assets.foundation.labels import EMOTIONS, FRAME_HOP_S
 
 
 def comparison_pairs(recordings: pl.DataFrame) -> pl.DataFrame:

@@ -31,10 +31,10 @@ import soundfile as sf
 
 from emotion_assets.analytics.common import EMOTIONAL, empty
 from emotion_assets.analytics.spoken_text import attach_spoken_text
-from emotion_assets.atomic_files import atomic_path
 from emotion_assets.contracts import HIGHLIGHTS_SCHEMA, conform
-from emotion_assets.labels import EMOTIONS, FRAME_HOP_S
-from emotion_assets.layout import DataLayout
+from emotion_assets.foundation.atomic_files import atomic_path
+from emotion_assets.foundation.labels import EMOTIONS, FRAME_HOP_S
+from emotion_assets.foundation.layout import DataLayout
 from emotion_assets.settings import AnalyticsSettings
 from emotion_assets.storage.tracks import track_stem
 

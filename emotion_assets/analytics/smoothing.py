@@ -13,7 +13,7 @@ import polars as pl
 
 from emotion_assets.analytics.common import argmax_label, empty, run_breaks, track_sorted
 from emotion_assets.contracts import SMOOTHED_SCHEMA, conform
-from emotion_assets.labels import EMOTIONS
+from emotion_assets.foundation.labels import EMOTIONS
 
 
 def smooth_frames(frames: pl.DataFrame, window: int = 5) -> pl.DataFrame:

@@ -18,7 +18,7 @@ import polars as pl
 from emotion_assets.analytics.common import argmax_label, empty
 from emotion_assets.analytics.smoothing import smooth_frames
 from emotion_assets.contracts import MEANS, SUMMARY_SCHEMA, conform
-from emotion_assets.labels import EMOTIONS, FRAME_HOP_S
+from emotion_assets.foundation.labels import EMOTIONS, FRAME_HOP_S
 
 
 def with_smoothed_top(

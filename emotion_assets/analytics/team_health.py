@@ -24,7 +24,7 @@ import polars as pl
 from emotion_assets.analytics.common import empty
 from emotion_assets.analytics.summary import with_smoothed_top
 from emotion_assets.contracts import TEAM_HEALTH_SCHEMA, conform
-from emotion_assets.labels import FRAME_CENTRE_S, FRAME_HOP_S
+from emotion_assets.foundation.labels import FRAME_CENTRE_S, FRAME_HOP_S
 from emotion_assets.settings import AnalyticsSettings
 
 ALL_RECORDINGS = "ALL"

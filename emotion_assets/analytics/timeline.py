@@ -11,7 +11,7 @@ import polars as pl
 
 from emotion_assets.analytics.common import argmax_label, empty
 from emotion_assets.contracts import MEANS, TIMELINE_SCHEMA, conform
-from emotion_assets.labels import EMOTIONS, FRAME_HOP_S
+from emotion_assets.foundation.labels import EMOTIONS, FRAME_HOP_S
 
 
 def emotion_timeline(frames: pl.DataFrame, bucket_s: float = 60.0) -> pl.DataFrame:

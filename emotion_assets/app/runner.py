@@ -1,7 +1,7 @@
 """The web page's pure core: one upload and its options in; outputs, tables, figure, log out.
 
 The same steps as `emotion-assets analyze` (decode with ffmpeg to 16 kHz mono, score every 20 ms
-frame, write the outputs folder through emotion_assets.single_file, so result.json is the same
+frame, write the outputs folder through emotion_assets.pipeline.one_file, so result.json is the same
 document), then what the page shows: voice activity, smoothed curves, bursts and highlights with
 clips, the heat map and the transcript lane, all written inside the outputs folder.
 
@@ -27,19 +27,19 @@ from emotion_assets.analytics import find_bursts, find_highlights, smooth_frames
 from emotion_assets.analytics.highlights import write_clip
 from emotion_assets.app.transcript_lane import TranscriptError, lane, read_cues
 from emotion_assets.app.warehouse_drop import safe_file_name
-from emotion_assets.atomic_files import write_bytes_atomically
 from emotion_assets.audio.decode import DecodeError, decode
 from emotion_assets.audio.probe import probe_file
 from emotion_assets.audio.vad import VadParams, speech_regions
 from emotion_assets.engine.tables import frame_table
-from emotion_assets.labels import SAMPLE_RATE, n_frames
-from emotion_assets.layout import DataLayout
+from emotion_assets.foundation.atomic_files import write_bytes_atomically
+from emotion_assets.foundation.labels import SAMPLE_RATE, n_frames
+from emotion_assets.foundation.layout import DataLayout
+from emotion_assets.pipeline.one_file import outputs_dir, result_document, write_outputs
 from emotion_assets.reports import pictures
 from emotion_assets.reports.palette import is_meaningless_model
 from emotion_assets.reports.render import interactive_figure
 from emotion_assets.reports.series import duration_s, heatmap
 from emotion_assets.settings import AnalyticsSettings, AppSettings
-from emotion_assets.single_file import outputs_dir, result_document, write_outputs
 
 log = logging.getLogger(__name__)
 

@@ -30,8 +30,8 @@ from emotion_assets.app.runner import InputRejected, Limits, Outcome, Request, R
 from emotion_assets.app.sessions import SessionFileGuard, SessionFiles
 from emotion_assets.app.transcript_lane import TRANSCRIPT_SUFFIXES
 from emotion_assets.app.warehouse_drop import DropRefused, add_to_warehouse, dagster_runs_url
-from emotion_assets.labels import EMOTIONS
-from emotion_assets.layout import DataLayout
+from emotion_assets.foundation.labels import EMOTIONS
+from emotion_assets.foundation.layout import DataLayout
 from emotion_assets.reports.palette import MEANINGLESS_WARNING, WARNING_COLOR
 
 log = logging.getLogger(__name__)
@@ -476,8 +476,8 @@ def serve(host: str | None = None, port: int | None = None, model: str | None = 
 
     from emotion_assets.audio.vad import VadParams
     from emotion_assets.defs.partitions import daily_partitions, partition_bounds
+    from emotion_assets.pipeline.one_file import load_engine_or_tiny
     from emotion_assets.settings import load_settings
-    from emotion_assets.single_file import load_engine_or_tiny
 
     settings = load_settings()
     work = work_folder(settings.app.outputs_dir(settings.storage.data_dir))

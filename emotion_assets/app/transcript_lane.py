@@ -14,8 +14,8 @@ import numpy as np
 import polars as pl
 
 from emotion_assets.engine.core import utterance_scores_from_probs
-from emotion_assets.labels import EMOTIONS, FRAME_CENTRE_S
-from emotion_assets.transcript_names import TRANSCRIPT_SUFFIXES
+from emotion_assets.foundation.labels import EMOTIONS, FRAME_CENTRE_S
+from emotion_assets.foundation.transcript_names import TRANSCRIPT_SUFFIXES
 from emotion_assets.transcripts.formats import Cue, UnreadableTranscript, parse_transcript
 
 __all__ = ["TRANSCRIPT_SUFFIXES", "TranscriptError", "lane", "read_cues"]

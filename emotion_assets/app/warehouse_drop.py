@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from emotion_assets.atomic_files import atomic_path
 from emotion_assets.audio.ingest import is_candidate_name
 from emotion_assets.audio.sidecars import SIDECAR_SUFFIXES as METADATA_SUFFIXES
-from emotion_assets.layout import DataLayout
-from emotion_assets.partition_range import outside_partitions
-from emotion_assets.transcript_names import transcript_suffix
+from emotion_assets.foundation.atomic_files import atomic_path
+from emotion_assets.foundation.day_range import outside_partitions
+from emotion_assets.foundation.layout import DataLayout
+from emotion_assets.foundation.transcript_names import transcript_suffix
 
 # Files that may travel with a recording: who spoke when, metadata, and transcripts.
 SIDECAR_SUFFIXES: tuple[str, ...] = (".transcript.json", *METADATA_SUFFIXES)

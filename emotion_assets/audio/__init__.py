@@ -1,1 +1,1 @@
-"""Audio ingest core: probe, decode, VAD, sidecars and the partition-level tables (no Dagster)."""
+"""Audio ingest core: probe, decode, VAD, sidecars and the tables of a day (no Dagster)."""

@@ -18,11 +18,11 @@ import ffmpeg
 import numpy as np
 import soundfile as sf
 
-from emotion_assets.atomic_files import atomic_path
 from emotion_assets.audio.ffmpeg_tools import ffmpeg_binary as default_binary
 from emotion_assets.audio.ffmpeg_tools import last_error_line, safe_input, scrub
 from emotion_assets.audio.probe import _channels
-from emotion_assets.labels import SAMPLE_RATE
+from emotion_assets.foundation.atomic_files import atomic_path
+from emotion_assets.foundation.labels import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 
@@ -212,18 +212,6 @@ def decode(
         )
     log.debug("decoded %s: %d ch x %d samples @ %d Hz", Path(path).name, *out.shape, sample_rate)
     return out
-
-
-def level_stats(x: np.ndarray) -> dict[str, float]:
-    """peak and rms of the samples, and the fraction at or beyond full scale (|x| >= 0.999)."""
-    a = np.abs(np.asarray(x, dtype=np.float32)).ravel()
-    if a.size == 0:
-        return {"peak": 0.0, "rms": 0.0, "clipped_fraction": 0.0}
-    return {
-        "peak": float(a.max()),
-        "rms": float(np.sqrt(np.mean(np.square(a, dtype=np.float64)))),
-        "clipped_fraction": float(np.count_nonzero(a >= CLIP_LEVEL) / a.size),
-    }
 
 
 def write_wav_f32(path: str | Path, x: np.ndarray, sample_rate: int = SAMPLE_RATE) -> Path:

@@ -18,7 +18,6 @@ from pathlib import Path
 import polars as pl
 import soundfile as sf
 
-from emotion_assets.atomic_files import remove_stale_temps
 from emotion_assets.audio.decode import TEMP_PREFIX, DecodeError, TrackStats, decode_to_wav
 from emotion_assets.audio.probe import DEFAULT_MAX_DURATION_S, ProbeResult, probe_file, sha256_file
 from emotion_assets.audio.sidecars import (
@@ -33,9 +32,10 @@ from emotion_assets.audio.sidecars import (
 )
 from emotion_assets.audio.vad import VadParams, speech_regions
 from emotion_assets.contracts import CONTRACT_SCHEMAS
-from emotion_assets.labels import SAMPLE_RATE
-from emotion_assets.layout import DataLayout, UnsafePathError
-from emotion_assets.transcript_names import is_transcript_name
+from emotion_assets.foundation.atomic_files import remove_stale_temps
+from emotion_assets.foundation.labels import SAMPLE_RATE
+from emotion_assets.foundation.layout import DataLayout, UnsafePathError
+from emotion_assets.foundation.transcript_names import is_transcript_name
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from emotion_assets.audio.ffmpeg_tools import ffmpeg_binary as resolve_binary
 from emotion_assets.audio.ffmpeg_tools import last_error_line, safe_input, scrub
-from emotion_assets.labels import RECEPTIVE_FIELD, SAMPLE_RATE
+from emotion_assets.foundation.labels import RECEPTIVE_FIELD, SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 

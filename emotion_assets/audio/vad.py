@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emotion_assets.labels import SAMPLE_RATE
+from emotion_assets.foundation.labels import SAMPLE_RATE
+from emotion_assets.foundation.torch_threads import torch_threads
 from emotion_assets.settings import AudioSettings
-from emotion_assets.torch_threads import torch_threads
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ broker). `celery`: Dagster's own Celery executor (dagster_celery) on the configu
 model step carries the GPU queue's tag (emotion/assets.py), every other step goes to the CPU
 queue. The only addition to dagster_celery is a check before the first step: the broker answers
 and a worker listens on every queue the run needs, else the run fails in one sentence instead
-of waiting forever (emotion_assets.distributed.wait_for_workers).
+of waiting forever (emotion_assets.deployment.celery_workers.wait_for_workers).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from dagster import (
 from dagster._core.execution.retries import RetryMode, get_retries_config
 from dagster_celery.executor import CeleryExecutor
 
-from emotion_assets.distributed import (
+from emotion_assets.deployment.celery_workers import (
     QUEUE_TAG,
     ExecutionSetupError,
     celery_config,

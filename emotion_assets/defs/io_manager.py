@@ -13,11 +13,11 @@ from dagster import (
     TableSchema,
 )
 
-from emotion_assets.atomic_files import DiskFullError
 from emotion_assets.contracts import column_description
 from emotion_assets.defs.common import not_retried
 from emotion_assets.defs.resources import STORAGE_FIELDS, open_storage
-from emotion_assets.layout import DataLayout
+from emotion_assets.foundation.atomic_files import DiskFullError
+from emotion_assets.foundation.layout import DataLayout
 from emotion_assets.storage import Storage
 from emotion_assets.storage.store import StorageConfigError
 from emotion_assets.warehouse import ensure_views, read_partitions, write_partitions

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dagster import DailyPartitionsDefinition, PartitionsDefinition
 
-from emotion_assets.partition_range import outside_partitions
+from emotion_assets.foundation.day_range import outside_partitions
 from emotion_assets.settings import StorageSettings
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from dagster import ConfigurableResource
 
-from emotion_assets.layout import DataLayout
+from emotion_assets.foundation.layout import DataLayout
 from emotion_assets.settings import (
     AnalyticsSettings,
     AudioSettings,
@@ -25,7 +25,8 @@ from emotion_assets.settings import (
 from emotion_assets.storage import Storage
 
 if TYPE_CHECKING:
-    from emotion_assets.engine import EmotionEngine, EngineConfig
+    from emotion_assets.engine.config import EngineConfig
+    from emotion_assets.engine.core import EmotionEngine
 
 
 # The storage fields a resource shows in the UI. The secret key and session token are not among

@@ -39,7 +39,7 @@ from emotion_assets.engine.windows import (
     speech_mask,
     window_frames,
 )
-from emotion_assets.labels import (
+from emotion_assets.foundation.labels import (
     EMOTIONS,
     FRAME_HOP_S,
     FRAME_STRIDE,
@@ -47,7 +47,7 @@ from emotion_assets.labels import (
     label_from_token,
     n_frames,
 )
-from emotion_assets.torch_threads import available_cores, torch_threads
+from emotion_assets.foundation.torch_threads import available_cores, torch_threads
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from emotion_assets.atomic_files import atomic_path
 from emotion_assets.engine.tables import frame_centres, frame_speakers, segment_bounds
+from emotion_assets.foundation.atomic_files import atomic_path
 
 
 class SegmentPooler:

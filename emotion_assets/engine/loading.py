@@ -151,7 +151,7 @@ def remembered_unreachable(cache_dir: Path | None, host: str) -> str | None:
 def _remember_unreachable(cache_dir: Path | None, host: str) -> None:
     if cache_dir is None:
         return
-    from emotion_assets.atomic_files import write_bytes_atomically
+    from emotion_assets.foundation.atomic_files import write_bytes_atomically
 
     try:
         text = json.dumps({"host": host, "checked_at": time.time()})

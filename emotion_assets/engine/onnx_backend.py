@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from emotion_assets.atomic_files import atomic_path
+from emotion_assets.foundation.atomic_files import atomic_path
 
 ONNX_NAME = "encoder-fp32.onnx"
 OPSET = 17

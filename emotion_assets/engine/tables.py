@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 
 from emotion_assets.contracts import CONTRACT_SCHEMAS
-from emotion_assets.labels import EMOTIONS, FRAME_HOP_S, FRAME_LENGTH_S
+from emotion_assets.foundation.labels import EMOTIONS, FRAME_HOP_S, FRAME_LENGTH_S
 
 if TYPE_CHECKING:  # the engine (torch) is not needed to build or read these tables
     from emotion_assets.engine.core import FrameScores

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emotion_assets.labels import (
+from emotion_assets.foundation.labels import (
     FRAME_CENTRE_S,
     FRAME_HOP_S,
     FRAME_STRIDE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from emotion_assets.labels import SAMPLE_RATE
+from emotion_assets.foundation.labels import SAMPLE_RATE
 from emotion_assets.quality.outcome import (
     CheckOutcome,
     Severity,

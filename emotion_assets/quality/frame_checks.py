@@ -8,7 +8,7 @@ from __future__ import annotations
 import polars as pl
 
 from emotion_assets.contracts import UNSCORED_ROWS
-from emotion_assets.labels import (
+from emotion_assets.foundation.labels import (
     EMOTIONS,
     FRAME_HOP_S,
     FRAME_LENGTH_S,

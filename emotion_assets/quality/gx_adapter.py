@@ -2,7 +2,7 @@
 
 dagster-ge only supports GX 0.x, hence this adapter. One ephemeral GX context per process
 (creating it is cheap, importing GX is not); analytics off and progress bars off so GX stays
-out of the logs (its INFO chatter is lowered in emotion_assets/quiet.py). A lock keeps
+out of the logs (its INFO chatter is lowered in emotion_assets/foundation/quiet.py). A lock keeps
 concurrent callers (threads) from racing on the shared context.
 """
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from emotion_assets.labels import FRAME_CENTRE_S, FRAME_HOP_S
+from emotion_assets.foundation.labels import FRAME_CENTRE_S, FRAME_HOP_S
 from emotion_assets.quality.frame_checks import SCORES, top_label_score
 from emotion_assets.quality.outcome import (
     CheckOutcome,

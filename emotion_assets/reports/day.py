@@ -8,7 +8,7 @@ import logging
 import polars as pl
 
 from emotion_assets.contracts import REPORT_SCHEMA
-from emotion_assets.layout import DataLayout
+from emotion_assets.foundation.layout import DataLayout
 from emotion_assets.reports.day_index import render_day_index
 from emotion_assets.reports.render import render_recording_report
 from emotion_assets.reports.series import duration_s

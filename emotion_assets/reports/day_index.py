@@ -8,8 +8,8 @@ from pathlib import Path
 
 import polars as pl
 
-from emotion_assets.atomic_files import write_bytes_atomically
-from emotion_assets.layout import DataLayout
+from emotion_assets.foundation.atomic_files import write_bytes_atomically
+from emotion_assets.foundation.layout import DataLayout
 from emotion_assets.reports.files import report_stem, reports_dir
 from emotion_assets.reports.palette import MEANINGLESS_WARNING, emotion_color, is_meaningless_model
 

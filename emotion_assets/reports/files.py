@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 from urllib.parse import quote
 
-from emotion_assets.atomic_files import write_bytes_atomically
-from emotion_assets.layout import DataLayout
+from emotion_assets.foundation.atomic_files import write_bytes_atomically
+from emotion_assets.foundation.layout import DataLayout
 from emotion_assets.reports.html_report import PLOTLY_JS_NAME
 from emotion_assets.storage.tracks import track_stem
 

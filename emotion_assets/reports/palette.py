@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from emotion_assets.labels import EMOTIONS
+from emotion_assets.foundation.labels import EMOTIONS
 
 # Hues chosen to be told apart at a glance; the three non-affective labels get muted tones
 # and dashed lines so the eye goes to the emotions first.

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import polars as pl
 
-from emotion_assets.atomic_files import write_bytes_atomically
 from emotion_assets.audio.ingest import wav_path
-from emotion_assets.labels import FRAME_STRIDE, SAMPLE_RATE
-from emotion_assets.layout import DataLayout, UnsafePathError
+from emotion_assets.foundation.atomic_files import write_bytes_atomically
+from emotion_assets.foundation.labels import FRAME_STRIDE, SAMPLE_RATE
+from emotion_assets.foundation.layout import DataLayout, UnsafePathError
 from emotion_assets.reports import pictures
 from emotion_assets.reports.files import (
     ensure_plotly_js,

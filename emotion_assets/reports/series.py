@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from emotion_assets.labels import EMOTIONS, FRAME_CENTRE_S, FRAME_LENGTH_S
+from emotion_assets.foundation.labels import EMOTIONS, FRAME_CENTRE_S, FRAME_LENGTH_S
 
 SCORES: list[str] = list(EMOTIONS)
 DEFAULT_MAX_POINTS = 5000

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from emotion_assets.atomic_files import write_atomically, write_bytes_atomically
+from emotion_assets.foundation.atomic_files import write_atomically, write_bytes_atomically
 
 if TYPE_CHECKING:
     from emotion_assets.settings import StorageSettings

@@ -2,7 +2,7 @@
 
 Damaged partitions (a disk fault truncating a file) must not take the other days down: every
 write is read back before it replaces the old file, and `check_lake` (run before each view
-refresh and by `python -m emotion_assets.warehouse --check`) moves a partition it cannot read
+refresh and by `emotion-assets sql --check`) moves a partition it cannot read
 aside to `data.parquet.damaged-<time>` — kept, never deleted — so the views, which glob
 `*/data.parquet`, keep answering for every other day. Each damage is reported with its path and
 the command that repairs it (re-materializing that day).
@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
 
-from emotion_assets.atomic_files import remove_stale_temps, write_atomically
+from emotion_assets.foundation.atomic_files import remove_stale_temps, write_atomically
 
 log = logging.getLogger(__name__)
 

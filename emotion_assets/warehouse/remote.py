@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 import duckdb
 import polars as pl
 
-from emotion_assets.atomic_files import write_bytes_atomically
-from emotion_assets.layout import DataLayout
+from emotion_assets.foundation.atomic_files import write_bytes_atomically
+from emotion_assets.foundation.layout import DataLayout
 from emotion_assets.storage import Storage
 from emotion_assets.storage.mirror import md5_of
 from emotion_assets.warehouse.lake import (

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from emotion_assets.atomic_files import atomic_path, write_atomically
+from emotion_assets.foundation.atomic_files import atomic_path, write_atomically
 from emotion_assets.warehouse.extensions import load_offline
 from emotion_assets.warehouse.lake import FILE_NAME
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from emotion_assets.atomic_files import atomic_path, write_atomically
+from emotion_assets.foundation.atomic_files import atomic_path, write_atomically
 from emotion_assets.warehouse.lake import FILE_NAME, Damage, check_lake, list_tables
 from emotion_assets.warehouse.search import SOURCE_TABLE as SEARCHED_TABLE
 from emotion_assets.warehouse.search import ensure_search_index
@@ -137,7 +137,7 @@ def ensure_views(
     """Create or refresh the views that changed; return the tables refreshed.
 
     `written` ({table: files just written}) limits the work to those tables (the IO manager's
-    case); None checks every table in the lake (`python -m emotion_assets.warehouse --refresh`).
+    case); None checks every table in the lake (`emotion-assets sql --refresh`).
     Cheap when nothing changed (no DuckDB file access). Never waits for readers: a changed view
     set is published as a new file swapped in atomically. Damaged partitions found on the way
     are moved aside and appended to `damages` (when given). When segment_emotions is among the

@@ -22,7 +22,7 @@ from emotion_assets.analytics import (
 )
 from emotion_assets.analytics.segment_emotions import segment_emotions
 from emotion_assets.contracts import TRANSCRIPT_SCHEMAS
-from emotion_assets.layout import DataLayout
+from emotion_assets.foundation.layout import DataLayout
 from emotion_assets.warehouse.extensions import load_offline
 from emotion_assets.warehouse.lake import write_partitions
 from emotion_assets.warehouse.search import build_search_index

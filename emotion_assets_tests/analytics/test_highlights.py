@@ -12,7 +12,7 @@ from scipy.signal import resample_poly
 
 from emotion_assets.analytics.highlights import HIGHLIGHTS_SCHEMA, find_highlights
 from emotion_assets.analytics.smoothing import smooth_frames
-from emotion_assets.layout import DataLayout
+from emotion_assets.foundation.layout import DataLayout
 from emotion_assets.settings import AnalyticsSettings
 from emotion_assets_tests.analytics.frames import DAY, RID, build_frames, steps
 

@@ -5,7 +5,7 @@ import polars as pl
 import pytest
 
 from emotion_assets.analytics.smoothing import SMOOTHED_SCHEMA, smooth_frames
-from emotion_assets.labels import EMOTIONS
+from emotion_assets.foundation.labels import EMOTIONS
 from emotion_assets_tests.analytics.frames import build_frames
 
 

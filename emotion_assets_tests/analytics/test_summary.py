@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from emotion_assets.analytics.summary import SUMMARY_SCHEMA, recording_summary
-from emotion_assets.labels import EMOTIONS
+from emotion_assets.foundation.labels import EMOTIONS
 from emotion_assets_tests.analytics.frames import build_frames, steps
 
 

@@ -14,16 +14,16 @@ from pathlib import Path
 
 import pytest
 
+from devstack.servers import free_port
 from emotion_assets.app.runner import Limits, Runner
-from emotion_assets.devservers import free_port
 
 SPEECH = "speech/librispeech_198-209-0000.ogg"  # 13.9 s, one speaker
 
 
 @pytest.fixture
 def tiny_engine(pipeline_env: Path):
+    from emotion_assets.pipeline.one_file import load_engine_or_tiny
     from emotion_assets.settings import load_settings
-    from emotion_assets.single_file import load_engine_or_tiny
 
     # EMOTION_MODEL = the tiny model (pipeline_env)
     return load_engine_or_tiny(None, load_settings())

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from emotion_assets.app.server import PAGE_ROWS
-from emotion_assets.labels import EMOTIONS
+from emotion_assets.foundation.labels import EMOTIONS
 from emotion_assets_tests.app.conftest import SPEECH, Server
 from emotion_assets_tests.app.test_runner import _close
 from emotion_assets_tests.browser import launch, require_chromium

@@ -9,7 +9,7 @@ import pytest
 
 from emotion_assets.app.server import build_page
 from emotion_assets.app.sessions import SessionFiles
-from emotion_assets.layout import DataLayout
+from emotion_assets.foundation.layout import DataLayout
 from emotion_assets.reports.palette import MEANINGLESS_WARNING
 
 

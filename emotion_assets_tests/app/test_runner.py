@@ -16,7 +16,7 @@ from emotion_assets import cli
 from emotion_assets.app import runner as runner_module
 from emotion_assets.app.runner import InputRejected, Limits, Request, Runner
 from emotion_assets.app.server import PAGE_ROWS, frame_page
-from emotion_assets.labels import EMOTIONS
+from emotion_assets.foundation.labels import EMOTIONS
 
 
 def _close(a, b, path: str = "") -> None:
@@ -193,7 +193,8 @@ def test_frame_table_pages():
 def test_progress_follows_the_model_window_by_window(
     tiny_model_dir: Path, pipeline_env: Path, speech_file: Path
 ):
-    from emotion_assets.engine import EngineConfig, load_engine
+    from emotion_assets.engine.config import EngineConfig
+    from emotion_assets.engine.core import load_engine
 
     # 4 s windows: the 13.9 s recording runs as several, as an hour-long one would with 30 s.
     engine = load_engine(EngineConfig(model=str(tiny_model_dir), window_s=4.0, context_s=1.0))

@@ -14,8 +14,8 @@ from emotion_assets.app.warehouse_drop import (
     dagster_runs_url,
     safe_file_name,
 )
-from emotion_assets.labels import EMOTIONS
-from emotion_assets.layout import DataLayout
+from emotion_assets.foundation.labels import EMOTIONS
+from emotion_assets.foundation.layout import DataLayout
 
 PARTITIONS = ("2024-01-01", "2025-12-31")  # first and last partition key
 

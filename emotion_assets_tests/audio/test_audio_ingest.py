@@ -15,7 +15,7 @@ import torch
 from emotion_assets.audio import ingest
 from emotion_assets.audio.ffmpeg_tools import ffmpeg_binary
 from emotion_assets.audio.vad import VadParams
-from emotion_assets.layout import DataLayout
+from emotion_assets.foundation.layout import DataLayout
 from emotion_assets_tests.audio.helpers import DAY, fingerprint, make_day, shared
 
 torch.set_num_threads(1)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from emotion_assets.audio.decode import decode, level_stats, write_wav_f32
+from emotion_assets.audio.decode import decode, write_wav_f32
 from emotion_assets.audio.ffmpeg_tools import ffmpeg_binary
 from emotion_assets.audio.probe import probe_file
 from emotion_assets_tests.audio.helpers import shared, shared_files
@@ -156,19 +156,6 @@ def test_resampling_to_16k_keeps_length() -> None:
     path = shared("formats/test4.wav")  # 48 kHz, 8 s
     x = decode(path, ffmpeg_binary=FF)
     assert abs(x.shape[1] - 8 * 16000) <= 16
-
-
-def test_level_stats() -> None:
-    x = np.array([[0.0, 0.5, -1.0, 0.9995, -0.25]], dtype=np.float32)
-    stats = level_stats(x)
-    assert stats["peak"] == pytest.approx(1.0)
-    assert stats["rms"] == pytest.approx(np.sqrt((0.25 + 1 + 0.9995**2 + 0.0625) / 5), rel=1e-6)
-    assert stats["clipped_fraction"] == pytest.approx(2 / 5)
-    assert level_stats(np.zeros((1, 0), np.float32)) == {
-        "peak": 0.0,
-        "rms": 0.0,
-        "clipped_fraction": 0.0,
-    }
 
 
 def test_write_wav_f32_round_trip(tmp_path: Path) -> None:

@@ -9,8 +9,8 @@ import polars as pl
 import pytest
 
 from emotion_assets.audio.sidecars import read_metadata, read_rttm
-from emotion_assets.day_ingest import ingest_day
-from emotion_assets.layout import DataLayout
+from emotion_assets.foundation.layout import DataLayout
+from emotion_assets.pipeline.ingest_day import ingest_day
 from emotion_assets.settings import AudioSettings
 from emotion_assets_tests.audio.helpers import DAY, make_day, shared
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from emotion_assets import atomic_files as atomic
-from emotion_assets.atomic_files import DiskFullError
 from emotion_assets.audio import ingest
-from emotion_assets.layout import DataLayout
+from emotion_assets.foundation import atomic_files as atomic
+from emotion_assets.foundation.atomic_files import DiskFullError
+from emotion_assets.foundation.layout import DataLayout
 from emotion_assets_tests.audio.helpers import DAY, fingerprint, make_day, shared
 
 

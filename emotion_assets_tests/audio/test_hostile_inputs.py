@@ -15,7 +15,7 @@ import soundfile as sf
 from emotion_assets.audio import ingest
 from emotion_assets.audio.ffmpeg_tools import ffmpeg_binary
 from emotion_assets.audio.sidecars import MAX_NAME_CHARS, MAX_SPEAKERS
-from emotion_assets.layout import DataLayout
+from emotion_assets.foundation.layout import DataLayout
 from emotion_assets.quality.table_checks import check_unique_keys
 from emotion_assets_tests.audio.helpers import DAY, fingerprint, make_day, shared
 

@@ -64,7 +64,7 @@ def test_ingest_of_an_eight_channel_file_holds_one_track_at_most(tmp_path: Path)
         import numpy as np
         from emotion_assets.audio import ingest
         from emotion_assets.audio.vad import speech_regions
-        from emotion_assets.layout import DataLayout
+        from emotion_assets.foundation.layout import DataLayout
 
         layout = DataLayout({str(root)!r})
 

@@ -11,8 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from emotion_assets.pipeline_runner import run_partition
-from emotion_assets.quiet import QUIET_LOGGERS, QUIET_WARNINGS
+from emotion_assets.defs.in_process import run_partition
+from emotion_assets.foundation.quiet import QUIET_LOGGERS, QUIET_WARNINGS
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "emotion_assets"
@@ -21,7 +21,7 @@ PACKAGE = REPO / "emotion_assets"
 # filters is set, after importing the modules a library user (or a test) imports first.
 PROBE = f"""
 import logging, warnings
-import emotion_assets, emotion_assets.settings, emotion_assets.pipeline_runner
+import emotion_assets, emotion_assets.settings, emotion_assets.defs.in_process
 import emotion_assets.definitions
 levels = [logging.getLogger(n).level for n in {QUIET_LOGGERS!r}]
 ours = [f for f in warnings.filters if f[1] is not None and f[1].pattern in {QUIET_WARNINGS!r}]

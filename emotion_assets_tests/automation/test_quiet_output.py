@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from emotion_assets.demo import default_day
+from emotion_assets.cli.demo import default_day
 from emotion_assets.settings import StorageSettings, load_group
 
 pytestmark = pytest.mark.slow  # the whole demo in a subprocess: ~2 min
@@ -43,7 +43,7 @@ def test_the_demo_shows_progress_its_day_and_transcripts_but_no_library_noise(
         HF_ENDPOINT="http://127.0.0.1:9",
     )
     result = subprocess.run(
-        [sys.executable, "-m", "emotion_assets.demo"],  # `make demo`: no --date
+        [sys.executable, "-m", "emotion_assets.cli", "demo"],  # `make demo`: no --date
         cwd=REPO,
         env=env,
         capture_output=True,

@@ -12,12 +12,12 @@ import pytest
 from dagster import DagsterInstance
 
 from emotion_assets.contracts import TABLE_SCHEMAS, column_description
-from emotion_assets.partition_range import outside_partitions
+from emotion_assets.foundation.day_range import outside_partitions
 
 
 @pytest.fixture(scope="module")
 def defs():
-    from emotion_assets.definitions import build_definitions
+    from emotion_assets.defs.location import build_definitions
 
     return build_definitions()
 
@@ -106,7 +106,7 @@ def test_loading_the_code_location_leaves_the_heavy_libraries_to_the_steps() -> 
     heavy = ["torch", "funasr", "sklearn", "scipy", "matplotlib", "great_expectations"]
     script = (
         "import sys\n"
-        "from emotion_assets.definitions import build_definitions\n"
+        "from emotion_assets.defs.location import build_definitions\n"
         "defs = build_definitions()\n"
         "defs.resolve_asset_graph(); defs.resolve_all_job_defs()\n"
         f"print(sorted(m for m in {heavy!r} if m in sys.modules))\n"

@@ -6,7 +6,7 @@ import datetime as dt
 import os
 from pathlib import Path
 
-from emotion_assets.watch import WatchState, plan_runs, previous_day, snapshot
+from emotion_assets.pipeline.watch import WatchState, plan_runs, previous_day, snapshot
 
 
 def _look(raw: Path, state: WatchState) -> tuple[list[str], WatchState]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from emotion_assets.torch_threads import available_cores
+from emotion_assets.foundation.torch_threads import available_cores
 
 REPO = Path(__file__).resolve().parents[2]
 TOP_KEYS = {

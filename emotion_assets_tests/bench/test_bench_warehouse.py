@@ -12,7 +12,7 @@ import pytest
 
 from bench import warehouse
 from bench.month import EXAMPLE_ID, random_probs
-from emotion_assets.labels import EMOTIONS
+from emotion_assets.foundation.labels import EMOTIONS
 from emotion_assets.warehouse.lake import partition_file
 
 

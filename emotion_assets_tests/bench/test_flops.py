@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.flops import FlopModel, calibrate, price_call_day
-from emotion_assets.engine import EngineConfig
+from emotion_assets.engine.config import EngineConfig
 from emotion_assets.engine.windows import Window
 
 

@@ -22,7 +22,7 @@ from dagster_k8s.job import (
 )
 from kubernetes.client import ApiClient
 
-from emotion_assets.distributed import QUEUE_TAG, celery_config
+from emotion_assets.deployment.celery_workers import QUEUE_TAG, celery_config
 from emotion_assets.settings import (
     ExecutionSettings,
     KubernetesSettings,
@@ -55,7 +55,7 @@ def names(refs: list[dict]) -> list[str]:
 @pytest.fixture(scope="module")
 def step_tags() -> dict[str, dict[str, str]]:
     """Each step's tags in the code location, built with the ConfigMap's variables."""
-    from emotion_assets.definitions import build_definitions
+    from emotion_assets.defs.location import build_definitions
 
     with pytest.MonkeyPatch.context() as mp:
         for key, value in configmap_env().items():
@@ -194,7 +194,7 @@ def test_cpu_steps_get_no_gpu_and_the_code_location_image(
 def test_off_kubernetes_no_step_carries_kubernetes_tags(
     tiny_model_dir: Path, data_dir: Path
 ) -> None:
-    from emotion_assets.definitions import build_definitions
+    from emotion_assets.defs.location import build_definitions
 
     job = build_definitions().resolve_job_def("emotion_pipeline")
     plan = create_execution_plan(job, tags={"dagster/partition": "2024-06-03"})

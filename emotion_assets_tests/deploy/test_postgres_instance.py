@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from emotion_assets.instance import postgres_env, write_instance
+from emotion_assets.deployment.instance import postgres_env, write_instance
 from emotion_assets_tests.conftest import REPO, copy_into_day
 
 DAY = "2024-06-06"

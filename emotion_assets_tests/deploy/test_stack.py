@@ -1,4 +1,4 @@
-"""`python -m emotion_assets.stack`, as a user runs it: the demo day through the one-machine
+"""`python -m devstack.stack`, as a user runs it: the demo day through the one-machine
 distributed stack, each step on a Celery worker, every artifact in the S3 server's bucket, then
 Ctrl-C stops everything it started."""
 
@@ -19,7 +19,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from emotion_assets.demo import SAMPLES, default_day
+from emotion_assets.cli.demo import SAMPLES, default_day
 from emotion_assets.settings import StorageSettings, load_group
 from emotion_assets.storage import Storage
 from emotion_assets.warehouse.remote import list_remote_tables, read_remote_partitions
@@ -117,7 +117,7 @@ def test_the_stack_runs_the_demo_day_on_workers_and_ctrl_c_stops_everything(
         "EMOTION_DATA_DIR": str(tmp_path / "not-used"),  # the stack uses its own folder
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "emotion_assets.stack", "--folder", str(folder), "--keep-running"],
+        [sys.executable, "-m", "devstack.stack", "--folder", str(folder), "--keep-running"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

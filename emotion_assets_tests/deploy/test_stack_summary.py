@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from emotion_assets.stack import StepTry, print_places, step_places
+from devstack.stack import StepTry, print_places, step_places
 
 ANNOUNCE = "ENGINE_EVENT"  # dagster_celery's "Executing steps ... in celery worker"
 

@@ -9,9 +9,10 @@ import time
 import pytest
 import yaml
 
-from emotion_assets import distributed
-from emotion_assets.devservers import free_port
-from emotion_assets.distributed import (
+from devstack.servers import free_port
+from emotion_assets import cli
+from emotion_assets.cli import worker as worker_command_line
+from emotion_assets.deployment.celery_workers import (
     ExecutionSetupError,
     celery_config,
     wait_for_workers,
@@ -81,7 +82,7 @@ def test_workers_get_the_executors_broker_and_queues(tmp_path) -> None:
 
 def test_the_worker_command_prints_its_config_from_the_settings() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "emotion_assets.distributed", "config"],
+        [sys.executable, "-m", "emotion_assets.cli", "worker-config"],
         env={"EMOTION_CELERY_BROKER": "redis://127.0.0.1:1/0", "PATH": ""},
         capture_output=True,
         text=True,
@@ -95,11 +96,13 @@ def test_a_worker_start_writes_one_private_config_file_and_leaves_nothing_behind
 ) -> None:
     started: list[list[str]] = []
     # the worker replaces its process with dagster-celery: record the command instead
-    monkeypatch.setattr(distributed.os, "execve", lambda path, argv, env: started.append(argv))
+    monkeypatch.setattr(
+        worker_command_line.os, "execve", lambda path, argv, env: started.append(argv)
+    )
     monkeypatch.setenv("EMOTION_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("EMOTION_CELERY_BROKER", "redis://:secret@127.0.0.1:1/0")
     for _ in range(2):  # a restarted worker rewrites the same file
-        distributed.main(["worker", "gpu"])
+        cli.main(["worker", "gpu"])
     config = worker_config_path(tmp_path, "gpu")
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == [config]
     assert config.stat().st_mode & 0o077 == 0  # the broker URL may carry a password

@@ -3,7 +3,7 @@
 One stack per module: Redis, a Dagster instance on PostgreSQL, S3 storage (SeaweedFS: every
 process reads and writes s3://<bucket>/emotion; the tests drop recordings under raw/<day>/ there
 and read the tables back from lake/ there), one CPU-queue and one GPU-queue worker
-(`python -m emotion_assets.distributed worker cpu|gpu`, each with one worker process),
+(`emotion-assets worker cpu|gpu`, each with one worker process),
 and `dagster dev` (webserver + daemon) with EMOTION_EXECUTOR=celery. Where each step ran comes
 from the run's own event log: dagster_celery's "Executing steps ... in celery worker" event names
 the worker, and every event carries the process id that wrote it.
@@ -29,13 +29,13 @@ import psutil
 import pytest
 from dagster import DagsterEventType, DagsterInstance
 
+from devstack.servers import free_port
+from devstack.stack import print_places, where_steps_ran
 from emotion_assets.contracts import TABLE_KEYS
-from emotion_assets.devservers import free_port
-from emotion_assets.distributed import wait_for_workers, worker_env
-from emotion_assets.instance import postgres_env, write_instance
-from emotion_assets.labels import EMOTIONS
+from emotion_assets.deployment.celery_workers import wait_for_workers, worker_env
+from emotion_assets.deployment.instance import postgres_env, write_instance
+from emotion_assets.foundation.labels import EMOTIONS
 from emotion_assets.settings import ExecutionSettings, StorageSettings
-from emotion_assets.stack import print_places, where_steps_ran
 from emotion_assets.storage import Storage, pull
 from emotion_assets.warehouse.lake import SCORE_BITS_DROPPED
 from emotion_assets.warehouse.remote import list_remote_tables, read_remote_partitions
@@ -130,7 +130,7 @@ def stack(
         for kind in ("cpu", "gpu"):
             with (root / f"worker-{kind}.log").open("wb") as out:
                 procs[kind] = subprocess.Popen(
-                    [str(BIN / "python"), "-m", "emotion_assets.distributed", "worker", kind],
+                    [str(BIN / "python"), "-m", "emotion_assets.cli", "worker", kind],
                     cwd=REPO,
                     env=worker_env({**env, "EMOTION_DATA_DIR": str(root / f"scratch-{kind}")}),
                     stdout=out,
@@ -346,7 +346,7 @@ def test_a_two_day_backfill_runs_every_step_on_workers_and_equals_an_in_process_
     assert len(loads) == 4 and sum(loads) <= 2, loads  # two outputs per step
 
     # The same days in-process on local storage (the default), on a copy of the bucket's raw/.
-    from emotion_assets.pipeline_runner import run_partition
+    from emotion_assets.defs.in_process import run_partition
 
     local = tmp_path / "local"
     pull(stack.storage, "raw", local)

@@ -9,7 +9,9 @@ import pytest
 import torch
 
 from emotion_assets.audio.decode import decode
-from emotion_assets.engine import EngineConfig, cached_model_dir, load_engine
+from emotion_assets.engine.config import EngineConfig
+from emotion_assets.engine.core import load_engine
+from emotion_assets.engine.model_builder import cached_model_dir
 
 
 @pytest.fixture(scope="session", autouse=True)

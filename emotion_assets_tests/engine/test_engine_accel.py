@@ -7,10 +7,11 @@ import pytest
 import torch
 from funasr.models.emotion2vec.base import get_alibi_bias
 
-from emotion_assets.engine import EngineConfig, accel
+from emotion_assets.engine import accel
+from emotion_assets.engine.config import EngineConfig
 from emotion_assets.engine.core import build_engine
 from emotion_assets.engine.normalize import TrackNormalizer
-from emotion_assets.labels import n_frames
+from emotion_assets.foundation.labels import n_frames
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ import numpy as np
 import soundfile as sf
 
 from emotion_assets.cli import main
-from emotion_assets.engine import TINY_MODEL_ID
-from emotion_assets.labels import EMOTIONS, n_frames
+from emotion_assets.engine.model_builder import TINY_MODEL_ID
+from emotion_assets.foundation.labels import EMOTIONS, n_frames
 
 
 def test_analyze_frame_granularity(tiny_dir, shared_audio, tmp_path, monkeypatch):

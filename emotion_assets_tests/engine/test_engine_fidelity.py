@@ -5,13 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emotion_assets.engine import (
-    EngineConfig,
-    load_engine,
-    utterance_scores,
-    utterance_scores_from_probs,
-)
-from emotion_assets.labels import n_frames
+from emotion_assets.engine.config import EngineConfig
+from emotion_assets.engine.core import load_engine, utterance_scores, utterance_scores_from_probs
+from emotion_assets.foundation.labels import n_frames
 
 TOL = 1e-4  # the fidelity bound (float32 re-ordering differences are ~1e-6)
 

@@ -9,14 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from emotion_assets.engine import (
-    TINY_MODEL_ID,
-    EngineConfig,
-    ModelUnavailableError,
-    build_model_dir,
-    load_engine,
-)
-from emotion_assets.labels import EMOTIONS
+from emotion_assets.engine.config import EngineConfig
+from emotion_assets.engine.core import load_engine
+from emotion_assets.engine.loading import ModelUnavailableError
+from emotion_assets.engine.model_builder import TINY_MODEL_ID, build_model_dir
+from emotion_assets.foundation.labels import EMOTIONS
 
 
 def _assert_helpful(exc: ModelUnavailableError) -> None:

@@ -25,7 +25,7 @@ SCRIPT = textwrap.dedent(
 
     from emotion_assets.audio.decode import decode
     from emotion_assets.engine import EngineConfig, load_engine
-    from emotion_assets.labels import n_frames
+    from emotion_assets.foundation.labels import n_frames
 
     torch.set_num_threads(1)  # as the engine tests' session fixture
     tiny_dir, shared_audio = Path(sys.argv[1]), Path(sys.argv[2])

@@ -5,14 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emotion_assets.engine import EngineConfig, load_engine
+from emotion_assets.engine.config import EngineConfig
+from emotion_assets.engine.core import load_engine
 from emotion_assets.engine.windows import (
     plan_pause_aligned,
     plan_windows,
     speech_frame_ranges,
     speech_mask,
 )
-from emotion_assets.labels import n_frames
+from emotion_assets.foundation.labels import n_frames
 
 # seconds: turns with 0.5 s / 1.2 s pauses, a 45 s turn without any pause, a 0.1 s gap (too
 # short to cut), a long silence, and a last turn running to the end of the track

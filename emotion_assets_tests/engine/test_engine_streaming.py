@@ -16,7 +16,9 @@ import soundfile as sf
 import torch
 import torch.nn.functional as F
 
-from emotion_assets.engine import EngineConfig, load_engine
+from emotion_assets.engine.config import EngineConfig
+from emotion_assets.engine.core import load_engine
+from emotion_assets.engine.day import score_day
 from emotion_assets.engine.embeddings import SegmentPooler, embedding_table
 from emotion_assets.engine.loading import (
     FunasrVersionError,
@@ -25,8 +27,7 @@ from emotion_assets.engine.loading import (
     load_funasr_model,
 )
 from emotion_assets.engine.normalize import TrackNormalizer
-from emotion_assets.engine.partition import score_partition
-from emotion_assets.layout import DataLayout
+from emotion_assets.foundation.layout import DataLayout
 
 DAY = "2024-05-02"
 
@@ -79,7 +80,7 @@ def test_score_partition_streams_embeddings_and_npy(tiny_engine, speech, tmp_pat
         {**keys, "speaker": ["ana"], "t_start": [0.0], "t_end": [65.0]},
         schema_overrides={"track": pl.Int32},
     )
-    frames, embeddings = score_partition(
+    frames, embeddings = score_day(
         tiny_engine, layout, DAY, normalized, segments, turns, save_frame_embeddings=True
     )
     # the partition plans windows from the track's speech segments: the same plan here

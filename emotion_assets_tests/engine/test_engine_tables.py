@@ -8,10 +8,10 @@ import numpy as np
 import polars as pl
 
 from emotion_assets.contracts import CONTRACT_SCHEMAS
-from emotion_assets.engine import FrameScores, softmax, utterance_scores
+from emotion_assets.engine.core import FrameScores, softmax, utterance_scores
 from emotion_assets.engine.embeddings import embedding_table, save_frame_embeddings
 from emotion_assets.engine.tables import frame_table, utterance_table
-from emotion_assets.labels import EMOTIONS
+from emotion_assets.foundation.labels import EMOTIONS
 
 DAY = dt.date(2024, 3, 1)
 TURNS = [("alice", 0.0, 1.0), ("bob", 0.8, 2.0)]  # overlap 0.8-1.0 s

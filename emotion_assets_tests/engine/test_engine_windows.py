@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emotion_assets.engine import EngineConfig, load_engine
+from emotion_assets.engine.config import EngineConfig
+from emotion_assets.engine.core import load_engine
 from emotion_assets.engine.windows import plan_windows
 
 

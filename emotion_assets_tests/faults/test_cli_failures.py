@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from emotion_assets import cli
+from emotion_assets.cli import analyze as analyze_command
 
 
 def _analyze(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -54,7 +55,7 @@ def test_unexpected_failures_are_one_sentence_and_debug_shows_the_traceback(
     def explode(args: object) -> Path:
         raise RuntimeError("something\nbroke")
 
-    monkeypatch.setattr(cli, "analyze", explode)
+    monkeypatch.setattr(analyze_command, "analyze", explode)
     assert cli.main(["analyze", "whatever.wav"]) == 1
     err = capsys.readouterr().err
     assert err.strip() == "error: RuntimeError: something broke (--debug shows the details)"
@@ -65,12 +66,12 @@ def test_unexpected_failures_are_one_sentence_and_debug_shows_the_traceback(
 def test_a_full_disk_is_said_in_one_sentence(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    from emotion_assets.atomic_files import DiskFullError
+    from emotion_assets.foundation.atomic_files import DiskFullError
 
     def full(args: object) -> Path:
         raise DiskFullError("The disk is full: /x/o/result.json could not be written.")
 
-    monkeypatch.setattr(cli, "analyze", full)
+    monkeypatch.setattr(analyze_command, "analyze", full)
     assert cli.main(["analyze", "whatever.wav"]) == 1
     assert capsys.readouterr().err.strip() == (
         "error: The disk is full: /x/o/result.json could not be written. "

@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 from dagster import DagsterInstance
 
-from emotion_assets.pipeline_runner import run_partition
+from emotion_assets.defs.in_process import run_partition
 from emotion_assets_tests.faults.helpers import (
     digest,
     read_view,

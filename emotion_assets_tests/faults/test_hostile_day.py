@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from emotion_assets.pipeline_runner import run_partition
+from emotion_assets.defs.in_process import run_partition
 from emotion_assets_tests.faults.helpers import digest, read_view
 
 pytestmark = pytest.mark.slow

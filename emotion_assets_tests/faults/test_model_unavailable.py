@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from dagster import DagsterEventType, DagsterInstance
 
-from emotion_assets.pipeline_runner import run_partition
+from emotion_assets.defs.in_process import run_partition
 from emotion_assets_tests.conftest import copy_into_day
 
 DAY = "2024-06-03"

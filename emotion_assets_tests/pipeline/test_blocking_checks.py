@@ -8,8 +8,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from emotion_assets.defs.in_process import run_partition
 from emotion_assets.engine import tables
-from emotion_assets.pipeline_runner import run_partition
 
 DAY = "2024-06-03"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance
 
-from emotion_assets.pipeline_runner import run_partition
+from emotion_assets.defs.in_process import run_partition
 
 
 @pytest.mark.slow

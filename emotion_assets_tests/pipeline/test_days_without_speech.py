@@ -14,8 +14,8 @@ import pytest
 import soundfile as sf
 from dagster import DagsterInstance
 
-from emotion_assets.labels import EMOTIONS, RECEPTIVE_FIELD, SAMPLE_RATE
-from emotion_assets.pipeline_runner import run_partition
+from emotion_assets.defs.in_process import run_partition
+from emotion_assets.foundation.labels import EMOTIONS, RECEPTIVE_FIELD, SAMPLE_RATE
 from emotion_assets_tests.pipeline.warehouse import warehouse_table
 
 pytestmark = pytest.mark.slow  # five whole days through the pipeline: ~1 min

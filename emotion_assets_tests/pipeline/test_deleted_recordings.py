@@ -16,7 +16,7 @@ import soundfile as sf
 from dagster import DagsterInstance
 
 from emotion_assets.audio.probe import sha256_file
-from emotion_assets.pipeline_runner import run_partition
+from emotion_assets.defs.in_process import run_partition
 from emotion_assets.settings import StorageSettings, load_group
 from emotion_assets.storage import Storage
 from emotion_assets.storage.tracks import stem_of

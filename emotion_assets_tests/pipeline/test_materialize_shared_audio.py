@@ -11,8 +11,8 @@ import polars as pl
 import pytest
 from dagster import DagsterInstance
 
-from emotion_assets.labels import EMOTIONS
-from emotion_assets.pipeline_runner import run_partition
+from emotion_assets.defs.in_process import run_partition
+from emotion_assets.foundation.labels import EMOTIONS
 from emotion_assets_tests.pipeline.warehouse import warehouse_table
 
 pytestmark = pytest.mark.slow  # a whole partition of the shared recordings: ~1-2 min
@@ -208,8 +208,8 @@ def test_two_speakers_appear_in_team_health_and_get_pictures_and_a_report(materi
 
 
 def test_the_demo_summary_runs_its_example_queries(materialized, capsys) -> None:
-    from emotion_assets.demo import EXAMPLE_QUERIES, show_results
-    from emotion_assets.layout import DataLayout
+    from emotion_assets.cli.demo import EXAMPLE_QUERIES, show_results
+    from emotion_assets.foundation.layout import DataLayout
 
     show_results(DataLayout(materialized["root"]), DAY)
     out = capsys.readouterr().out

@@ -23,7 +23,7 @@ CLIP = Path("speech") / "librispeech_198-209-0000.ogg"
 
 
 def _job():
-    from emotion_assets.definitions import build_definitions
+    from emotion_assets.defs.location import build_definitions
 
     return build_definitions().resolve_job_def("emotion_pipeline")
 

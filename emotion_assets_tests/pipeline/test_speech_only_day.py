@@ -7,10 +7,10 @@ import polars as pl
 import pytest
 from dagster import DagsterInstance
 
-from emotion_assets.demo import copy_samples
-from emotion_assets.labels import EMOTIONS, n_frames
-from emotion_assets.layout import DataLayout
-from emotion_assets.pipeline_runner import run_partition
+from emotion_assets.cli.demo import copy_samples
+from emotion_assets.defs.in_process import run_partition
+from emotion_assets.foundation.labels import EMOTIONS, n_frames
+from emotion_assets.foundation.layout import DataLayout
 
 DAY = "2024-06-05"
 

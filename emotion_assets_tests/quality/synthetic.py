@@ -14,7 +14,13 @@ import numpy as np
 import polars as pl
 
 from emotion_assets.contracts import TABLE_SCHEMAS, conform
-from emotion_assets.labels import EMOTIONS, FRAME_STRIDE, RECEPTIVE_FIELD, SAMPLE_RATE, n_frames
+from emotion_assets.foundation.labels import (
+    EMOTIONS,
+    FRAME_STRIDE,
+    RECEPTIVE_FIELD,
+    SAMPLE_RATE,
+    n_frames,
+)
 from emotion_assets.quality.outcome import CheckOutcome
 from emotion_assets.quality.registry import all_checks
 

@@ -6,7 +6,7 @@ import json
 
 import polars as pl
 
-from emotion_assets.labels import EMOTIONS, n_frames
+from emotion_assets.foundation.labels import EMOTIONS, n_frames
 from emotion_assets.quality import (
     check_frame_counts,
     check_frame_timeline,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from emotion_assets.labels import EMOTIONS
+from emotion_assets.foundation.labels import EMOTIONS
 from emotion_assets.quality import (
     check_unique_keys,
     check_utterance_scores,

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from emotion_assets.labels import EMOTIONS, FRAME_RATE_HZ
+from emotion_assets.foundation.labels import EMOTIONS, FRAME_RATE_HZ
 
 DAY = "2024-03-05"
 RECORDING_ID = "0123456789abcdef"

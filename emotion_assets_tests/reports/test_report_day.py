@@ -8,7 +8,7 @@ import polars as pl
 
 from emotion_assets.analytics.smoothing import smooth_frames
 from emotion_assets.analytics.summary import recording_summary
-from emotion_assets.layout import DataLayout
+from emotion_assets.foundation.layout import DataLayout
 from emotion_assets.reports.day import render_day
 from emotion_assets_tests.reports import synthetic as syn
 

@@ -11,10 +11,11 @@ import polars as pl
 import pytest
 import soundfile as sf
 
-from emotion_assets.labels import EMOTIONS
-from emotion_assets.layout import DataLayout
-from emotion_assets.reports import render_day_index, render_recording_report
+from emotion_assets.foundation.labels import EMOTIONS
+from emotion_assets.foundation.layout import DataLayout
+from emotion_assets.reports.day_index import render_day_index
 from emotion_assets.reports.html_report import curves_figure
+from emotion_assets.reports.render import render_recording_report
 from emotion_assets.reports.series import downsample, select_track
 from emotion_assets_tests.reports import synthetic as syn
 

@@ -9,8 +9,7 @@ import re
 import numpy as np
 from PIL import Image
 
-from emotion_assets.reports import markdown_image
-from emotion_assets.reports.markdown import MAX_BASE64_CHARS
+from emotion_assets.reports.markdown import MAX_BASE64_CHARS, markdown_image
 
 _URI = re.compile(r"^!\[(?P<alt>[^\]]*)\]\(data:image/png;base64,(?P<data>[A-Za-z0-9+/=]+)\)$")
 

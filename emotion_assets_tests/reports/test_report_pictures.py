@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from emotion_assets.layout import DataLayout
-from emotion_assets.reports import EMOTION_COLORS, is_meaningless_model, render_recording_report
-from emotion_assets.reports.palette import WARNING_COLOR
+from emotion_assets.foundation.layout import DataLayout
+from emotion_assets.reports.palette import EMOTION_COLORS, WARNING_COLOR, is_meaningless_model
 from emotion_assets.reports.pictures import CURVES_HEIGHT_PX, DEFAULT_WIDTH_PX, HEATMAP_HEIGHT_PX
+from emotion_assets.reports.render import render_recording_report
 from emotion_assets.reports.series import heatmap
 from emotion_assets_tests.reports import synthetic as syn
 
@@ -128,7 +128,7 @@ def test_tiny_model_pictures_carry_the_warning(tmp_path, rendered):
 
 def test_markdown_sized_picture_from_a_render(rendered):
     # A plain render already fits Dagster's Markdown budget without shrinking.
-    from emotion_assets.reports import markdown_image
+    from emotion_assets.reports.markdown import markdown_image
 
     text = markdown_image(rendered.curves_png.read_bytes(), "curves")
     assert len(text) < 210_000

@@ -11,9 +11,9 @@ import polars as pl
 import pytest
 from dagster import DagsterInstance
 
-from emotion_assets.demo import SAMPLES
-from emotion_assets.instance import postgres_env, write_instance
-from emotion_assets.pipeline_runner import run_partition
+from emotion_assets.cli.demo import SAMPLES
+from emotion_assets.defs.in_process import run_partition
+from emotion_assets.deployment.instance import postgres_env, write_instance
 from emotion_assets.settings import StorageSettings, load_group
 from emotion_assets.storage import Storage
 from emotion_assets.warehouse.lake import FILE_NAME
@@ -49,7 +49,7 @@ def _files_under(folder: Path) -> set[str]:
 
 
 def _postgres_instance(home: Path, postgres_url: str, mp: pytest.MonkeyPatch) -> DagsterInstance:
-    """The shared deployment's instance (deploy/ + PostgreSQL), as `emotion_assets.instance`
+    """The shared deployment's instance (deploy/ + PostgreSQL), as `emotion_assets.deployment.instance`
     writes it."""
     for name, value in postgres_env(postgres_url).items():
         mp.setenv(name, value)

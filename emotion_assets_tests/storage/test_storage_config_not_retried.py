@@ -10,7 +10,7 @@ import pytest
 import s3fs
 from dagster import AssetKey, DagsterInstance, ExecuteInProcessResult
 
-from emotion_assets.day_ingest import INGEST_TABLES
+from emotion_assets.pipeline.ingest_day import INGEST_TABLES
 
 DAY = "2024-06-03"
 
@@ -35,7 +35,7 @@ def test_a_bucket_deleted_between_runs_fails_once_naming_the_bucket(
         **s3_server.env(),
     }.items():
         monkeypatch.setenv(name, value)
-    from emotion_assets.definitions import build_definitions
+    from emotion_assets.defs.location import build_definitions
 
     job = build_definitions().resolve_job_def("emotion_pipeline")
     instance = DagsterInstance.ephemeral()

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from emotion_assets.devservers import free_port
+from devstack.servers import free_port
 from emotion_assets.settings import StorageSettings
 from emotion_assets.storage import Storage, StorageError, mirror, prune_scratch, pull, push
 from emotion_assets_tests.storage.conftest import s3_settings

@@ -17,8 +17,8 @@ import soundfile as sf
 
 from emotion_assets.audio.sidecars import read_rttm
 from emotion_assets.contracts import CONTRACT_SCHEMAS
-from emotion_assets.labels import SAMPLE_RATE
-from emotion_assets.layout import DataLayout
+from emotion_assets.foundation.labels import SAMPLE_RATE
+from emotion_assets.foundation.layout import DataLayout
 
 DAY = "2024-06-03"
 DATA = Path(__file__).resolve().parent / "data"

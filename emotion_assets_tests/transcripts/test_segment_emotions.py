@@ -14,9 +14,9 @@ from emotion_assets.analytics.segment_emotions import (
     most_emotional_markdown,
     segment_emotions,
 )
-from emotion_assets.labels import EMOTIONS
-from emotion_assets.layout import DataLayout
-from emotion_assets.transcripts.partition import transcripts_partition
+from emotion_assets.foundation.labels import EMOTIONS
+from emotion_assets.foundation.layout import DataLayout
+from emotion_assets.transcripts.day import transcripts_of_day
 from emotion_assets_tests.analytics.frames import build_frames, steps
 from emotion_assets_tests.transcripts.helpers import DATA, DAY, make_day, rid_of
 
@@ -39,7 +39,7 @@ def transcribed(tmp_path, shared_audio):
     layout, raw, norm, turns = make_day(
         tmp_path, {f"{LIBRI}.ogg": shared_audio / "speech" / f"{LIBRI}.ogg"}, {name: DATA / name}
     )
-    tables = transcripts_partition(layout, DAY, raw, norm, turns)
+    tables = transcripts_of_day(layout, DAY, raw, norm, turns)
     n = int(norm["n_samples"][0] - 400) // 320 + 1
     rng = np.random.default_rng(7)
     probs = rng.dirichlet(np.ones(len(EMOTIONS)) * 0.7, size=n)
@@ -92,7 +92,7 @@ def test_a_burst_carries_the_text_of_the_cue_it_overlaps(tmp_path):
         "00:00:12.000 --> 00:00:13.000\nThank you, bye.\n"
     )
     layout, raw, norm, turns = make_day(tmp_path, {"call.wav": 20.0}, {"call.vtt": vtt})
-    segments = transcripts_partition(layout, DAY, raw, norm, turns).segments
+    segments = transcripts_of_day(layout, DAY, raw, norm, turns).segments
     smoothed = smooth_frames(frames)
     (burst,) = find_bursts(smoothed, {"angry": (0.7, 3.0)}, segments).rows(named=True)
     assert burst["text"] == "I want a refund, now!"

@@ -7,7 +7,7 @@ import json
 import polars as pl
 import pytest
 
-from emotion_assets.transcripts.partition import transcripts_partition
+from emotion_assets.transcripts.day import transcripts_of_day
 from emotion_assets_tests.transcripts.helpers import DAY, digests, make_day
 
 GOOD_CUE = "00:00:01.000 --> 00:00:02.000\nThis one is fine.\n"
@@ -71,7 +71,7 @@ def test_bad_transcript_is_quarantined_with_its_reason(tmp_path, case):
     name, content, phrases = CASES[case]
     layout, raw, norm, turns = make_day(tmp_path, {"call.wav": 10.0}, {name: content})
     before = digests(layout.raw_day(DAY))
-    out = transcripts_partition(layout, DAY, raw, norm, turns)
+    out = transcripts_of_day(layout, DAY, raw, norm, turns)
     assert digests(layout.raw_day(DAY)) == before
     (row,) = out.problems.rows(named=True)
     assert row["file_name"] == name and row["stage"] == "transcript"
@@ -84,7 +84,7 @@ def test_bad_transcript_is_quarantined_with_its_reason(tmp_path, case):
 def test_clipped_cue_ends_at_the_end_and_is_marked(tmp_path):
     name, content, _ = CASES["beyond the end"]
     layout, raw, norm, turns = make_day(tmp_path, {"call.wav": 10.0}, {name: content})
-    seg = transcripts_partition(layout, DAY, raw, norm, turns).segments
+    seg = transcripts_of_day(layout, DAY, raw, norm, turns).segments
     assert seg.select("t_start", "t_end", "clipped").rows() == [
         (1.0, 2.0, False),
         (9.0, 10.0, True),
@@ -95,7 +95,7 @@ def test_transcript_of_a_recording_that_does_not_exist(tmp_path):
     layout, raw, norm, turns = make_day(
         tmp_path, {"call.wav": 10.0}, {"ghost.vtt": f"WEBVTT\n\n{GOOD_CUE}"}
     )
-    out = transcripts_partition(layout, DAY, raw, norm, turns)
+    out = transcripts_of_day(layout, DAY, raw, norm, turns)
     (row,) = out.problems.rows(named=True)
     assert row["file_name"] == "ghost.vtt" and row["recording_id"] is None
     assert "no recording named ghost beside it" in row["reason"]
@@ -106,7 +106,7 @@ def test_sidecar_naming_a_missing_transcript(tmp_path):
     layout, raw, norm, turns = make_day(
         tmp_path, {"call.wav": 10.0}, {"call.json": json.dumps({"transcript": "missing.srt"})}
     )
-    (row,) = transcripts_partition(layout, DAY, raw, norm, turns).problems.rows(named=True)
+    (row,) = transcripts_of_day(layout, DAY, raw, norm, turns).problems.rows(named=True)
     assert row["file_name"] == "missing.srt" and "which is not in the folder" in row["reason"]
 
 
@@ -114,7 +114,7 @@ def test_bad_sidecar_transcript_key(tmp_path):
     layout, raw, norm, turns = make_day(
         tmp_path, {"call.wav": 10.0}, {"call.json": json.dumps({"transcript": "../x.srt"})}
     )
-    (row,) = transcripts_partition(layout, DAY, raw, norm, turns).problems.rows(named=True)
+    (row,) = transcripts_of_day(layout, DAY, raw, norm, turns).problems.rows(named=True)
     assert row["file_name"] == "call.json" and '"transcript" must be a file name' in row["reason"]
 
 
@@ -123,7 +123,7 @@ def test_transcript_of_a_quarantined_recording(tmp_path):
         tmp_path, {"call.wav": 10.0}, {"call.vtt": f"WEBVTT\n\n{GOOD_CUE}"}
     )
     raw = raw.with_columns(pl.lit("quarantined").alias("status"))
-    out = transcripts_partition(layout, DAY, raw, norm.clear(), turns)
+    out = transcripts_of_day(layout, DAY, raw, norm.clear(), turns)
     (row,) = out.problems.rows(named=True)
     assert "could not be used" in row["reason"] and out.segments.is_empty()
 
@@ -157,7 +157,7 @@ LONG_SPEAKER = {
 def test_a_speaker_name_is_capped_like_rttm_and_sidecar_names(tmp_path, case):
     name, content = LONG_SPEAKER[case]
     layout, raw, norm, turns = make_day(tmp_path, {"call.wav": 10.0}, {name: content})
-    out = transcripts_partition(layout, DAY, raw, norm, turns)
+    out = transcripts_of_day(layout, DAY, raw, norm, turns)
     assert out.segments.select("text", "speaker").rows() == [("Who am I?", None)]
     assert out.words["speaker"].to_list() == ([None] if "whisperX" in case else [])
     (row,) = out.problems.rows(named=True)
@@ -178,7 +178,7 @@ def test_a_number_no_float_can_hold_costs_only_its_segment(tmp_path, digits):
         f'{{"start": 4.0, "end": 5.0, "text": "Fine again.", "speaker": {huge}}}]}}'
     )
     layout, raw, norm, turns = make_day(tmp_path, {"call.wav": 10.0}, {"call.transcript.json": doc})
-    out = transcripts_partition(layout, DAY, raw, norm, turns)
+    out = transcripts_of_day(layout, DAY, raw, norm, turns)
     assert out.segments["text"].to_list() == ["This one is fine.", "Fine again."]
     assert out.words.is_empty()
     (row,) = out.problems.rows(named=True)
@@ -198,6 +198,6 @@ def test_a_namesake_that_is_not_a_recording_leaves_the_transcript_to_the_one_tha
         pl.when(notes).then(pl.lit("quarantined")).otherwise(pl.col("status")).alias("status")
     )
     norm = norm.filter(pl.col("recording_id") != raw.filter(notes)["recording_id"][0])
-    out = transcripts_partition(layout, DAY, raw, norm, turns)
+    out = transcripts_of_day(layout, DAY, raw, norm, turns)
     assert out.segments["text"].to_list() == ["This one is fine."]
     assert out.problems.is_empty()

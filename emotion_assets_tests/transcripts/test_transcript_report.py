@@ -18,10 +18,10 @@ from dagster import DagsterInstance
 from playwright.sync_api import sync_playwright
 
 from emotion_assets.audio.ingest import wav_path
-from emotion_assets.layout import DataLayout
-from emotion_assets.pipeline_runner import run_partition
-from emotion_assets.reports import render_recording_report
+from emotion_assets.defs.in_process import run_partition
+from emotion_assets.foundation.layout import DataLayout
 from emotion_assets.reports.html_report import curves_figure, sentence_at
+from emotion_assets.reports.render import render_recording_report
 from emotion_assets.reports.series import downsample
 from emotion_assets.transcripts.shown import shown_text
 from emotion_assets_tests.browser import launch, require_chromium

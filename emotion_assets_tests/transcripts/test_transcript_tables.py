@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from emotion_assets.audio.ingest import is_candidate_name
-from emotion_assets.transcripts.partition import transcripts_partition
+from emotion_assets.transcripts.day import transcripts_of_day
 from emotion_assets_tests.transcripts.helpers import DATA, DAY, digests, make_day, rid_of
 
 LIBRI = "librispeech_198-209-0000.ogg"
@@ -21,7 +21,7 @@ def _run(tmp_path, shared_audio, recordings, sidecars, **kw):
     }
     layout, raw, norm, turns = make_day(tmp_path, rec, sidecars, **kw)
     before = digests(layout.raw_day(DAY))
-    out = transcripts_partition(layout, DAY, raw, norm, turns)
+    out = transcripts_of_day(layout, DAY, raw, norm, turns)
     assert digests(layout.raw_day(DAY)) == before  # raw files stay byte-identical
     return out
 

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from dagster import DagsterInstance
 
-from emotion_assets.pipeline_runner import run_partition
+from emotion_assets.defs.in_process import run_partition
 from emotion_assets_tests.conftest import copy_into_day
 from emotion_assets_tests.transcripts.helpers import DATA, digests
 

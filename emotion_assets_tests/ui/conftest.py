@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from emotion_assets.devservers import free_port
+from devstack.servers import free_port
 from emotion_assets_tests.conftest import REPO, dagster_env
 
 BIN = Path(sys.executable).parent

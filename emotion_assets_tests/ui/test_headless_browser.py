@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from emotion_assets.demo import default_day
+from emotion_assets.cli.demo import default_day
 from emotion_assets.settings import StorageSettings, load_group
 from emotion_assets_tests.browser import launch as launch_chromium
 from emotion_assets_tests.browser import require_chromium

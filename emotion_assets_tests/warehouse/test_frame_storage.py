@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from emotion_assets.labels import EMOTIONS
+from emotion_assets.foundation.labels import EMOTIONS
 from emotion_assets.warehouse.lake import (
     BLOOM_FILTER_COLUMN,
     SCORE_BITS_DROPPED,

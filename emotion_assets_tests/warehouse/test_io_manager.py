@@ -8,7 +8,7 @@ import polars as pl
 from dagster import AssetExecutionContext, DailyPartitionsDefinition, asset, materialize
 
 from emotion_assets.defs.io_manager import LakeIOManager
-from emotion_assets.layout import DataLayout
+from emotion_assets.foundation.layout import DataLayout
 from emotion_assets.warehouse.lake import partition_file
 
 DAYS = DailyPartitionsDefinition(start_date="2024-01-01")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import polars as pl
 
-from emotion_assets.atomic_files import temp_name_for
 from emotion_assets.contracts import TABLE_SCHEMAS
+from emotion_assets.foundation.atomic_files import temp_name_for
 from emotion_assets.warehouse.lake import partition_file, write_partitions
 from emotion_assets.warehouse.search import (
     COLUMNS,

@@ -1,4 +1,4 @@
-"""Issue 25, item 16: `make sql` (python -m emotion_assets.warehouse "$(Q)") answers a wrong
+"""Issue 25, item 16: `make sql` (emotion-assets sql "$(Q)") answers a wrong
 query with DuckDB's own hint in one line, and without a query opens a shell or lists the tables."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from emotion_assets.layout import DataLayout
+from emotion_assets.foundation.layout import DataLayout
 from emotion_assets.warehouse import ensure_views, write_partitions
 
 DAY = "2024-06-03"
@@ -33,7 +33,7 @@ def _sql(q: str, data_dir: Path, path: str) -> subprocess.CompletedProcess:
     """The Makefile's recipe: `make sql` without Q passes an empty string."""
     env = {**os.environ, "EMOTION_DATA_DIR": str(data_dir), "PATH": path}
     return subprocess.run(
-        [sys.executable, "-m", "emotion_assets.warehouse", q],
+        [sys.executable, "-m", "emotion_assets.cli", "sql", q],
         env=env,
         capture_output=True,
         text=True,

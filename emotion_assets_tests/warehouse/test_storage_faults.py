@@ -12,7 +12,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from emotion_assets.atomic_files import DiskFullError, temp_name_for, write_bytes_atomically
+from emotion_assets.foundation.atomic_files import (
+    DiskFullError,
+    temp_name_for,
+    write_bytes_atomically,
+)
 from emotion_assets.warehouse import (
     connect_readonly,
     ensure_views,
@@ -85,7 +89,7 @@ def test_a_truncated_partition_is_moved_aside_reported_and_other_days_answer(
     assert aside.stat().st_size == original_size // 2
 
     env = {**os.environ, "EMOTION_DATA_DIR": str(tmp_path / "data")}
-    cmd = [sys.executable, "-m", "emotion_assets.warehouse", "--check"]
+    cmd = [sys.executable, "-m", "emotion_assets.cli", "sql", "--check"]
     report = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     assert report.returncode == 1 and f"make run DAY={DAYS[1]}" in report.stdout
 
@@ -139,8 +143,9 @@ def test_disk_full_is_one_sentence_naming_the_place_and_nothing_is_half_written(
 def test_a_day_stopped_half_way_by_a_full_disk_is_reported_with_its_repair(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    from emotion_assets.layout import DataLayout
     from emotion_assets.warehouse.__main__ import check
+
+    from emotion_assets.foundation.layout import DataLayout
 
     layout = DataLayout(tmp_path / "data")
     for table in ("ingest_like", "scores_like"):

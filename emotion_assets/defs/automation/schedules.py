@@ -17,7 +17,7 @@ from dagster import (
     schedule,
 )
 
-from emotion_assets.watch import previous_day
+from emotion_assets.pipeline.watch import previous_day
 
 
 def daily_emotion_schedule(

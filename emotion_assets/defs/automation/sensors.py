@@ -25,7 +25,7 @@ from dagster import (
 
 from emotion_assets.defs.partitions import not_a_partition, partition_bounds
 from emotion_assets.defs.resources import StorageResource
-from emotion_assets.watch import (
+from emotion_assets.pipeline.watch import (
     FINGERPRINTS_METADATA_KEY,
     WatchState,
     ignored_entry_message,

@@ -19,11 +19,11 @@ from dagster import (
 
 from emotion_assets.defs.common import filter_day, not_retried, retry_policy
 from emotion_assets.defs.resources import EmotionModelResource, StorageResource
-from emotion_assets.distributed import QUEUE_TAG
+from emotion_assets.deployment.celery_workers import QUEUE_TAG
+from emotion_assets.deployment.k8s_pods import model_step_tags
 from emotion_assets.engine import tables
 from emotion_assets.engine.loading import ModelUnavailableError
-from emotion_assets.k8s_pods import model_step_tags
-from emotion_assets.labels import FRAME_HOP_S
+from emotion_assets.foundation.labels import FRAME_HOP_S
 from emotion_assets.settings import ExecutionSettings, KubernetesSettings, ModelSettings
 from emotion_assets.storage import pull, push
 from emotion_assets.storage.store import StorageConfigError
@@ -34,7 +34,7 @@ LOAD_SECONDS = "model_load_seconds"
 SCORING_SECONDS = "scoring_seconds"
 
 
-def emotion_assets(
+def emotion_model_assets(
     partitions: PartitionsDefinition,
     model: ModelSettings,
     execution: ExecutionSettings,
@@ -68,7 +68,7 @@ def emotion_assets(
         retry_policy=retry_policy,
         pool="emotion_model",  # model steps at once: the pool's limit (dagster.yaml)
         # With the Celery executor the model step runs only on workers of the GPU queue; on
-        # Kubernetes its pod also asks for a GPU on a GPU node (emotion_assets/k8s_pods.py).
+        # Kubernetes its pod also asks for a GPU on a GPU node (emotion_assets/deployment/k8s_pods.py).
         op_tags={QUEUE_TAG: execution.celery_gpu_queue, **model_step_tags(kubernetes)},
     )
     def emotion_model_outputs(
@@ -81,7 +81,7 @@ def emotion_assets(
     ):
         # Imported here: torch loads in the model step only, not wherever the code location does.
         from emotion_assets.engine.core import engines_loaded
-        from emotion_assets.engine.partition import score_partition
+        from emotion_assets.engine.day import score_day
 
         layout = storage.layout
         # No model, or settings the engine refuses (ValueError): a retry gives the same answer.
@@ -105,7 +105,7 @@ def emotion_assets(
                 pull(root, f"processed/{day}", layout.root)
                 started = time.perf_counter()
                 day_audio = filter_day(normalized_audio, day)
-                frames, embeddings = score_partition(
+                frames, embeddings = score_day(
                     engine,
                     layout,
                     day,

@@ -1,6 +1,6 @@
 """raw_recordings → normalized_audio → speech_segments / speaker_turns / transcripts, quarantine.
 
-One step for the whole ingest of a day (emotion_assets.day_ingest.ingest_day): each file is
+One step for the whole ingest of a day (emotion_assets.pipeline.ingest_day.ingest_day): each file is
 probed and decoded once, and every problem found on the way lands in `quarantine` in the same
 run, so the partition always completes. This module only publishes the tables.
 """
@@ -18,13 +18,13 @@ from dagster import (
     multi_asset,
 )
 
-from emotion_assets.day_ingest import INGEST_TABLES, ingest_day
 from emotion_assets.defs.common import not_retried, retry_policy, run_days
 from emotion_assets.defs.resources import AudioResource, StorageResource
+from emotion_assets.pipeline.ingest_day import INGEST_TABLES, ingest_day
+from emotion_assets.pipeline.watch import FINGERPRINTS_METADATA_KEY, storage_day_fingerprint
 from emotion_assets.storage import pull, push
 from emotion_assets.storage.store import StorageConfigError
 from emotion_assets.storage.tracks import remove_other_tracks, track_stems
-from emotion_assets.watch import FINGERPRINTS_METADATA_KEY, storage_day_fingerprint
 
 
 def _metadata(name: str, df: pl.DataFrame) -> dict:

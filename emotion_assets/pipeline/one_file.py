@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from emotion_assets.engine.core import FrameScores
-from emotion_assets.labels import EMOTIONS, FRAME_RATE_HZ, SAMPLE_RATE
+from emotion_assets.foundation.labels import EMOTIONS, FRAME_RATE_HZ, SAMPLE_RATE
 from emotion_assets.settings import Settings
 
 GRANULARITIES = ("utterance", "frame")
@@ -104,8 +104,8 @@ def write_outputs(
     features: np.ndarray | None,
 ) -> OutputFiles:
     """processed_audio.wav, result.json and (given features) embedding.npy in `out`."""
-    from emotion_assets.atomic_files import write_atomically
     from emotion_assets.audio.decode import write_wav_f32
+    from emotion_assets.foundation.atomic_files import write_atomically
 
     # atomic writes: a full disk becomes one sentence naming the file (DiskFullError)
     audio = write_wav_f32(out / "processed_audio.wav", wave)

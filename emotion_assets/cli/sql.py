@@ -1,4 +1,4 @@
-"""python -m emotion_assets.warehouse [--check] [--refresh] ["SQL"]: check the lake, refresh views,
+"""`emotion-assets sql [--check] [--refresh] ["SQL"]` (`make sql`): check the lake, refresh views,
 or run a read-only query (with none of them: an interactive DuckDB shell, or the tables)."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import duckdb
 
-from emotion_assets.layout import DataLayout
-from emotion_assets.quiet import quiet_library_noise
+from emotion_assets.foundation.layout import DataLayout
+from emotion_assets.foundation.quiet import quiet_library_noise
 from emotion_assets.settings import StorageSettings, load_group
 from emotion_assets.storage import Storage, StorageError
 from emotion_assets.warehouse.lake import (
@@ -115,7 +115,7 @@ def usage(warehouse: Path, settings: StorageSettings) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     quiet_library_noise()  # the entry point lowers library chatter (quiet.py)
-    parser = argparse.ArgumentParser(prog="python -m emotion_assets.warehouse", description=__doc__)
+    parser = argparse.ArgumentParser(prog="emotion-assets sql", description=__doc__)
     parser.add_argument("sql", nargs="?", help="a query to run read-only against the warehouse")
     parser.add_argument("--refresh", action="store_true", help="(re)create the views over the lake")
     parser.add_argument(
@@ -155,7 +155,3 @@ def main(argv: list[str] | None = None) -> int:
     if sql:
         return run_query(warehouse, settings, sql) or status
     return usage(warehouse, settings)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,14 +1,13 @@
 """Steps on Celery workers: the Celery configuration, the worker command, the queue check.
 
 Pure module (Celery, no Dagster): the code location's executor (emotion_assets/defs/executor.py)
-and the workers (`python -m emotion_assets.distributed worker cpu|gpu`) are both configured from
+and the workers (`emotion-assets worker cpu|gpu`) are both configured from
 the same ExecutionSettings, so they always agree on the broker and the queues (docs/deploy.md,
 "Distributed steps (Celery)").
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import sys
@@ -17,11 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from emotion_assets.atomic_files import write_bytes_atomically
-from emotion_assets.quiet import quiet_library_noise
-from emotion_assets.settings import ExecutionSettings, StorageSettings, load_group
+from emotion_assets.settings import ExecutionSettings
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -170,43 +165,10 @@ def wait_for_workers(
     if missing:
         queue = missing[0]  # one sentence about the first queue nobody listens on
         kind = {settings.celery_gpu_queue: "gpu", settings.celery_cpu_queue: "cpu"}.get(queue)
-        hint = f"; start one with `python -m emotion_assets.distributed worker {kind}`"
+        hint = f"; start one with `emotion-assets worker {kind}`"
         raise ExecutionSetupError(
             f"No {kind.upper() if kind else 'Celery'} worker is listening on queue `{queue}` "
             f"of {settings.celery_broker} after {timeout_s:g} s (EMOTION_CELERY_WORKER_WAIT_S)"
             f"{hint if kind else ''}."
         )
     return found
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m emotion_assets.distributed worker cpu|gpu`: a worker configured from settings."""
-    quiet_library_noise()  # the entry point lowers library chatter (quiet.py)
-    parser = argparse.ArgumentParser(prog="python -m emotion_assets.distributed")
-    sub = parser.add_subparsers(dest="command", required=True)
-    start = sub.add_parser("worker", help="start a Celery worker for the CPU or the GPU queue")
-    start.add_argument("kind", choices=("cpu", "gpu"))
-    start.add_argument("--name", help="worker name (default: cpu or gpu; Celery adds @host)")
-    start.add_argument(
-        "--concurrency", type=int, default=1, help="worker processes (GPU: one per GPU)"
-    )
-    sub.add_parser("config", help="print the worker's config file (YAML)")
-    args = parser.parse_args(argv)
-    settings = load_group(ExecutionSettings)
-    text = yaml.safe_dump(worker_config(settings), sort_keys=False)
-    if args.command == "config":
-        print(text, end="")
-        return 0
-    config_path = worker_config_path(load_group(StorageSettings).data_dir, args.kind)
-    config_path.parent.mkdir(parents=True, exist_ok=True)
-    write_bytes_atomically(config_path, text)
-    config_path.chmod(0o600)  # it holds the broker URL, credentials included
-    command = worker_command(
-        settings, args.kind, config_path, name=args.name, concurrency=args.concurrency
-    )
-    os.execve(command[0], command, worker_env())
-    return 0  # not reached
-
-
-if __name__ == "__main__":
-    sys.exit(main())

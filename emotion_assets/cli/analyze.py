@@ -1,5 +1,4 @@
 """`emotion-assets analyze FILE`: emotion scores of one recording, written to a timestamped folder.
-`emotion-assets serve`: the web page for one recording (docs/app.md).
 
 DIR/outputs_YYYYMMDD_HHMMSS/ gets processed_audio.wav (16 kHz mono), result.json and, with
 --embedding, embedding.npy (utterance: the mean feature (D,); frame: one row per frame (T, D)).
@@ -21,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from emotion_assets.labels import SAMPLE_RATE
-from emotion_assets.quiet import quiet_library_noise
+from emotion_assets.foundation.labels import SAMPLE_RATE
+from emotion_assets.foundation.quiet import quiet_library_noise
 from emotion_assets.settings import Settings, load_settings
 
 log = logging.getLogger("emotion_assets.cli")
@@ -95,7 +94,7 @@ def _decode(path: Path, settings: Settings) -> tuple[np.ndarray, int | None]:
 
 
 def analyze(args: argparse.Namespace) -> Path:
-    from emotion_assets.single_file import (
+    from emotion_assets.pipeline.one_file import (
         load_engine_or_tiny,
         outputs_dir,
         result_document,
@@ -128,9 +127,9 @@ def analyze(args: argparse.Namespace) -> Path:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="emotion-assets", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    a = sub.add_parser("analyze", help="score the emotions of one audio file")
+    a = argparse.ArgumentParser(
+        prog="emotion-assets analyze", description="score the emotions of one audio file"
+    )
     a.add_argument("file", help="any audio file ffmpeg can read")
     a.add_argument("--granularity", choices=("utterance", "frame"), default="utterance")
     a.add_argument("--embedding", action="store_true", help="also write embedding.npy")
@@ -141,26 +140,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="ModelScope/Hugging Face id or local folder (default: $EMOTION_MODEL)",
     )
     a.add_argument("--debug", action="store_true", help="show the traceback of a failure")
-    s = sub.add_parser("serve", help="the web page for one recording (docs/app.md)")
-    s.add_argument("--host", default=None, help="address to bind (default: $EMOTION_APP_HOST)")
-    s.add_argument("--port", type=int, default=None, help="port (default: $EMOTION_APP_PORT)")
-    s.add_argument("--model", default=None, help="as for analyze (default: $EMOTION_MODEL)")
-    return parser
+    return a
 
 
 def main(argv: list[str] | None = None) -> int:
     quiet_library_noise()  # the entry point lowers library chatter (quiet.py)
     args = build_parser().parse_args(argv)
-    if args.command == "serve":
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-        from emotion_assets.app.server import serve
-
-        return serve(host=args.host, port=args.port, model=args.model)
     logging.basicConfig(  # quiet unless asked: a failure is one sentence, not a log
         level=logging.DEBUG if args.debug else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    from emotion_assets.engine import ModelUnavailableError
+    from emotion_assets.engine.loading import ModelUnavailableError
 
     try:
         out = analyze(args)
@@ -176,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _fail(exc: BaseException, code: int, debug: bool, *, unexpected: bool = False) -> int:
-    from emotion_assets.atomic_files import DiskFullError
+    from emotion_assets.foundation.atomic_files import DiskFullError
 
     text = " ".join(str(exc).split()) or type(exc).__name__
     if unexpected and not isinstance(exc, DiskFullError):
@@ -186,7 +176,3 @@ def _fail(exc: BaseException, code: int, debug: bool, *, unexpected: bool = Fals
     if debug:
         traceback.print_exception(exc, file=sys.stderr)
     return code
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -10,7 +10,7 @@ ran (Celery worker and process id, from Dagster's own event log) and each table'
 from the bucket, and stops everything it started: at the end, on an error, on Ctrl-C or
 SIGTERM. `--keep-running` keeps the stack up (UI link printed) until Ctrl-C.
 
-    python -m emotion_assets.stack [--date YYYY-MM-DD] [--folder DIR] [--keep-running]
+    python -m devstack.stack [--date YYYY-MM-DD] [--folder DIR] [--keep-running]
 
 docs/deploy.md, "Try the distributed stack on one machine", says how this maps to Kubernetes.
 """
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from emotion_assets.devservers import (
+from devstack.servers import (
     HOST,
     ServerStartError,
     background_process,
@@ -42,7 +42,7 @@ from emotion_assets.devservers import (
     s3_server,
     wait_http,
 )
-from emotion_assets.quiet import quiet_library_noise
+from emotion_assets.foundation.quiet import quiet_library_noise
 from emotion_assets.settings import SettingsError, StorageSettings, load_settings
 
 if TYPE_CHECKING:
@@ -143,8 +143,8 @@ def stack_storage_settings(env: dict[str, str], s3: dict[str, str]) -> StorageSe
 
 def upload_samples(storage: Storage, data_dir: Path, day: str) -> int:
     """The bundled samples under raw/<day>/ of the root, as `make demo` drops them."""
-    from emotion_assets.demo import copy_samples as copy_into_raw
-    from emotion_assets.layout import DataLayout
+    from emotion_assets.cli.demo import copy_samples as copy_into_raw
+    from emotion_assets.foundation.layout import DataLayout
     from emotion_assets.storage import push
 
     files = copy_into_raw(DataLayout(data_dir), day)
@@ -305,7 +305,7 @@ def _start_and_run(
 ) -> int:
     from dagster import DagsterInstance
 
-    from emotion_assets.instance import postgres_env, write_instance
+    from emotion_assets.deployment.instance import postgres_env, write_instance
 
     logs = folder / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -334,7 +334,7 @@ def _start_and_run(
     for kind in ("cpu", "gpu"):
         worker = stack.enter_context(
             background_process(
-                [sys.executable, "-m", "emotion_assets.distributed", "worker", kind],
+                [sys.executable, "-m", "emotion_assets.cli", "worker", kind],
                 logs / f"worker-{kind}.log",
                 env=child_env,
                 cwd=REPO,
@@ -401,7 +401,7 @@ def _start_and_run(
 
 def main(argv: list[str] | None = None) -> int:
     quiet_library_noise()  # the entry point lowers library chatter (quiet.py)
-    parser = argparse.ArgumentParser(prog="python -m emotion_assets.stack", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devstack.stack", description=__doc__)
     parser.add_argument("--date", help="partition for the samples (default: the demo's, today)")
     parser.add_argument(
         "--folder", type=Path, help="keep everything here (default: a temporary folder, removed)"
@@ -416,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
-    from emotion_assets.demo import default_day
+    from emotion_assets.cli.demo import default_day
 
     day = args.date or default_day(settings.storage)
     folder = (args.folder or Path(tempfile.mkdtemp(prefix="emotion-stack-"))).resolve()

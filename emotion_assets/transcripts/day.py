@@ -31,9 +31,9 @@ from emotion_assets.audio.sidecars import (
 )
 from emotion_assets.contracts import CONTRACT_SCHEMAS, TRANSCRIPT_SCHEMAS
 from emotion_assets.engine.tables import frame_centres, frame_speakers
-from emotion_assets.labels import n_frames
-from emotion_assets.layout import DataLayout, UnsafePathError
-from emotion_assets.transcript_names import (
+from emotion_assets.foundation.labels import n_frames
+from emotion_assets.foundation.layout import DataLayout, UnsafePathError
+from emotion_assets.foundation.transcript_names import (
     TRANSCRIPT_SUFFIXES,
     is_transcript_name,
     recording_stem,
@@ -273,7 +273,7 @@ def _candidates(
     return named + [b for b in beside if b[0] not in {n for n, _ in named}]
 
 
-def transcripts_partition(
+def transcripts_of_day(
     layout: DataLayout,
     day: str,
     raw: pl.DataFrame,

@@ -11,11 +11,11 @@ import shutil
 import sys
 from pathlib import Path
 
-from emotion_assets.layout import DataLayout
-from emotion_assets.quiet import quiet_library_noise
+from emotion_assets.foundation.layout import DataLayout
+from emotion_assets.foundation.quiet import quiet_library_noise
 from emotion_assets.settings import StorageSettings, load_group, load_settings
 
-SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 EXAMPLE_QUERIES = (
     (
         "Dominant emotion per recording and speaker",
@@ -59,7 +59,7 @@ def copy_samples(layout: DataLayout, day: str) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     quiet_library_noise()  # the entry point lowers library chatter (quiet.py)
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(prog="emotion-assets demo", description=__doc__)
     parser.add_argument(
         "--date", help="partition (folder) for the samples (default: today, EMOTION_TIMEZONE)"
     )
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from dagster import DagsterInstance
 
-    from emotion_assets.pipeline_runner import run_partition
+    from emotion_assets.defs.in_process import run_partition
 
     instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
     outcome = run_partition(
@@ -137,13 +137,9 @@ def show_results(layout: DataLayout, day: str, storage: StorageSettings | None =
     if reports.exists():
         print(f"== reports: {reports / 'index.html'}  (PNG curves, heat maps, interactive HTML)")
     print(
-        '\nQuery it yourself:  .venv/bin/python -m emotion_assets.warehouse "SELECT ..."\n'
+        '\nQuery it yourself:  make sql Q="SELECT ..."\n'
         "or in Python:       duckdb.connect('data/warehouse.duckdb', read_only=True)\n"
         "Browse it:          make ui   (http://127.0.0.1:3000): Assets → emotion_reports →\n"
         f"                    Partitions → {day}; to run the day again there: Lineage →\n"
         f"                    Materialize all → {pick} → Launch 1 run"
     )
-
-
-if __name__ == "__main__":
-    sys.exit(main())

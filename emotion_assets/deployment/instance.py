@@ -4,19 +4,17 @@
 `deploy/postgres-storage.yaml` adds PostgreSQL storage for a shared deployment. Both live in the
 repository (the code location image copies it), so this works from a checkout or the image.
 
-    python -m emotion_assets.instance DAGSTER_HOME [--postgres]
+    emotion-assets instance DAGSTER_HOME [--postgres]
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from emotion_assets.atomic_files import write_atomically
+from emotion_assets.foundation.atomic_files import write_atomically
 
-DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 BASE = DEPLOY / "dagster.yaml"
 POSTGRES = DEPLOY / "postgres-storage.yaml"
 POSTGRES_VARIABLES = (
@@ -61,20 +59,3 @@ def write_instance(home: Path, *, postgres: bool) -> Path:
     target = home / "dagster.yaml"
     write_atomically(target, lambda tmp: tmp.write_text(instance_yaml(postgres=postgres)))
     return target
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m emotion_assets.instance", description=__doc__)
-    parser.add_argument("home", type=Path, help="the DAGSTER_HOME folder")
-    parser.add_argument(
-        "--postgres",
-        action="store_true",
-        help=f"PostgreSQL storage, connection from {', '.join(POSTGRES_VARIABLES)}",
-    )
-    args = parser.parse_args(argv)
-    print(write_instance(args.home, postgres=args.postgres))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

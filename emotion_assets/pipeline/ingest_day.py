@@ -15,10 +15,10 @@ import polars as pl
 
 from emotion_assets.audio import ingest
 from emotion_assets.audio.vad import VadParams
-from emotion_assets.layout import DataLayout
+from emotion_assets.foundation.layout import DataLayout
+from emotion_assets.pipeline.watch import day_snapshot, fingerprint
 from emotion_assets.settings import AudioSettings
-from emotion_assets.transcripts.partition import transcripts_partition
-from emotion_assets.watch import day_snapshot, fingerprint
+from emotion_assets.transcripts.day import transcripts_of_day
 
 # The tables of a day's ingest, in the order ingest_day returns them, with what each holds.
 INGEST_TABLES: dict[str, str] = {
@@ -59,7 +59,7 @@ def ingest_day(
     turns, sidecar_problems = ingest.turns_partition(
         layout, day, raw, normalized, segments=segments
     )
-    transcripts = transcripts_partition(layout, day, raw, normalized, turns)
+    transcripts = transcripts_of_day(layout, day, raw, normalized, turns)
     quarantine = ingest.quarantine_table(
         raw, decode_problems, sidecar_problems, transcripts.problems
     )

@@ -24,8 +24,8 @@ def run_partition(
     `settings` (default: read from the environment) run with `data_dir` as their data folder;
     nothing is written into os.environ.
     """
-    from emotion_assets.definitions import build_definitions
     from emotion_assets.defs.emotion.assets import LOAD_SECONDS, SCORING_SECONDS
+    from emotion_assets.defs.location import build_definitions
 
     settings = settings or load_settings()
     storage = settings.storage.model_copy(update={"data_dir": Path(data_dir).resolve()})

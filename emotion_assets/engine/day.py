@@ -15,8 +15,8 @@ import soundfile as sf
 from emotion_assets.engine import tables
 from emotion_assets.engine.core import EmotionEngine, FeatureSink, FrameScores
 from emotion_assets.engine.embeddings import FrameEmbeddingWriter, SegmentPooler
-from emotion_assets.labels import EMOTIONS, SAMPLE_RATE, n_frames
-from emotion_assets.layout import DataLayout
+from emotion_assets.foundation.labels import EMOTIONS, SAMPLE_RATE, n_frames
+from emotion_assets.foundation.layout import DataLayout
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def _of_track(df: pl.DataFrame, recording_id: str, track: int) -> pl.DataFrame:
     return df.filter((pl.col("recording_id") == recording_id) & (pl.col("track") == track))
 
 
-def score_partition(
+def score_day(
     engine: EmotionEngine,
     layout: DataLayout,
     day: str,
