@@ -111,12 +111,12 @@ sql: setup  ## make sql Q="SELECT * FROM recording_summary" (no Q: a DuckDB shel
 	$(BIN)/emotion-assets sql "$(Q)"
 
 lint: setup
-	$(BIN)/ruff check emotion_assets emotion_assets_tests bench
-	$(BIN)/ruff format --check emotion_assets emotion_assets_tests bench
+	$(BIN)/ruff check emotion_assets emotion_assets_tests bench devstack
+	$(BIN)/ruff format --check emotion_assets emotion_assets_tests bench devstack
 
 format: setup
-	$(BIN)/ruff format emotion_assets emotion_assets_tests bench
-	$(BIN)/ruff check --fix emotion_assets emotion_assets_tests bench
+	$(BIN)/ruff format emotion_assets emotion_assets_tests bench devstack
+	$(BIN)/ruff check --fix emotion_assets emotion_assets_tests bench devstack
 
 clean:  ## remove everything the pipeline wrote (raw/ and samples are kept)
 	rm -rf data/processed data/lake data/clips data/reports data/embeddings data/warehouse.duckdb* data/dagster_home
