@@ -2,9 +2,9 @@
 
 Pure module (no Dagster). `load_settings()` is the only reader of EMOTION_* variables: the CLI,
 the demo, the web page and the Dagster code location call it once and hand the typed groups on
-(the Dagster resources are built from them in emotion_assets/defs/resources.py). A bad value
-fails with one sentence naming the variable and what it accepts (`SettingsError`). README
-"Settings" lists every variable.
+(each Dagster resource in emotion_assets/defs/resources.py takes its fields from one group). A
+bad value fails with one sentence naming the variable and what it accepts (`SettingsError`).
+README "Settings" lists every variable.
 """
 
 from __future__ import annotations
@@ -422,7 +422,9 @@ class Settings:
     kubernetes: KubernetesSettings
 
 
-def _variable(group: type[BaseSettings], field: str) -> str:
+def variable_name(group: type[BaseSettings], field: str) -> str:
+    """The environment variable a group's field is read from (EMOTION_<FIELD> or its AWS-style
+    alias): error messages name it, and the Dagster resources point secrets at it."""
     info = group.model_fields.get(field)
     if info is None and field.isupper():  # pydantic names the alias it read, e.g. AWS_REGION
         return field
@@ -435,7 +437,7 @@ def _variable(group: type[BaseSettings], field: str) -> str:
 def _one_sentence(group: type[BaseSettings], exc: ValidationError) -> SettingsError:
     error = exc.errors()[0]
     field = str(error["loc"][0]) if error.get("loc") else ""
-    name = _variable(group, field) if field else group.__name__
+    name = variable_name(group, field) if field else group.__name__
     value = error.get("input")
     shown = f"={value!r}" if isinstance(value, str | int | float) else ""
     why = error["msg"].removeprefix("Value error, ")

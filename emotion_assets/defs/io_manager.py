@@ -15,7 +15,7 @@ from dagster import (
 
 from emotion_assets.contracts import column_description
 from emotion_assets.defs.common import not_retried
-from emotion_assets.defs.resources import STORAGE_FIELDS, open_storage
+from emotion_assets.defs.resources import StorageResource
 from emotion_assets.foundation.atomic_files import DiskFullError
 from emotion_assets.foundation.layout import DataLayout
 from emotion_assets.storage import Storage
@@ -36,34 +36,27 @@ def _table_name(context: OutputContext | InputContext) -> str:
 class LakeIOManager(ConfigurableIOManager):
     """Writes each partition as <root>/lake/<table>/recording_date=<day>/data.parquet (atomic).
 
-    The root is the storage root (StorageResource's fields): data_dir by default, another folder
-    or s3://bucket/prefix. Not a UPathIOManager: that base class refuses an output that covers
-    several partitions, and a backfill's range run writes one output for many days.
+    The root is the storage root of the `storage` resource it is given: data_dir by default,
+    another folder or s3://bucket/prefix. Not a UPathIOManager: that base class refuses an output
+    that covers several partitions, and a backfill's range run writes one output for many days.
     """
 
-    data_dir: str
-    storage_url: str = ""
-    aws_endpoint_url: str = ""
-    aws_access_key_id: str = ""
-    aws_region: str = "us-east-1"
+    storage: StorageResource
 
     @property
     def _layout(self) -> DataLayout:
-        return DataLayout(self.data_dir)
-
-    def _storage(self) -> Storage:
-        return open_storage(*(getattr(self, name) for name in STORAGE_FIELDS))
+        return self.storage.layout
 
     def _remote(self) -> Storage | None:
         """The storage root when it is object storage (the lake is then published to it)."""
-        if not self.storage_url:
+        if not self.storage.storage_url:
             return None
-        storage = self._storage()
+        storage = self.storage.storage()
         return None if storage.is_local else storage
 
     def _lake_layout(self) -> DataLayout:
         """Where the lake folder is written: a local storage root, else data_dir (scratch)."""
-        if self.storage_url and (root := self._storage().local_root) is not None:
+        if self.storage.storage_url and (root := self.storage.storage().local_root) is not None:
             return DataLayout(root)
         return self._layout
 

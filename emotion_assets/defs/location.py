@@ -22,15 +22,16 @@ from emotion_assets.defs.resources import (
     AudioResource,
     EmotionModelResource,
     StorageResource,
-    storage_fields,
 )
 from emotion_assets.settings import Settings, load_settings
 
 
 def build_resources(settings: Settings) -> dict:
+    """One resource per settings group; the IO manager writes to the `storage` resource's root."""
+    storage = StorageResource.from_settings(settings.storage)
     return {
-        "io_manager": LakeIOManager(**storage_fields(settings.storage)),
-        "storage": StorageResource.from_settings(settings.storage),
+        "io_manager": LakeIOManager(storage=storage),
+        "storage": storage,
         "audio": AudioResource.from_settings(settings.audio),
         "emotion_model": EmotionModelResource.from_settings(settings.model),
         "analytics": AnalyticsResource.from_settings(settings.analytics),

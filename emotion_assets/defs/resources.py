@@ -1,26 +1,32 @@
-"""Resources: typed Dagster views of the settings groups in emotion_assets.settings.
+"""Resources: the settings groups of emotion_assets.settings, as Dagster resources.
 
-Each resource has exactly the fields of its settings group and is built from it
-(`from_settings`), so the values the environment gave appear in the UI's resource page; the
-defaults and the validation live in the settings module alone. Pure code gets the settings
-object back (`settings()`).
+A resource's fields are derived from its settings group (`settings_resource`), never declared a
+second time: the same names, in the types Dagster's config holds (a path, a date or a secret as
+text, a tuple as a list), so the values the environment gave show on the UI's resource page while
+defaults and validation live in the settings module alone. A resource is built from its group
+(`from_settings`) and gives it back, validated (`settings()`). A secret travels as an `EnvVar`
+named after its own variable: the UI and the run config show that name, never the value, and
+Dagster reads it where the step runs.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING
+from types import UnionType
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Self, Union, get_args, get_origin
 
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, EnvVar
+from pydantic import Field, SecretStr, create_model
+from pydantic.fields import FieldInfo
 
 from emotion_assets.foundation.layout import DataLayout
 from emotion_assets.settings import (
     AnalyticsSettings,
     AudioSettings,
+    EnvSettings,
     ModelSettings,
     StorageSettings,
-    format_burst_rules,
-    load_group,
+    variable_name,
 )
 from emotion_assets.storage import Storage
 
@@ -28,46 +34,80 @@ if TYPE_CHECKING:
     from emotion_assets.engine.config import EngineConfig
     from emotion_assets.engine.core import EmotionEngine
 
+PLAIN_TYPES = (str, int, float, bool)
 
-# The storage fields a resource shows in the UI. The secret key and session token are not among
-# them: they are read from the settings (AWS_* variables) when the storage is first used.
-STORAGE_FIELDS = ("data_dir", "storage_url", "aws_endpoint_url", "aws_access_key_id", "aws_region")
+
+def config_type(annotation: Any) -> Any:
+    """The type Dagster's config holds for a settings field's type: str, int, float and bool as
+    they are, optional values optional, tuples as lists, dicts as dicts; anything else (a path, a
+    date, a secret, a choice of words) as its text, which the settings group parses back."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin in (Union, UnionType):
+        (inner,) = (arg for arg in args if arg is not type(None))
+        return config_type(inner) | None
+    if origin is tuple:  # tuple[X, ...] or tuple[X, X]: one type of item
+        return list[config_type(args[0])]
+    if origin is dict:
+        return dict[str, config_type(args[1])]
+    return annotation if annotation in PLAIN_TYPES else str
+
+
+def is_secret(info: FieldInfo) -> bool:
+    return info.annotation is SecretStr
+
+
+def config_field(info: FieldInfo) -> tuple[Any, Any]:
+    """A resource field for a settings field: required (the group's own default arrives through
+    from_settings), secrets flagged so Dagster masks them."""
+    extra = {"dagster__is_secret": True} if is_secret(info) else None
+    return config_type(info.annotation), Field(
+        description=info.description, json_schema_extra=extra
+    )
+
+
+class SettingsResource(ConfigurableResource):
+    """A resource whose fields are exactly one settings group's (made by settings_resource)."""
+
+    group: ClassVar[type[EnvSettings]]
+
+    @classmethod
+    def from_settings(cls, settings: EnvSettings) -> Self:
+        values = settings.model_dump(mode="json")  # paths, dates and tuples as config holds them
+        for name, info in cls.group.model_fields.items():
+            if is_secret(info):
+                secret = getattr(settings, name).get_secret_value()
+                values[name] = EnvVar(variable_name(cls.group, name)) if secret else ""
+        return cls(**values)
+
+    def settings(self) -> Any:
+        """The settings group again, validated (an instance of `group`)."""
+        return self.group(**{name: getattr(self, name) for name in self.group.model_fields})
+
+
+def settings_resource(group: type[EnvSettings]) -> type[SettingsResource]:
+    """The base class of a resource that holds `group`: its fields, derived from the group."""
+    fields = {name: config_field(info) for name, info in group.model_fields.items()}
+    base = create_model(
+        f"{group.__name__}Fields", __base__=SettingsResource, __module__=__name__, **fields
+    )
+    base.group = group
+    return base
 
 
 @functools.cache
-def open_storage(
-    data_dir: str, storage_url: str, endpoint: str, key_id: str, region: str
-) -> Storage:
-    """The storage root, validated once per process (StorageError: one sentence)."""
-    secrets = load_group(StorageSettings) if storage_url.startswith("s3://") else None
-    settings = StorageSettings(
-        data_dir=data_dir,
-        storage_url=storage_url,
-        aws_endpoint_url=endpoint,
-        aws_access_key_id=key_id,
-        aws_region=region,
-        aws_secret_access_key=secrets.aws_secret_access_key if secrets else "",
-        aws_session_token=secrets.aws_session_token if secrets else "",
-    )
+def open_storage(settings: StorageSettings) -> Storage:
+    """The storage root, validated once per process and settings (StorageError: one sentence)."""
     storage = Storage.from_settings(settings)
     storage.validate()
     return storage
 
 
-class StorageResource(ConfigurableResource):
-    """Where data lives: the storage root (a folder or s3://bucket/prefix, EMOTION_STORAGE_URL)
-    holds raw input, processed audio, the lake, clips, reports and embeddings; data_dir is the
-    local scratch folder (and, with no storage URL, the root itself)."""
-
-    data_dir: str
-    storage_url: str = ""
-    aws_endpoint_url: str = ""
-    aws_access_key_id: str = ""
-    aws_region: str = "us-east-1"
-
-    @classmethod
-    def from_settings(cls, settings: StorageSettings) -> StorageResource:
-        return cls(**storage_fields(settings))
+class StorageResource(settings_resource(StorageSettings)):
+    """Where data lives (StorageSettings): the storage root (a folder or s3://bucket/prefix,
+    EMOTION_STORAGE_URL) holds raw input, processed audio, the lake, clips, reports and
+    embeddings; data_dir is the local scratch folder (and, with no storage URL, the root itself)."""
 
     @property
     def layout(self) -> DataLayout:
@@ -75,58 +115,15 @@ class StorageResource(ConfigurableResource):
         return DataLayout(self.data_dir)
 
     def storage(self) -> Storage:
-        return open_storage(*(getattr(self, name) for name in STORAGE_FIELDS))
+        return open_storage(self.settings())
 
 
-def storage_fields(settings: StorageSettings) -> dict[str, str]:
-    values = {name: getattr(settings, name) for name in STORAGE_FIELDS}
-    return {**values, "data_dir": str(settings.data_dir)}
-
-
-class AudioResource(ConfigurableResource):
+class AudioResource(settings_resource(AudioSettings)):
     """Decoding limits and voice-activity detection (AudioSettings)."""
 
-    ffmpeg_binary: str
-    max_duration_s: float
-    vad_threshold: float
-    vad_min_speech_ms: int
-    vad_min_silence_ms: int
-    vad_speech_pad_ms: int
-    vad_backend: str
 
-    @classmethod
-    def from_settings(cls, settings: AudioSettings) -> AudioResource:
-        return cls(**settings.model_dump())
-
-    def settings(self) -> AudioSettings:
-        return AudioSettings(**{name: getattr(self, name) for name in AudioSettings.model_fields})
-
-
-class EmotionModelResource(ConfigurableResource):
+class EmotionModelResource(settings_resource(ModelSettings)):
     """Which emotion2vec+ model runs, where, and how (ModelSettings; docs/engine.md)."""
-
-    model: str
-    model_hub: str
-    device: str
-    window_s: float
-    context_s: float
-    batch_size: int
-    window_pause_s: float
-    window_pack_s: float
-    score_speech_only: bool
-    speech_margin_s: float
-    threads: int | None
-    quantize: str
-    engine_backend: str = "torch"
-    save_frame_embeddings: bool
-    allow_tiny_fallback: bool
-
-    @classmethod
-    def from_settings(cls, settings: ModelSettings) -> EmotionModelResource:
-        return cls(**settings.model_dump())
-
-    def settings(self) -> ModelSettings:
-        return ModelSettings(**{name: getattr(self, name) for name in ModelSettings.model_fields})
 
     def engine_config(self, layout: DataLayout) -> EngineConfig:
         from emotion_assets.engine.config import EngineConfig
@@ -144,40 +141,5 @@ class EmotionModelResource(ConfigurableResource):
         )
 
 
-class AnalyticsResource(ConfigurableResource):
-    """Thresholds of the analytics tables (AnalyticsSettings; docs/analytics.md#settings).
-
-    Burst rules and highlight rankings are strings in the format of their variables.
-    """
-
-    smoothing_window: int
-    burst_rules: str
-    highlight_top_n: int
-    highlight_window_s: float
-    highlight_min_speech_share: float
-    highlight_rankings: str
-    timeline_bucket_s: float
-    compare_max_lag_s: float
-    compare_min_frames: int
-    cluster_k: int
-    cluster_random_state: int
-    cluster_normalize: bool
-    health_anger_points_per_burst_hour: float
-    health_anger_max_penalty: float
-    health_neutral_low: float
-    health_neutral_high: float
-    health_neutral_points: float
-    health_happy_volatility_max: float
-    health_happy_points: float
-
-    @classmethod
-    def from_settings(cls, settings: AnalyticsSettings) -> AnalyticsResource:
-        values = settings.model_dump()
-        values["burst_rules"] = format_burst_rules(settings.burst_rules)
-        values["highlight_rankings"] = ",".join(settings.highlight_rankings)
-        return cls(**values)
-
-    def settings(self) -> AnalyticsSettings:
-        return AnalyticsSettings(
-            **{name: getattr(self, name) for name in AnalyticsSettings.model_fields}
-        )
+class AnalyticsResource(settings_resource(AnalyticsSettings)):
+    """Thresholds of the analytics tables (AnalyticsSettings; docs/analytics.md#settings)."""

@@ -1,39 +1,58 @@
-"""EngineConfig: how to load and run the model, validated (no torch: settings check it at load)."""
+"""EngineConfig: how to load and run the model, validated (no torch).
+
+The model's settings are declared once, in emotion_assets.settings.ModelSettings: EngineConfig
+takes its defaults from there, checks its values by the same rules (`settings()`), and
+`from_settings` is the one place where model settings become an engine config.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
-from emotion_assets.settings import DEFAULT_MODEL, ModelSettings, check_model_combination
+from pydantic import ValidationError
+
+from emotion_assets.settings import ModelSettings, check_model_combination
+
+_DEFAULTS = ModelSettings()  # defaults only: a group built here reads no environment
+
+# Engine field -> ModelSettings field, where the engine's name is shorter (the engine and the
+# benches say cfg.pause_s, the environment says EMOTION_WINDOW_PAUSE_S).
+SETTING_OF = {
+    "hub": "model_hub",
+    "pause_s": "window_pause_s",
+    "pack_s": "window_pack_s",
+    "speech_only": "score_speech_only",
+    "backend": "engine_backend",
+}
+ENGINE_OF = {setting: engine for engine, setting in SETTING_OF.items()}
+# The fields that are the engine's own, not settings.
+ENGINE_ONLY = ("cache_dir", "fast_attention")
 
 
 @dataclass(frozen=True)
 class EngineConfig:
-    """How to load and run the model. Hashable: load_engine caches one engine per config."""
+    """How to load and run the model. Hashable: load_engine caches one engine per config.
 
-    model: str = DEFAULT_MODEL  # ModelScope id, Hugging Face id (hub="hf") or local folder
-    hub: str = "ms"  # "ms" | "hf"
-    device: str = "auto"  # "auto" | "cpu" | "cuda"
-    window_s: float = 30.0  # model window (clips up to this length run in one pass)
-    context_s: float = 4.0  # audio kept on both sides of every frame when stitching
-    batch_size: int = 1  # windows per forward pass (equal lengths only: no padding)
-    # Given speech segments, windows end in pauses of at least pause_s (0: fixed windows only)
-    pause_s: float = 0.3
-    # ... and run about pack_s long where pauses allow (attention grows with length squared;
-    # window_s or more: pack whole windows)
-    pack_s: float = 15.0
-    # Compute only the speech (+ speech_margin_s of audio each side); other frames stay NaN
-    speech_only: bool = False
-    speech_margin_s: float = 0.2
-    threads: int | None = None  # torch intra-op threads on the CPU; None = every available core
-    quantize: str = "none"  # "none" | "int8" (CPU dynamic int8: Linear layers + conv GEMMs)
+    Each field but the last two is a ModelSettings field (see there what it does).
+    """
+
+    model: str = _DEFAULTS.model
+    hub: str = _DEFAULTS.model_hub
+    device: str = _DEFAULTS.device
+    window_s: float = _DEFAULTS.window_s
+    context_s: float = _DEFAULTS.context_s
+    batch_size: int = _DEFAULTS.batch_size
+    pause_s: float = _DEFAULTS.window_pause_s
+    pack_s: float = _DEFAULTS.window_pack_s
+    speech_only: bool = _DEFAULTS.score_speech_only
+    speech_margin_s: float = _DEFAULTS.speech_margin_s
+    threads: int | None = _DEFAULTS.threads
+    quantize: str = _DEFAULTS.quantize
+    backend: str = _DEFAULTS.engine_backend
     cache_dir: Path | None = None  # hub downloads land here (the wiring passes data/models)
     # accel.py: scaled_dot_product_attention and the conv feature encoder as GEMMs
     fast_attention: bool = True
-    # "torch" | "onnx": the encoder through ONNX Runtime (CPU float32, exported once beside
-    # the model; onnx_backend.py)
-    backend: str = "torch"
 
     @classmethod
     def from_settings(
@@ -41,41 +60,30 @@ class EngineConfig:
     ) -> EngineConfig:
         """The engine's config from the model settings; keyword arguments win."""
         values = {
-            "model": settings.model,
-            "hub": settings.model_hub,
-            "device": settings.device,
-            "window_s": settings.window_s,
-            "context_s": settings.context_s,
-            "batch_size": settings.batch_size,
-            "pause_s": settings.window_pause_s,
-            "pack_s": settings.window_pack_s,
-            "speech_only": settings.score_speech_only,
-            "speech_margin_s": settings.speech_margin_s,
-            "threads": settings.threads,
-            "quantize": settings.quantize,
-            "backend": settings.engine_backend,
-            "cache_dir": cache_dir,
+            name: getattr(settings, SETTING_OF.get(name, name)) for name in _setting_fields(cls)
         }
-        return cls(**{**values, **overrides})
+        return cls(**{**values, "cache_dir": cache_dir, **overrides})
 
-    def __post_init__(self) -> None:
-        if self.hub not in ("ms", "hf"):
-            raise ValueError(f"hub must be 'ms' or 'hf', not {self.hub!r}")
-        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
-            raise ValueError(f"device must be auto, cpu or cuda, not {self.device!r}")
-        if self.quantize not in ("none", "int8"):
-            raise ValueError(f"quantize must be 'none' or 'int8', not {self.quantize!r}")
-        if self.backend not in ("torch", "onnx"):
-            raise ValueError(f"backend must be 'torch' or 'onnx', not {self.backend!r}")
+    def settings(self) -> ModelSettings:
+        """These values as model settings, checked by the settings' own rules (ValueError)."""
+        values = {SETTING_OF.get(name, name): getattr(self, name) for name in _setting_fields(self)}
+        try:
+            settings = ModelSettings(**values)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            name = ENGINE_OF.get(str(error["loc"][0]), error["loc"][0])
+            raise ValueError(f"{name}={error['input']!r} is not valid: {error['msg']}") from None
         check_model_combination(
             window_s=self.window_s,
             context_s=self.context_s,
             backend=self.backend,
             quantize=self.quantize,
         )
-        if self.batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
-        if self.pack_s <= 0:
-            raise ValueError("pack_s must be positive")
-        if self.pause_s < 0 or self.speech_margin_s < 0:
-            raise ValueError("pause_s and speech_margin_s must not be negative")
+        return settings
+
+    def __post_init__(self) -> None:
+        self.settings()
+
+
+def _setting_fields(config: type[EngineConfig] | EngineConfig) -> list[str]:
+    return [f.name for f in fields(config) if f.name not in ENGINE_ONLY]

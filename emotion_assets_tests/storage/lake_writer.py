@@ -10,7 +10,7 @@ import polars as pl
 from dagster import AssetExecutionContext, DailyPartitionsDefinition, asset, materialize
 
 from emotion_assets.defs.io_manager import LakeIOManager
-from emotion_assets.defs.resources import storage_fields
+from emotion_assets.defs.resources import StorageResource
 from emotion_assets.settings import StorageSettings, load_group
 
 PARTITIONS = DailyPartitionsDefinition(start_date="2024-06-01")
@@ -38,7 +38,7 @@ def lake_probe(context: AssetExecutionContext) -> pl.DataFrame:
 
 def write(day: str, rows: int, version: int) -> bool:
     _WANT.update(rows=rows, version=version)
-    manager = LakeIOManager(**storage_fields(load_group(StorageSettings)))
+    manager = LakeIOManager(storage=StorageResource.from_settings(load_group(StorageSettings)))
     result = materialize([lake_probe], partition_key=day, resources={"io_manager": manager})
     return result.success
 

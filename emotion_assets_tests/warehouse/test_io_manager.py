@@ -8,7 +8,9 @@ import polars as pl
 from dagster import AssetExecutionContext, DailyPartitionsDefinition, asset, materialize
 
 from emotion_assets.defs.io_manager import LakeIOManager
+from emotion_assets.defs.resources import StorageResource
 from emotion_assets.foundation.layout import DataLayout
+from emotion_assets.settings import StorageSettings
 from emotion_assets.warehouse.lake import partition_file
 
 DAYS = DailyPartitionsDefinition(start_date="2024-01-01")
@@ -34,10 +36,14 @@ def call_minutes(calls: pl.DataFrame) -> pl.DataFrame:
     return calls.with_columns(minutes=pl.col("seconds") / 60).drop("seconds")
 
 
+def _storage(data: Path) -> StorageResource:
+    return StorageResource.from_settings(StorageSettings(data_dir=data))
+
+
 def _run(data: Path, day: str) -> None:
     result = materialize(
         [calls, call_minutes],
-        resources={"io_manager": LakeIOManager(data_dir=str(data))},
+        resources={"io_manager": LakeIOManager(storage=_storage(data))},
         partition_key=day,
     )
     assert result.success
