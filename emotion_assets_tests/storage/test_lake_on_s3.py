@@ -127,7 +127,7 @@ def test_an_analyst_queries_through_httpfs_while_two_days_are_written(
 def test_a_laptop_builds_its_own_views_over_the_s3_lake_with_the_cli(
     lake_env: Storage, tmp_path: Path, monkeypatch, capsys
 ) -> None:
-    from emotion_assets.warehouse.__main__ import main
+    from emotion_assets.cli.sql import main
 
     assert write("2024-06-05", 1000, version=1)
     # A partition damaged behind the pipeline's back (not Parquet at all).

@@ -143,8 +143,7 @@ def test_disk_full_is_one_sentence_naming_the_place_and_nothing_is_half_written(
 def test_a_day_stopped_half_way_by_a_full_disk_is_reported_with_its_repair(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    from emotion_assets.warehouse.__main__ import check
-
+    from emotion_assets.cli.sql import check
     from emotion_assets.foundation.layout import DataLayout
 
     layout = DataLayout(tmp_path / "data")
