@@ -3,6 +3,9 @@
 On the full-size random model (bench.run's `_build_model`) and one synthetic 10-minute input:
 the engine under bf16 autocast with equal windows batched (a batch-size sweep), funasr's
 `generate(granularity="frame")` on the same input, their ratio, and how close their scores are.
+Then the cross-track sweep: many synthetic calls (2 minutes each, pause-aligned windows from their
+known speech, as the pipeline plans them) scored one track at a time and together
+(EmotionEngine.score_tracks, whose batches span tracks), for each batch size and track count.
 `--dry-run` runs the same code on the CPU with the tiny model and a short input, so the test
 suite keeps the script working on machines without a GPU (its numbers mean nothing).
 Results: DIR/gpu_check.json and DIR/gpu_check.md.
@@ -24,8 +27,8 @@ import numpy as np
 
 from bench.run import _build_model, funasr_memory_estimate
 from bench.worker import WARMUP_S
-from emotion_assets.engine.core import EngineConfig, build_engine, softmax
-from emotion_assets.foundation.labels import SAMPLE_RATE
+from emotion_assets.engine.core import EngineConfig, TrackInput, build_engine, softmax
+from emotion_assets.foundation.labels import SAMPLE_RATE, n_frames
 
 # docs/performance.md: the large model costs ≈ 23.7 GFLOP per second of audio; an H200 multiplies
 # bf16 matrices at ≈ 790 TFLOP/s (measured here: /work/.library/device/KINDS.md), so 10 % of that
@@ -35,6 +38,8 @@ TARGET_X_REAL_TIME = 3300.0
 TARGET_VS_FUNASR = 3.0
 CHUNK_S = 30.0  # funasr's input when the whole recording does not fit the GPU
 TIME_BUDGET_S = 360.0  # stop the sweep early rather than outrun the 8-minute slot
+CROSS_MODES = ("per track", "across tracks", "across tracks, fixed windows")
+CROSS_BUDGET_S = 420.0  # the cross-track sweep's last start (gpu_check.sh stops all at 470 s)
 
 
 def synthetic_speech(seconds: float, seed: int = 0) -> np.ndarray:
@@ -43,6 +48,17 @@ def synthetic_speech(seconds: float, seed: int = 0) -> np.ndarray:
     A random model's cost does not depend on what is said, and the device machine has no
     shared recordings and no ffmpeg, so the input is made here rather than decoded.
     """
+    return _synthetic(seconds, seed)[0]
+
+
+def synthetic_call(seconds: float, seed: int) -> tuple[np.ndarray, list[tuple[float, float]]]:
+    """synthetic_speech and its speech segments (s): the stretches between its pauses."""
+    wave, sounding = _synthetic(seconds, seed)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], sounding.astype(np.int8), [0]])))
+    return wave, [(a / SAMPLE_RATE, b / SAMPLE_RATE) for a, b in edges.reshape(-1, 2)]
+
+
+def _synthetic(seconds: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     n = int(seconds * SAMPLE_RATE)
     t = np.arange(n) / SAMPLE_RATE
@@ -53,7 +69,7 @@ def synthetic_speech(seconds: float, seed: int = 0) -> np.ndarray:
         start += int(rng.uniform(2.0, 8.0) * SAMPLE_RATE)
         pauses[start : start + int(rng.uniform(0.3, 1.5) * SAMPLE_RATE)] = False
     wave = 0.1 * rng.standard_normal(n) * envelope * pauses
-    return wave.astype(np.float32)
+    return wave.astype(np.float32), pauses
 
 
 def _sync(device: str) -> None:
@@ -120,6 +136,55 @@ def engine_sweep(
         )
         print(f"engine batch {batch}: {x:.1f}x real time", flush=True)
     return [{"load_s": round(load_s, 2)}, *rows], (engine, first)
+
+
+def cross_track_sweep(
+    engine, track_counts: list[int], batch_sizes: list[int], track_s: float, t0: float
+) -> list[dict]:
+    """Tracks scored one at a time (batches within a track) and together (batches across
+    tracks, score_tracks) at each batch size: wall time and windows per forward pass."""
+    device = engine.device
+    rows = []
+    for count in track_counts:
+        calls = [synthetic_call(track_s, seed=100 + i) for i in range(count)]
+        audio_s = count * track_s
+        for batch in batch_sizes:
+            engine.config = replace(engine.config, batch_size=batch)
+            for mode in CROSS_MODES:
+                if time.perf_counter() - t0 > CROSS_BUDGET_S:
+                    skipped = "time budget spent"
+                    rows.append(
+                        {"tracks": count, "batch_size": batch, "mode": mode, "skipped": skipped}
+                    )
+                    continue
+                # fixed windows (no speech given): every window window_s long, batches fill up
+                tracks = [(w, None if "fixed" in mode else s) for w, s in calls]
+                groups = [[t] for t in tracks] if mode == "per track" else [tracks]
+
+                def run(groups=groups):
+                    for group in groups:
+                        for _ in engine.score_tracks(TrackInput(w, s) for w, s in group):
+                            pass
+
+                passes = engine.forward_passes
+                wall, _, _ = _timed(run, device, 1)
+                passes = engine.forward_passes - passes
+                windows = sum(len(engine.plan(n_frames(len(w)), s)) for w, s in tracks)
+                rows.append(
+                    {
+                        "tracks": count,
+                        "batch_size": batch,
+                        "mode": mode,
+                        "audio_s": audio_s,
+                        "wall_s": round(wall, 4),
+                        "x_real_time": round(audio_s / wall, 1),
+                        "windows": windows,
+                        "forward_passes": passes,
+                        "windows_per_pass": round(windows / max(passes, 1), 2),
+                    }
+                )
+                print(f"{count} tracks, batch {batch}, {mode}: {audio_s / wall:.1f}x", flush=True)
+    return rows
 
 
 def funasr_case(model_dir: Path, wave: np.ndarray, device: str, repeats: int) -> dict:
@@ -211,6 +276,24 @@ def targets(engine_rows: list[dict], funasr: dict, dry_run: bool) -> dict:
     }
 
 
+def _cross_track_lines(rows: list[dict]) -> list[str]:
+    lines = [
+        "",
+        "Cross-track batching (synthetic calls, pause-aligned windows; windows per forward pass):",
+        "",
+        "| tracks | batch | mode | wall s | x real time | windows | passes | windows/pass |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        if "x_real_time" in r:
+            lines.append(
+                f"| {r['tracks']} | {r['batch_size']} | {r['mode']} | {r['wall_s']} | "
+                f"{r['x_real_time']} | {r['windows']} | {r['forward_passes']} | "
+                f"{r['windows_per_pass']} |"
+            )
+    return lines
+
+
 def markdown(report: dict) -> str:
     env = report["environment"]
     lines = [
@@ -242,6 +325,7 @@ def markdown(report: dict) -> str:
         f"{t['vs_funasr']['pass']}); max |engine − funasr| utterance score on the first "
         f"{CHUNK_S:.0f} s: {report['max_score_deviation']:.2e}.",
     ]
+    lines += _cross_track_lines(report["cross_track"])
     return "\n".join(lines) + "\n"
 
 
@@ -253,6 +337,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--batch-sizes", default=None, help="default 1,2,4,8,16,32 (dry: 1,2)")
     parser.add_argument("--repeats", type=int, default=None, help="timed passes (default 3)")
     parser.add_argument(
+        "--tracks", default=None, help="cross-track sweep: track counts (default 4,16; dry: 3)"
+    )
+    parser.add_argument(
+        "--cross-batch-sizes", default=None, help="cross-track sweep (default 1,8,32; dry: 1,4)"
+    )
+    parser.add_argument(
+        "--track-s", type=float, default=None, help="seconds per track (default 120; dry: 20)"
+    )
+    parser.add_argument(
         "--workdir", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "gpu-check"
     )
     args = parser.parse_args(argv)
@@ -262,6 +355,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         int(b) for b in (args.batch_sizes or ("1,2" if dry else "1,2,4,8,16,32")).split(",")
     ]
     args.repeats = args.repeats or (1 if dry else 3)
+    args.tracks = [int(n) for n in (args.tracks or ("3" if dry else "4,16")).split(",")]
+    args.cross_batch_sizes = [
+        int(b) for b in (args.cross_batch_sizes or ("1,4" if dry else "1,8,32")).split(",")
+    ]
+    args.track_s = args.track_s or (20.0 if dry else 120.0)
     return args
 
 
@@ -283,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
     wave = synthetic_speech(args.minutes * 60)
     rows, (engine, _) = engine_sweep(model_dir, wave, device, args.batch_sizes, args.repeats, t0)
     funasr = funasr_case(model_dir, wave, device, min(args.repeats, 2))
+    cross = cross_track_sweep(engine, args.tracks, args.cross_batch_sizes, args.track_s, t0)
     report = {
         "date": time.strftime("%Y-%m-%d"),
         "dry_run": args.dry_run,
@@ -294,6 +393,7 @@ def main(argv: list[str] | None = None) -> int:
         "engine": rows,
         "funasr": funasr,
         "max_score_deviation": deviation(engine, wave, funasr.pop("first_piece_scores")),
+        "cross_track": cross,
     }
     report["targets"] = targets(rows, funasr, args.dry_run)
     report["duration_s"] = round(time.perf_counter() - t0, 1)

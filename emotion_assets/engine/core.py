@@ -7,6 +7,8 @@ input), then cut into windows (see windows.py) that run without padding: given t
 speech segments, windows end in the pauses between them (overlapping windows with context only
 where speech runs longer than a window without a pause), and in speech-only mode only the speech
 (plus a margin) is computed at all; without segments, equal overlapping windows as before.
+Several tracks can be scored together (score_tracks): equal-length windows of different tracks
+share a forward pass, and each track gets exactly what scoring it alone gives.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -54,12 +58,18 @@ log = logging.getLogger(__name__)
 # on_features(first_frame, (n, D) float32 block): frame features streamed out window by window
 FeatureSink = Callable[[int, np.ndarray], None]
 
+# score_tracks reads tracks ahead of the one being finished up to this much audio (230 MB of
+# float32 per hour), so that equal-length windows of several tracks can share a batch.
+LOOKAHEAD_S = 1800.0
+
 __all__ = [
     "EngineConfig",
     "EmotionEngine",
     "FeatureSink",
     "FrameScores",
     "ModelUnavailableError",
+    "ScoredTrack",
+    "TrackInput",
     "load_engine",
     "softmax",
     "utterance_scores",
@@ -97,6 +107,28 @@ class FrameScores:
         """Scores of the whole input: softmax(mean frame logits) = funasr's utterance scores
         (over the scored frames only, in speech-only mode)."""
         return utterance_scores(self.logits[self.scored])
+
+
+@dataclass
+class TrackInput:
+    """One track for EmotionEngine.score_tracks: what score() takes, plus the caller's tag."""
+
+    wave: np.ndarray  # mono 16 kHz float32
+    speech: Sequence[Interval] | None = None  # VAD segments (s): windows end in their pauses
+    on_features: FeatureSink | None = None  # streamed frame features (then not kept)
+    with_features: bool = False  # keep the (T, D) features in FrameScores.features
+    tag: Any = None  # handed back untouched with the track's scores
+
+
+@dataclass
+class ScoredTrack:
+    """A track's scores from score_tracks, in the order the tracks were given."""
+
+    track: TrackInput
+    scores: FrameScores
+    seconds: float  # the track's share of the forward passes it was in (by frames)
+    windows: int  # windows it was scored in
+    shared_with: int  # how many other tracks had windows in the same forward passes
 
 
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -213,6 +245,7 @@ class EmotionEngine:
         self._alibi = accel.AlibiCache(max_frames=self._window)
         self._context = _frames(cfg.context_s)
         self._ort = None
+        self.forward_passes = 0  # batches run so far (benchmarks: windows per pass)
         if cfg.backend == "onnx":
             if self.device != "cpu":
                 raise ValueError("backend='onnx' is a CPU option")
@@ -249,84 +282,154 @@ class EmotionEngine:
         with_features is true; given on_features, they go to on_features(first_frame, block)
         window by window instead and are not kept (FrameScores.features is then None).
         """
-        wave = np.asarray(wave)
+        track = TrackInput(wave, speech, on_features, with_features and on_features is None)
+        (done,) = self.score_tracks([track])
+        return done.scores
+
+    def score_tracks(
+        self, tracks: Iterable[TrackInput], lookahead_s: float = LOOKAHEAD_S
+    ) -> Iterator[ScoredTrack]:
+        """Score several tracks together; yields each one's scores in the order given.
+
+        Equal-length windows of different tracks share a forward pass (up to batch_size; no
+        padding), so a batch can span tracks; each track's scores and streamed features are
+        those score() gives it alone (the same windows, the same inputs). Tracks are read from
+        `tracks` lazily: besides the oldest unfinished track, at most lookahead_s of audio is
+        held (only with batch_size > 1), plus one batch of windows.
+        """
+        pending = iter(tracks)
+        active: list[_TrackRun] = []  # read, not yet handed back, in input order
+        held = 0  # samples of audio in `active`
+        limit = int(lookahead_s * SAMPLE_RATE) if self.config.batch_size > 1 else 0
+        more, n_read = True, 0
+        while True:
+            with torch_threads(self.threads):  # stated once per finished track, not per batch
+                while True:
+                    if active and not active[0].left:
+                        break  # hand the oldest track back before reading more
+                    while more and (not any(run.left for run in active) or held < limit):
+                        track = next(pending, None)
+                        if track is None:
+                            more = False
+                        else:
+                            active.append(_TrackRun(self, track, n_read))
+                            n_read += 1
+                            held += active[-1].n_samples
+                    if not active or not active[0].left:
+                        break
+                    self._run_batch(self._next_batch(active))
+            while active and not active[0].left:
+                run = active.pop(0)
+                held -= run.n_samples
+                self.model.alibi_biases.clear()  # funasr's cache keeps the longest bias built
+                yield run.finish(self.config.speech_only)
+            if not active and not more:
+                return
+
+    def _next_batch(self, active: list[_TrackRun]) -> list[tuple[_TrackRun, Window]]:
+        """The oldest track's next window and, up to batch_size, other windows of its length
+        (from any track read so far): equal lengths stack without padding."""
+        length = active[0].windows[0].length
+        batch: list[tuple[_TrackRun, Window]] = []
+        for run in active:
+            for w in [w for w in run.windows if w.length == length]:
+                if len(batch) == self.config.batch_size:
+                    return batch
+                batch.append((run, w))
+                run.windows.remove(w)
+        return batch
+
+    def _run_batch(self, batch: list[tuple[_TrackRun, Window]]) -> None:
+        cuda = self.device.startswith("cuda")
+        started = time.perf_counter()
+        inputs = [run.input(w, alone=len(batch) == 1) for run, w in batch]
+        with torch.inference_mode(), self._autocast():
+            stacked = torch.stack(inputs) if len(inputs) > 1 else inputs[0].view(1, -1)
+            del inputs
+            if self._ort is not None:
+                wanted = any(run.sink is not None for run, _ in batch)
+                logits, feats = self._ort.run(stacked.numpy(), with_features=wanted)
+                for j, (run, w) in enumerate(batch):
+                    a, b = w.keep_from - w.start, w.keep_to - w.start
+                    run.logits[w.keep_from : w.keep_to] = logits[j, a:b]
+                    if run.sink is not None:
+                        run.sink(w.keep_from, feats[j, a:b])
+            else:
+                if cuda:
+                    stacked = stacked.pin_memory().to(self.device, non_blocking=True)
+                x = accel.features_forward(
+                    self.model, stacked, self._alibi, self.config.fast_attention
+                )
+                for j, (run, w) in enumerate(batch):
+                    kept = x[j, w.keep_from - w.start : w.keep_to - w.start]
+                    run.logits[w.keep_from : w.keep_to] = (
+                        self.model.proj(kept).float().cpu().numpy()
+                    )
+                    if run.sink is not None:
+                        run.sink(w.keep_from, kept.float().cpu().numpy())
+                del x
+            del stacked
+        # windows of many lengths leave freed heap behind (heap.py); a one-window track does not
+        if not cuda and any(run.n_windows > 1 for run, _ in batch):
+            release_free_heap()
+        took = time.perf_counter() - started
+        self.forward_passes += 1
+        frames = sum(w.length for _, w in batch)
+        numbers = {run.number for run, _ in batch}
+        for run, w in batch:
+            run.seconds += took * w.length / frames
+            run.left -= 1
+            run.partners.update(numbers - {run.number})
+
+
+class _TrackRun:
+    """One track inside score_tracks: its input, its windows still to run, its outputs."""
+
+    def __init__(self, engine: EmotionEngine, track: TrackInput, number: int) -> None:
+        wave = np.asarray(track.wave)
         if wave.ndim != 1:
             raise ValueError(f"expected a mono waveform (N,), got shape {wave.shape}")
-        n = int(wave.shape[0])
-        total = n_frames(n)
-        fill = np.nan if self.config.speech_only else 0.0
-        logits = np.full((total, len(self.labels)), fill, dtype=np.float32)
-        features = None
-        sink = on_features
-        if sink is None and with_features:
-            features = np.full((total, self.embed_dim), fill, dtype=np.float32)
+        self.track, self.number = track, number  # its place in the call's input order
+        self.n_samples = int(wave.shape[0])
+        total = n_frames(self.n_samples)
+        self.speech = track.speech
+        fill = np.nan if engine.config.speech_only else 0.0
+        self.logits = np.full((total, len(engine.labels)), fill, dtype=np.float32)
+        self.features = None
+        self.sink = track.on_features
+        if self.sink is None and track.with_features:
+            self.features = np.full((total, engine.embed_dim), fill, dtype=np.float32)
+            self.sink = self._keep
+        self.windows = engine.plan(total, track.speech)
+        self.n_windows = self.left = len(self.windows)
+        # the whole clip in one window: exactly funasr's input (the whole-track layer norm)
+        self.whole = self.n_windows == 1 and self.windows[0].length == total
+        self.source = TrackNormalizer(wave, engine.normalize)
+        self.seconds = 0.0
+        self.partners: set[int] = set()
 
-            def sink(start: int, block: np.ndarray) -> None:
-                features[start : start + len(block)] = block
+    def _keep(self, start: int, block: np.ndarray) -> None:
+        self.features[start : start + len(block)] = block
 
-        windows = self.plan(total, speech)
-        if windows:
-            with torch_threads(self.threads):
-                self._run(wave, windows, logits, sink)
-        self.model.alibi_biases.clear()  # funasr's cache keeps the longest bias ever built
-        if self.config.speech_only:  # the margin was context, not output
-            silent = ~speech_mask(speech or [], total)
+    def input(self, w: Window, alone: bool) -> torch.Tensor:
+        """The window's normalised samples (a whole clip batched with others is cut to the
+        window's samples: the conv stack ignores the < 320 samples after the last frame)."""
+        if self.whole:
+            samples = self.source.whole()
+            return samples if alone else samples[: w.sample_length]
+        return self.source.window(w.sample_start, w.sample_length)
+
+    def finish(self, speech_only: bool) -> ScoredTrack:
+        logits, features = self.logits, self.features
+        if speech_only:  # the margin was context, not output
+            silent = ~speech_mask(self.speech or [], len(logits))
             logits[silent] = np.nan
             if features is not None:
                 features[silent] = np.nan
         probs = softmax(logits).astype(np.float32)
-        return FrameScores(logits=logits, probs=probs, features=features, n_samples=n)
-
-    def _batches(self, windows: list[Window]) -> list[list[Window]]:
-        """Consecutive windows of equal length, at most batch_size at a time (no padding)."""
-        groups: list[list[Window]] = []
-        for w in windows:
-            last = groups[-1] if groups else None
-            if last and len(last) < self.config.batch_size and last[0].length == w.length:
-                last.append(w)
-            else:
-                groups.append([w])
-        return groups
-
-    def _run(self, wave: np.ndarray, windows: list[Window], logits, sink) -> None:
-        cuda = self.device.startswith("cuda")
-        proj = self.model.proj
-        source = TrackNormalizer(wave, self.normalize)
-        whole = len(windows) == 1 and windows[0].start == 0 and windows[0].length == len(logits)
-        # windows of many lengths leave freed heap behind (heap.py); one window does not
-        trim = not cuda and len(windows) > 1
-        with torch.inference_mode(), self._autocast():
-            for group in self._batches(windows):
-                if whole:  # the whole clip: exactly funasr's input
-                    batch = source.whole().view(1, -1)
-                else:
-                    batch = torch.stack(
-                        [source.window(w.sample_start, w.sample_length) for w in group]
-                    )
-                if self._ort is not None:
-                    self._run_ort(batch, group, logits, sink)
-                    continue
-                if cuda:
-                    batch = batch.pin_memory().to(self.device, non_blocking=True)
-                x = accel.features_forward(
-                    self.model, batch, self._alibi, self.config.fast_attention
-                )
-                for j, w in enumerate(group):
-                    kept = x[j, w.keep_from - w.start : w.keep_to - w.start]
-                    logits[w.keep_from : w.keep_to] = proj(kept).float().cpu().numpy()
-                    if sink is not None:
-                        sink(w.keep_from, kept.float().cpu().numpy())
-                del x, batch
-                if trim:
-                    release_free_heap()
-
-    def _run_ort(self, batch: torch.Tensor, group: list[Window], logits, sink) -> None:
-        out, feats = self._ort.run(batch.numpy(), with_features=sink is not None)
-        for j, w in enumerate(group):
-            a, b = w.keep_from - w.start, w.keep_to - w.start
-            logits[w.keep_from : w.keep_to] = out[j, a:b]
-            if sink is not None:
-                sink(w.keep_from, feats[j, a:b])
+        scores = FrameScores(logits, probs, features, self.n_samples)
+        self.source = None  # the waveform goes with the caller's track
+        return ScoredTrack(self.track, scores, self.seconds, self.n_windows, len(self.partners))
 
 
 def build_engine(cfg: EngineConfig) -> EmotionEngine:

@@ -1,19 +1,23 @@
-"""Score every normalized track of a day: the model step behind frame_emotion_scores."""
+"""Score the normalized tracks given (a day's): the model step behind frame_emotion_scores.
+
+The tracks go to the engine together (EmotionEngine.score_tracks), so equal-length windows of
+different tracks share a forward pass; each track's features stream into its own sinks.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
 import logging
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 import soundfile as sf
 
 from emotion_assets.engine import tables
-from emotion_assets.engine.core import EmotionEngine, FeatureSink, FrameScores
+from emotion_assets.engine.core import EmotionEngine, FeatureSink, FrameScores, TrackInput
 from emotion_assets.engine.embeddings import FrameEmbeddingWriter, SegmentPooler
 from emotion_assets.foundation.labels import EMOTIONS, SAMPLE_RATE, n_frames
 from emotion_assets.foundation.layout import DataLayout
@@ -47,6 +51,58 @@ def _of_track(df: pl.DataFrame, recording_id: str, track: int) -> pl.DataFrame:
     return df.filter((pl.col("recording_id") == recording_id) & (pl.col("track") == track))
 
 
+@dataclass
+class _Track:
+    """What score_day keeps of a track while the engine scores it."""
+
+    recording_id: str
+    track: int
+    segments: pl.DataFrame
+    turns: list[tuple[str, float, float]]
+    pooler: SegmentPooler
+    files: contextlib.ExitStack  # its .npy writer: closed (renamed into place) once scored
+
+
+def _tracks(
+    engine: EmotionEngine,
+    layout: DataLayout,
+    day: str,
+    normalized: pl.DataFrame,
+    segments: pl.DataFrame,
+    turns: pl.DataFrame,
+    save_frame_embeddings: bool,
+    open_files: contextlib.ExitStack,
+) -> Iterator[TrackInput]:
+    """Each track's waveform, speech and feature sinks, read only when the engine asks."""
+    for row in normalized.sort("recording_id", "track").iter_rows(named=True):
+        rid, tr = row["recording_id"], int(row["track"])
+        wave, rate = sf.read(str(layout.root / row["audio_path"]), dtype="float32")
+        if rate != SAMPLE_RATE or wave.ndim != 1:
+            raise ValueError(f"{row['audio_path']} is not 16 kHz mono: re-run ingest")
+        seg = _of_track(segments, rid, tr)
+        turn_rows = _of_track(turns, rid, tr)
+        turn_list = list(
+            zip(turn_rows["speaker"], turn_rows["t_start"], turn_rows["t_end"], strict=True)
+        )
+        total = n_frames(len(wave))
+        # Features stream into the segment sums (and the .npy when asked): never all in memory.
+        pooler = SegmentPooler(total, engine.embed_dim, seg, turn_list)
+        sinks = [pooler.add]
+        # a failed run leaves through open_files: every unfinished .npy is then deleted
+        files = open_files.enter_context(contextlib.ExitStack())
+        if save_frame_embeddings:
+            target = layout.embeddings_day(day) / f"{rid}_t{tr}.npy"
+            writer = files.enter_context(FrameEmbeddingWriter(target, total, engine.embed_dim))
+            sinks.append(writer.add)
+        # The VAD segments plan the windows (cuts in pauses; speech only when configured).
+        yield TrackInput(
+            wave,
+            speech=tables.segment_bounds(seg),
+            on_features=_fan_out(sinks),
+            tag=_Track(rid, tr, seg, turn_list, pooler, files),
+        )
+
+
 def score_day(
     engine: EmotionEngine,
     layout: DataLayout,
@@ -61,48 +117,37 @@ def score_day(
     """(frame_emotion_scores, emotion_embeddings) for every track of `normalized`."""
     date = dt.date.fromisoformat(day)
     frames_out, embeddings_out = [], []
-    tracks = normalized.sort("recording_id", "track").iter_rows(named=True)
-    for i, track in enumerate(tracks, start=1):
-        rid, tr = track["recording_id"], int(track["track"])
-        wave, rate = sf.read(str(layout.root / track["audio_path"]), dtype="float32")
-        if rate != SAMPLE_RATE or wave.ndim != 1:
-            raise ValueError(f"{track['audio_path']} is not 16 kHz mono: re-run ingest")
-        seg = _of_track(segments, rid, tr)
-        turn_rows = _of_track(turns, rid, tr)
-        turn_list = list(
-            zip(turn_rows["speaker"], turn_rows["t_start"], turn_rows["t_end"], strict=True)
+    with contextlib.ExitStack() as open_files:
+        tracks = _tracks(
+            engine, layout, day, normalized, segments, turns, save_frame_embeddings, open_files
         )
-        common = {
-            "recording_id": rid,
-            "recording_date": date,
-            "track": tr,
-            "model_id": engine.model_id,
-        }
-        total = n_frames(len(wave))
-        # Features stream into the segment sums (and the .npy when asked): never all in memory.
-        pooler = SegmentPooler(total, engine.embed_dim, seg, turn_list)
-        with contextlib.ExitStack() as stack:
-            sinks = [pooler.add]
-            if save_frame_embeddings:
-                target = layout.embeddings_day(day) / f"{rid}_t{tr}.npy"
-                sinks.append(
-                    stack.enter_context(FrameEmbeddingWriter(target, total, engine.embed_dim)).add
-                )
-            started = time.perf_counter()
-            # The VAD segments plan the windows (cuts in pauses; speech only when configured).
-            scores = engine.score(
-                wave, on_features=_fan_out(sinks), speech=tables.segment_bounds(seg)
+        for i, done in enumerate(engine.score_tracks(tracks), start=1):
+            track: _Track = done.track.tag
+            track.files.close()  # the track's .npy is complete: into place
+            common = {
+                "recording_id": track.recording_id,
+                "recording_date": date,
+                "track": track.track,
+                "model_id": engine.model_id,
+            }
+            scores = done.scores
+            frames = tables.frame_table(
+                scores, speech_segments=track.segments, turns=track.turns, **common
             )
-            took = time.perf_counter() - started
-        frames = tables.frame_table(scores, speech_segments=seg, turns=turn_list, **common)
-        frames_out.append(frames)
-        embeddings_out.append(pooler.table(**common))
-        seconds = len(wave) / SAMPLE_RATE
-        log(
-            f"[{i}/{normalized.height}] {rid} track {tr}: {seconds:.1f} s scored in {took:.1f} s "
-            f"({seconds / max(took, 1e-9):.1f}x real time), {frames.height} frames, "
-            f"{int(frames['is_speech'].sum())} speech, {int(scores.scored.sum())} scored"
-        )
+            frames_out.append(frames)
+            embeddings_out.append(track.pooler.table(**common))
+            seconds = scores.n_samples / SAMPLE_RATE
+            took = done.seconds
+            shared = (
+                f", batches shared with {done.shared_with} other tracks" if done.shared_with else ""
+            )
+            log(
+                f"[{i}/{normalized.height}] {track.recording_id} track {track.track}: "
+                f"{seconds:.1f} s scored in {took:.1f} s "
+                f"({seconds / max(took, 1e-9):.1f}x real time), {frames.height} frames, "
+                f"{int(frames['is_speech'].sum())} speech, {int(scores.scored.sum())} scored, "
+                f"{done.windows} windows{shared}"
+            )
     if not frames_out:
         return _empty(engine, date)
     return (

@@ -55,3 +55,15 @@ def test_without_a_gpu_it_refuses_in_one_sentence(tmp_path: Path):
     proc = _run(tmp_path / "out", tmp_path)
     assert proc.returncode == 2
     assert "no CUDA device" in proc.stderr
+
+
+def test_dry_run_sweeps_batches_across_tracks(dry_run):
+    rows = [r for r in dry_run["cross_track"] if "x_real_time" in r]
+    fixed = "across tracks, fixed windows"
+    modes = {(r["batch_size"], r["mode"]) for r in rows}
+    assert modes == {(b, m) for b in (1, 4) for m in ("per track", "across tracks", fixed)}
+    by = {(r["batch_size"], r["mode"]): r for r in rows}
+    assert all(r["forward_passes"] == r["windows"] for r in rows if r["batch_size"] == 1)
+    assert by[4, "across tracks"]["forward_passes"] <= by[4, "per track"]["forward_passes"]
+    # three 20 s tracks, one 20 s fixed window each: one forward pass for all three
+    assert by[4, fixed]["windows"] == 3 and by[4, fixed]["forward_passes"] == 1

@@ -24,7 +24,8 @@ SCRIPT = textwrap.dedent(
     import torch
 
     from emotion_assets.audio.decode import decode
-    from emotion_assets.engine import EngineConfig, load_engine
+    from emotion_assets.engine.config import EngineConfig
+    from emotion_assets.engine.core import load_engine
     from emotion_assets.foundation.labels import n_frames
 
     torch.set_num_threads(1)  # as the engine tests' session fixture
