@@ -138,8 +138,9 @@ def score_day(
             embeddings_out.append(track.pooler.table(**common))
             seconds = scores.n_samples / SAMPLE_RATE
             took = done.seconds
+            others = done.shared_with
             shared = (
-                f", batches shared with {done.shared_with} other tracks" if done.shared_with else ""
+                f", passes shared with {others} other track{'s' * (others > 1)}" if others else ""
             )
             log(
                 f"[{i}/{normalized.height}] {track.recording_id} track {track.track}: "

@@ -202,7 +202,7 @@ def test_score_day_batches_across_tracks(tiny_dir, tracks, tmp_path):
     assert [line.split(":")[0] for line in log4] == [
         f"[{i}/5] {name} track 0" for i, name in enumerate(sorted(names), start=1)
     ]
-    assert any("shared with" in line for line in log4)
+    assert any("passes shared with" in line for line in log4)
     assert not any("shared with" in line for line in log1)
 
 
