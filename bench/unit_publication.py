@@ -46,6 +46,7 @@ from bench.machine import describe
 from devstack.servers import PostgresServer, S3Server, postgres_server, s3_server
 from emotion_assets.foundation.atomic_files import write_atomically
 from emotion_assets.warehouse.extensions import create_s3_secret, load_offline
+from emotion_assets.warehouse.views import prepare_s3
 
 TABLE = "frame_emotion_scores"
 DAY = FIRST_DAY
@@ -140,7 +141,7 @@ class FolderS3(_Way):
 
     def reader(self) -> duckdb.DuckDBPyConnection:
         con = _connect()
-        create_s3_secret(con, _storage(self.s3))
+        prepare_s3(con, _storage(self.s3))  # as the product's readers: one GET per object
         return con
 
     def table(self, con: duckdb.DuckDBPyConnection) -> str:
