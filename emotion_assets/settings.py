@@ -328,6 +328,9 @@ class ExecutionSettings(EnvSettings):
     # How long a run waits for a worker to listen on each queue it needs before it fails
     # (instead of waiting forever for a GPU machine that never comes).
     celery_worker_wait_s: float = Field(300.0, gt=0)
+    # The model step's work units: tracks to score, at most this many audio hours a step (a
+    # longer track alone), each unit a step on any worker of the GPU queue (docs/scale.md).
+    unit_audio_hours: float = Field(2.0, gt=0)
 
     @field_validator("celery_broker", "celery_backend")
     @classmethod

@@ -14,6 +14,7 @@ from emotion_assets.defs.automation.sensors import raw_folder_sensor
 from emotion_assets.defs.emotion.assets import emotion_model_assets
 from emotion_assets.defs.executor import build_executor
 from emotion_assets.defs.ingest.assets import ingest_assets
+from emotion_assets.defs.handoff import HandoffIOManager
 from emotion_assets.defs.io_manager import LakeIOManager
 from emotion_assets.defs.partitions import daily_partitions
 from emotion_assets.defs.quality.checks import build_asset_checks
@@ -27,10 +28,12 @@ from emotion_assets.settings import Settings, load_settings
 
 
 def build_resources(settings: Settings) -> dict:
-    """One resource per settings group; the IO manager writes to the `storage` resource's root."""
+    """One resource per settings group; both IO managers write to the `storage` resource's root
+    (tables into the lake, the model step's plan and unit summaries under handoff/)."""
     storage = StorageResource.from_settings(settings.storage)
     return {
         "io_manager": LakeIOManager(storage=storage),
+        "handoff_io_manager": HandoffIOManager(storage=storage),
         "storage": storage,
         "audio": AudioResource.from_settings(settings.audio),
         "emotion_model": EmotionModelResource.from_settings(settings.model),

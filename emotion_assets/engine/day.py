@@ -103,7 +103,18 @@ def _tracks(
         )
 
 
-def score_day(
+@dataclass(frozen=True)
+class ScoredTrack:
+    """One track's rows of frame_emotion_scores and emotion_embeddings."""
+
+    recording_id: str
+    track: int
+    frames: pl.DataFrame
+    embeddings: pl.DataFrame
+    seconds: float  # the track's share of the engine's time
+
+
+def iter_scored_tracks(
     engine: EmotionEngine,
     layout: DataLayout,
     day: str,
@@ -113,10 +124,10 @@ def score_day(
     *,
     save_frame_embeddings: bool = False,
     log: Callable[[str], None] = log.info,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(frame_emotion_scores, emotion_embeddings) for every track of `normalized`."""
+) -> Iterator[ScoredTrack]:
+    """Each track of `normalized` as soon as it is scored: a caller that writes it away holds
+    one track's rows at a time (the tracks still share the engine's batches)."""
     date = dt.date.fromisoformat(day)
-    frames_out, embeddings_out = [], []
     with contextlib.ExitStack() as open_files:
         tracks = _tracks(
             engine, layout, day, normalized, segments, turns, save_frame_embeddings, open_files
@@ -134,8 +145,6 @@ def score_day(
             frames = tables.frame_table(
                 scores, speech_segments=track.segments, turns=track.turns, **common
             )
-            frames_out.append(frames)
-            embeddings_out.append(track.pooler.table(**common))
             seconds = scores.n_samples / SAMPLE_RATE
             took = done.seconds
             others = done.shared_with
@@ -149,9 +158,38 @@ def score_day(
                 f"{int(frames['is_speech'].sum())} speech, {int(scores.scored.sum())} scored, "
                 f"{done.windows} windows{shared}"
             )
-    if not frames_out:
-        return _empty(engine, date)
+            yield ScoredTrack(
+                track.recording_id, track.track, frames, track.pooler.table(**common), took
+            )
+
+
+def score_day(
+    engine: EmotionEngine,
+    layout: DataLayout,
+    day: str,
+    normalized: pl.DataFrame,
+    segments: pl.DataFrame,
+    turns: pl.DataFrame,
+    *,
+    save_frame_embeddings: bool = False,
+    log: Callable[[str], None] = log.info,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(frame_emotion_scores, emotion_embeddings) for every track of `normalized`, in memory."""
+    scored = list(
+        iter_scored_tracks(
+            engine,
+            layout,
+            day,
+            normalized,
+            segments,
+            turns,
+            save_frame_embeddings=save_frame_embeddings,
+            log=log,
+        )
+    )
+    if not scored:
+        return _empty(engine, dt.date.fromisoformat(day))
     return (
-        pl.concat(frames_out, how="vertical"),
-        pl.concat(embeddings_out, how="vertical"),
+        pl.concat([s.frames for s in scored], how="vertical"),
+        pl.concat([s.embeddings for s in scored], how="vertical"),
     )

@@ -33,7 +33,8 @@ from emotion_assets.settings import (
 REPO = Path(__file__).resolve().parents[2]
 VALUES = REPO / "deploy" / "k8s" / "values.yaml"
 ENV_CONFIGMAP = REPO / "deploy" / "k8s" / "emotion-assets-env.yaml"
-MODEL_STEP = "emotion_model_outputs"
+# The model step's work units: one mapped step per unit, known once the plan has run.
+MODEL_STEP = "emotion_model_outputs.score_model_unit[?]"
 CPU_STEP = "ingest_recordings"
 CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 

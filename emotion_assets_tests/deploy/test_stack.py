@@ -30,7 +30,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 READY = "the stack keeps running"
 DAY_LINE = re.compile(r"== run \S+ of (\d{4}-\d{2}-\d{2}), launched through the webserver")
 STORAGE_LINE = re.compile(r"storage, for every process: (.+)$")
-STEP_LINE = re.compile(r"^   (\w+)\s+(\S+@\S+)\s+pid (\d+)$")
+STEP_LINE = re.compile(r"^   (\S+)\s+(\S+@\S+)\s+pid (\d+)$")
 
 
 def _lines(proc: subprocess.Popen) -> queue.Queue:
@@ -146,10 +146,11 @@ def test_the_stack_runs_the_demo_day_on_workers_and_ctrl_c_stops_everything(
     # Every step ran on a Celery worker, in a process other than the run's own.
     run_pid = int(re.search(r"the run's own process: pid (\d+)", output).group(1))
     steps = {m[1]: (m[2], int(m[3])) for m in map(STEP_LINE.match, seen) if m}
-    assert "emotion_model_outputs" in steps and "team_health" in steps, output
+    units = [s for s in steps if s.startswith("emotion_model_outputs.score_model_unit[")]
+    assert units and "team_health" in steps, output
     assert all(pid != run_pid for _, pid in steps.values())
-    # The model step on the GPU-queue worker only, every other step on the CPU-queue worker.
-    assert steps.pop("emotion_model_outputs")[0].startswith("gpu@")
+    # The model step's units on the GPU-queue worker only, every other step on the CPU-queue one.
+    assert all(steps.pop(unit)[0].startswith("gpu@") for unit in units)
     assert {worker.split("@")[0] for worker, _ in steps.values()} == {"cpu"}
     # The row counts it printed are the bucket's.
     assert f"tables of {day}, read from s3://" in output, output

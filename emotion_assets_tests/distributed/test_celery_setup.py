@@ -26,7 +26,7 @@ from emotion_assets_tests.conftest import code_location
 
 def _job_executor_and_tags():
     job = code_location().resolve_implicit_global_asset_job_def()
-    tags = {node.name: dict(node.tags) for node in job.graph.node_defs}
+    tags = {op.name: dict(op.tags) for op in job.graph.iterate_op_defs()}
     return job.executor_def, tags
 
 
@@ -40,12 +40,13 @@ def test_in_process_is_the_default_and_celery_is_one_setting(
     monkeypatch.setenv("EMOTION_CELERY_GPU_QUEUE", "h200")
     executor, tags = _job_executor_and_tags()
     assert executor.name == "celery"
-    # The model step alone is routed to the GPU queue; every other step has no queue tag and
-    # goes to Celery's default queue, which the config makes the CPU queue.
+    # The model step's work units alone are routed to the GPU queue; every other step (the
+    # units' planning and publishing included) has no queue tag and goes to Celery's default
+    # queue, which the config makes the CPU queue.
     routed = {
         name: t["dagster-celery/queue"] for name, t in tags.items() if "dagster-celery/queue" in t
     }
-    assert routed == {"emotion_model_outputs": "h200"}
+    assert routed == {"score_model_unit": "h200"}
     assert len(tags) > 10
 
 

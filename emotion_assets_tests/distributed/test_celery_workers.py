@@ -53,7 +53,15 @@ from emotion_assets_tests.ui.conftest import (
 pytestmark = pytest.mark.slow
 log = logging.getLogger(__name__)
 
-MODEL_STEP = "emotion_model_outputs"
+# The model step's work units (one step each, on the GPU queue) and the op that publishes them.
+MODEL_STEP = "emotion_model_outputs.score_model_unit["
+PUBLISH_STEP = "emotion_model_outputs.publish_model_scores"
+
+
+def is_model_step(step: str | None) -> bool:
+    return bool(step) and step.startswith(MODEL_STEP)
+
+
 CLIP = "speech/librispeech_198-209-0000.ogg"
 OTHER_CLIP = "speech/librispeech_3436-172162-0000.ogg"
 LONG = "speech/two_speakers.wav"  # 30 s: the first model step in a worker takes a while
@@ -247,7 +255,7 @@ def test_a_worker_process_killed_in_the_model_step_is_replaced_and_the_step_runs
     deadline = time.monotonic() + 300
     victim = None
     while victim is None and time.monotonic() < deadline:
-        started = [pid for step, pid in _step_starts(instance, run_id) if step == MODEL_STEP]
+        started = [pid for step, pid in _step_starts(instance, run_id) if is_model_step(step)]
         if started:
             victim = started[0]
             assert victim in _descendants(stack.workers["gpu"])
@@ -261,16 +269,17 @@ def test_a_worker_process_killed_in_the_model_step_is_replaced_and_the_step_runs
     assert run["status"] == "SUCCESS", stack.ui.tail()
     # The broker handed the step back (acks_late + reject_on_worker_lost): it ran again in
     # the GPU worker's new process, and the run went on.
-    again = [pid for step, pid in _step_starts(instance, run_id) if step == MODEL_STEP]
+    again = [pid for step, pid in _step_starts(instance, run_id) if is_model_step(step)]
     assert again[0] == victim and len(set(again)) == 2, again
     assert again[-1] in _descendants(stack.workers["gpu"]) and not psutil.pid_exists(victim)
-    workers = [name for step, name in _workers(instance, run_id) if step == MODEL_STEP]
+    workers = [name for step, name in _workers(instance, run_id) if is_model_step(step)]
     assert len(workers) == 2 and all(name.startswith("gpu@") for name in workers), workers
     # `make stack`'s summary of this run says so (it read the same event log).
     print_places(*where_steps_ran(instance, run_id))
     summary = capsys.readouterr().out
     assert f"redelivered: its start on {workers[0]} pid {victim} died" in summary, summary
-    assert f"1 step(s) redelivered after a worker process died: {MODEL_STEP}" in summary
+    model_step = next(step for step, _ in _step_starts(instance, run_id) if is_model_step(step))
+    assert f"1 step(s) redelivered after a worker process died: {model_step}" in summary
     frames = _table(stack.storage, "frame_emotion_scores", day)
     counts = _counts(stack.storage, day)
     _assert_unique_keys(stack.storage, day)
@@ -327,11 +336,13 @@ def test_a_two_day_backfill_runs_every_step_on_workers_and_equals_an_in_process_
             executed.setdefault(step, set()).add(name.split("@")[0])
         assert len(started) > 10 and set(started) == set(executed)
         for step, pids in started.items():
-            kind = "gpu" if step == MODEL_STEP else "cpu"
+            kind = "gpu" if is_model_step(step) else "cpu"
             # The step ran in a process of its queue's worker, not in the run's process.
             assert executed[step] == {kind}, (step, executed[step])
             assert run_pid not in pids and pids <= worker_pids[kind], (step, pids, run_pid)
-        model_steps += started[MODEL_STEP]
+        model_steps += [
+            pid for step, pids in started.items() if is_model_step(step) for pid in pids
+        ]
 
     # Both model steps ran in one GPU worker process, which loaded the model at most once.
     assert len(set(model_steps)) == 1
@@ -341,7 +352,7 @@ def test_a_two_day_backfill_runs_every_step_on_workers_and_equals_an_in_process_
         ].value
         for run in runs
         for entry in instance.all_logs(run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION)
-        if entry.step_key == MODEL_STEP
+        if entry.step_key == PUBLISH_STEP
     ]
     assert len(loads) == 4 and sum(loads) <= 2, loads  # two outputs per step
 

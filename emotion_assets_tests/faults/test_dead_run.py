@@ -28,7 +28,7 @@ pytestmark = pytest.mark.slow  # a killed run, the run monitor and a rerun: ~3-5
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-MODEL_STEP = "emotion_model_outputs"
+MODEL_STEP = "emotion_model_outputs.score_model_unit["  # a work unit of the model step
 POOL = "emotion_model"
 DAY = "2024-06-03"
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ def run_worker_pid(instance: DagsterInstance, run_id: str) -> int | None:
 
 def model_step_started(instance: DagsterInstance, run_id: str) -> bool:
     return any(
-        record.step_key == MODEL_STEP
+        (record.step_key or "").startswith(MODEL_STEP)
         for record in instance.all_logs(run_id, of_type=DagsterEventType.STEP_START)
     )
 

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow  # five runs of a day per storage layout: ~2 min
 
 DAY, OTHER_DAY = "2024-07-02", "2024-07-03"
 # Every folder a step writes per-track files into.
-DERIVED = ("processed", "embeddings", "clips", "reports")
+DERIVED = ("processed", "scored", "embeddings", "clips", "reports")
 
 
 def _recording_id(path: Path) -> str:
@@ -140,7 +140,7 @@ def test_a_deleted_or_replaced_recording_leaves_no_derived_file(reruns) -> None:
 def test_the_files_of_the_recordings_kept_are_there(reruns) -> None:
     ids, second = reruns["ids"], reruns["second"]["root"]
     assert _prefixes_of(second, ids["kept"]) == set(DERIVED)
-    assert {"processed", "embeddings", "reports"} <= _prefixes_of(second, ids["replacement"])
+    assert {"processed", "scored", "embeddings", "reports"} <= _prefixes_of(second, ids["replacement"])
 
 
 def test_a_day_left_without_recordings_keeps_no_file_of_them(reruns) -> None:

@@ -231,9 +231,13 @@ def test_the_model_step_reports_the_engines_own_seconds_and_speed(materialized) 
     meta = {k: v.value for k, v in event.materialization.metadata.items()}
     audio = warehouse_table(materialized["root"], "normalized_audio")["duration_s"].sum()
     assert meta["audio_seconds"] == pytest.approx(audio, abs=1e-3)
-    assert (
-        0 < meta["scoring_seconds"] < materialized["first"]["step_seconds"]["emotion_model_outputs"]
-    )
+    unit_steps = {
+        step: seconds
+        for step, seconds in materialized["first"]["step_seconds"].items()
+        if step.startswith("emotion_model_outputs.score_model_unit[")
+    }
+    assert unit_steps and meta["work_units"] == len(unit_steps)
+    assert 0 < meta["scoring_seconds"] < sum(unit_steps.values())
     assert meta["x_real_time"] == pytest.approx(audio / meta["scoring_seconds"], rel=0.01)
     engine = materialized["first"]["engine_seconds"]
     assert engine == pytest.approx(meta["model_load_seconds"] + meta["scoring_seconds"])

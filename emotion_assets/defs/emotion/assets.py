@@ -1,37 +1,84 @@
-"""frame_emotion_scores and emotion_embeddings (the model step), then utterance scores."""
+"""frame_emotion_scores and emotion_embeddings (the model step), then utterance scores.
+
+The model step is a graph of three ops per run (docs/scale.md): `plan_model_units` fingerprints
+every track of the run's days and packs those without kept scores into work units of at most
+EMOTION_UNIT_AUDIO_HOURS; each unit is one `score_model_unit` step (on the GPU queue: several
+GPU workers share a day); `publish_model_scores` gathers the day's tracks, scored now or kept,
+into the two tables. A run tagged `emotion/recompute=full` scores every track again.
+"""
 
 import os
 import socket
 import time
+from collections import Counter
 
 import polars as pl
 from dagster import (
-    AssetExecutionContext,
-    AssetIn,
     AssetOut,
     AssetsDefinition,
+    DynamicOut,
+    DynamicOutput,
+    In,
     MetadataValue,
+    OpExecutionContext,
+    Out,
     Output,
     PartitionsDefinition,
     asset,
-    multi_asset,
+    graph_multi_asset,
+    op,
 )
 
-from emotion_assets.defs.common import filter_day, not_retried, retry_policy
+from emotion_assets.contracts import TABLE_SCHEMAS
+from emotion_assets.defs.common import filter_day, not_retried, retry_policy, run_days
 from emotion_assets.defs.resources import EmotionModelResource, StorageResource
 from emotion_assets.deployment.celery_workers import QUEUE_TAG
 from emotion_assets.deployment.k8s_pods import model_step_tags
 from emotion_assets.engine import tables
 from emotion_assets.engine.loading import ModelUnavailableError
+from emotion_assets.engine.units import (
+    SCORED_TABLES,
+    TrackKey,
+    WorkUnit,
+    is_kept,
+    model_key,
+    pack_units,
+    scored_key,
+    stale_keys,
+    track_fingerprints,
+)
+from emotion_assets.foundation.atomic_files import write_atomically
 from emotion_assets.foundation.labels import FRAME_HOP_S
 from emotion_assets.settings import ExecutionSettings, KubernetesSettings, ModelSettings
-from emotion_assets.storage import pull, push
+from emotion_assets.storage import Storage, push
 from emotion_assets.storage.store import StorageConfigError
 from emotion_assets.storage.tracks import remove_other_tracks, track_stems
 
-# The model step's engine seconds in its metadata (the benchmark reads them: pipeline_runner).
+# The model step's engine seconds in its metadata (the benchmark reads them: defs/in_process.py).
 LOAD_SECONDS = "model_load_seconds"
 SCORING_SECONDS = "scoring_seconds"
+# Run tag: score every track of the run's days again, kept scores or not.
+RECOMPUTE_TAG = "emotion/recompute"
+HANDOFF = "handoff_io_manager"
+
+
+def _of_tracks(df: pl.DataFrame, tracks: tuple[TrackKey, ...]) -> pl.DataFrame:
+    wanted = pl.DataFrame(
+        {"recording_id": [t.recording_id for t in tracks], "track": [t.track for t in tracks]},
+        schema={"recording_id": pl.String, "track": df.schema.get("track", pl.Int32)},
+    )
+    return df.join(wanted, on=["recording_id", "track"], how="semi")
+
+
+def _read_kept(root: Storage, scratch, key: str) -> pl.DataFrame:
+    return pl.read_parquet(root.local_copy(key, scratch))
+
+
+def _tables(parts: list[pl.DataFrame], table: str) -> pl.DataFrame:
+    """The tracks' rows in one table; a day without tracks gets the table's empty schema."""
+    if parts:
+        return pl.concat(parts, how="vertical")
+    return pl.DataFrame(schema=TABLE_SCHEMAS[table])
 
 
 def emotion_model_assets(
@@ -43,8 +90,241 @@ def emotion_model_assets(
     """The model step (frames and embeddings) and the utterance table."""
     # Changing the model marks every partition stale in the UI: the model is part of the code.
     model_version = f"emotion-v1|{model.model}"
+    unit_audio_s = execution.unit_audio_hours * 3600
 
-    @multi_asset(
+    @op(
+        out=DynamicOut(WorkUnit, io_manager_key=HANDOFF),
+        ins={"normalized_audio": In(), "speech_segments": In(), "speaker_turns": In()},
+        retry_policy=retry_policy,
+    )
+    def plan_model_units(
+        context: OpExecutionContext,
+        storage: StorageResource,
+        emotion_model: EmotionModelResource,
+        normalized_audio: pl.DataFrame,
+        speech_segments: pl.DataFrame,
+        speaker_turns: pl.DataFrame,
+    ):
+        """The tracks of the run's days whose scores are not kept, in work units."""
+        full = context.run.tags.get(RECOMPUTE_TAG) == "full"
+        settings = model_key(emotion_model.settings())
+        with not_retried(StorageConfigError):
+            root = storage.storage()
+            for day in run_days(context):
+                tracks = track_fingerprints(
+                    day,
+                    filter_day(normalized_audio, day),
+                    filter_day(speech_segments, day),
+                    filter_day(speaker_turns, day),
+                    settings,
+                )
+                existing = set() if full else set(root.list(scored_key(day)))
+                todo = [t for t in tracks if not is_kept(t, existing)]
+                units = pack_units(day, todo, unit_audio_s)
+                context.log.info(
+                    f"{day}: {len(tracks)} track(s), {len(tracks) - len(todo)} kept, "
+                    f"{len(todo)} to score in {len(units)} unit(s) of at most "
+                    f"{execution.unit_audio_hours:g} audio h"
+                    + (" (full recompute: emotion/recompute=full)" if full else "")
+                )
+                for unit in units:
+                    yield DynamicOutput(unit, mapping_key=unit.name)
+
+    @op(
+        ins={
+            "unit": In(WorkUnit),
+            "normalized_audio": In(),
+            "speech_segments": In(),
+            "speaker_turns": In(),
+        },
+        out=Out(dict, io_manager_key=HANDOFF),
+        retry_policy=retry_policy,
+        pool="emotion_model",  # model steps at once: the pool's limit (dagster.yaml)
+        # With the Celery executor a unit runs only on workers of the GPU queue; on Kubernetes
+        # its pod also asks for a GPU on a GPU node (emotion_assets/deployment/k8s_pods.py).
+        tags={QUEUE_TAG: execution.celery_gpu_queue, **model_step_tags(kubernetes)},
+    )
+    def score_model_unit(
+        context: OpExecutionContext,
+        storage: StorageResource,
+        emotion_model: EmotionModelResource,
+        unit: WorkUnit,
+        normalized_audio: pl.DataFrame,
+        speech_segments: pl.DataFrame,
+        speaker_turns: pl.DataFrame,
+    ) -> dict:
+        """Score one unit's tracks and keep each track's rows as its own files."""
+        # Imported here: torch loads in the model step only, not wherever the code location does.
+        from emotion_assets.engine.core import engines_loaded
+        from emotion_assets.engine.day import iter_scored_tracks
+
+        layout = storage.layout
+        # No model, or settings the engine refuses (ValueError): a retry gives the same answer.
+        loaded_before = engines_loaded()
+        started = time.perf_counter()
+        with not_retried(ModelUnavailableError, ValueError):
+            engine, warning = emotion_model.load(layout)
+        load_s = time.perf_counter() - started
+        context.log.info(
+            f"unit {unit.name}: {len(unit.tracks)} track(s), {unit.audio_s / 3600:.2f} audio h; "
+            f"emotion model {engine.model_id} ({engine.model_source})"
+        )
+        if warning:
+            context.log.warning(warning)
+        day = unit.day
+        keys = {(t.recording_id, t.track): t for t in unit.tracks}
+        audio = _of_tracks(filter_day(normalized_audio, day), unit.tracks)
+        started = time.perf_counter()
+        with not_retried(StorageConfigError):  # no bucket, bad credentials: a retry can't help
+            root = storage.storage()
+            # This worker may not be the one that ingested: fetch the unit's audio, only that.
+            for path in audio["audio_path"]:
+                root.local_copy(path, layout.root)
+            scored = iter_scored_tracks(
+                engine,
+                layout,
+                day,
+                audio,
+                _of_tracks(filter_day(speech_segments, day), unit.tracks),
+                _of_tracks(filter_day(speaker_turns, day), unit.tracks),
+                save_frame_embeddings=emotion_model.save_frame_embeddings,
+                log=context.log.info,
+            )
+            for done in scored:
+                track = keys[(done.recording_id, done.track)]
+                for table, df in zip(SCORED_TABLES, (done.frames, done.embeddings), strict=True):
+                    # Whole files only: a killed unit leaves no half-written track behind.
+                    local = write_atomically(layout.root / track.key(table), df.write_parquet)
+                    if not root.shares(layout.root):
+                        root.put_file(track.key(table), local)
+            if emotion_model.save_frame_embeddings:
+                push(root, f"embeddings/{day}", layout.root, exact=False)
+        return {
+            "unit": unit.name,
+            "tracks": len(unit.tracks),
+            "audio_s": round(unit.audio_s, 3),
+            "model_id": engine.model_id,
+            "model_source": engine.model_source,
+            "device": str(engine.device),
+            "loaded_here": engines_loaded() > loaded_before,
+            "load_s": round(load_s, 3),
+            "score_s": round(time.perf_counter() - started, 3),
+            "process": f"{socket.gethostname()}:{os.getpid()}",
+            "warning": warning,
+        }
+
+    @op(
+        ins={
+            "units": In(list[dict]),
+            "normalized_audio": In(),
+            "speech_segments": In(),
+            "speaker_turns": In(),
+        },
+        out={"frame_emotion_scores": Out(), "emotion_embeddings": Out()},
+        retry_policy=retry_policy,
+    )
+    def publish_model_scores(
+        context: OpExecutionContext,
+        storage: StorageResource,
+        emotion_model: EmotionModelResource,
+        units: list[dict],
+        normalized_audio: pl.DataFrame,
+        speech_segments: pl.DataFrame,
+        speaker_turns: pl.DataFrame,
+    ):
+        """The run's days' tables from every track's kept files; files of gone tracks removed."""
+        layout = storage.layout
+        settings = model_key(emotion_model.settings())
+        frames_all, embeddings_all = [], []
+        n_tracks = 0
+        with not_retried(StorageConfigError):
+            root = storage.storage()
+            for day in run_days(context):
+                day_audio = filter_day(normalized_audio, day)
+                tracks = track_fingerprints(
+                    day,
+                    day_audio,
+                    filter_day(speech_segments, day),
+                    filter_day(speaker_turns, day),
+                    settings,
+                )
+                n_tracks += len(tracks)
+                for track in tracks:
+                    frames_all.append(
+                        _read_kept(root, layout.root, track.key("frame_emotion_scores"))
+                    )
+                    embeddings_all.append(
+                        _read_kept(root, layout.root, track.key("emotion_embeddings"))
+                    )
+                # Rows of deleted or changed tracks go with their files, here and in scratch.
+                for key in stale_keys(day, tracks, root.list(scored_key(day))):
+                    root.delete(key)
+                    (layout.root / key).unlink(missing_ok=True)
+                # Frame embeddings of tracks the day no longer has (deleted or replaced) go.
+                remove_other_tracks(root, f"embeddings/{day}", layout.root, track_stems(day_audio))
+        frames = _tables(frames_all, "frame_emotion_scores")
+        embeddings = _tables(embeddings_all, "emotion_embeddings")
+        scored = sum(u["tracks"] for u in units)
+        models = sorted(set(frames["model_id"].unique().to_list()) if frames.height else [])
+        if len(models) > 1:
+            context.log.warning(
+                f"the day's scores come from {len(models)} models ({', '.join(models)}): run it "
+                f"again with the tag {RECOMPUTE_TAG}=full to score every track with one"
+            )
+        warnings = sorted({u["warning"] for u in units if u["warning"]})
+        score_s = sum(u["score_s"] for u in units)
+        model_meta = {
+            "model_id": MetadataValue.text(", ".join(models) or "none"),
+            # Which folder, and how it was found: a local folder, the hub cache or a download.
+            "model_source": MetadataValue.text(
+                ", ".join(sorted({u["model_source"] for u in units})) or "no unit ran"
+            ),
+            "device": MetadataValue.text(", ".join(sorted({u["device"] for u in units})) or "-"),
+            # Incremental days: tracks scored in this run, and tracks whose rows were kept.
+            "tracks_scored": scored,
+            "tracks_kept": n_tracks - scored,
+            "work_units": len(units),
+            "model_loaded_in_this_step": any(u["loaded_here"] for u in units),
+            # The engine's own seconds: what the steps spent beyond them is the pipeline's.
+            LOAD_SECONDS: round(sum(u["load_s"] for u in units), 3),
+            SCORING_SECONDS: round(score_s, 3),
+            # Which worker process scored which unit (several GPU workers share a day).
+            "unit_processes": MetadataValue.json({u["unit"]: u["process"] for u in units}),
+            "process": MetadataValue.text(
+                ", ".join(f"{p} ({n})" for p, n in Counter(u["process"] for u in units).items())
+                or "-"
+            ),
+        }
+        for warning in warnings:
+            context.log.warning(warning)
+        if warnings:
+            model_meta["WARNING"] = MetadataValue.md("\n\n".join(f"**{w}**" for w in warnings))
+        speech_frames = int(frames["is_speech"].sum()) if frames.height else 0
+        audio_s = float(normalized_audio["duration_s"].sum() or 0.0)  # the run's days, all tracks
+        scored_audio_s = sum(u["audio_s"] for u in units)
+        yield Output(
+            frames,
+            output_name="frame_emotion_scores",
+            metadata={
+                **model_meta,
+                "frames": frames.height,
+                "speech_seconds": speech_frames * FRAME_HOP_S,
+                "audio_seconds": round(audio_s, 3),
+                "x_real_time": round(scored_audio_s / score_s, 2) if score_s > 0 else None,
+            },
+        )
+        embedding_dim = embeddings.schema["embedding"].size if embeddings.height else None
+        yield Output(
+            embeddings,
+            output_name="emotion_embeddings",
+            metadata={
+                **model_meta,
+                "segments": embeddings.height,
+                "embedding_dim": embedding_dim,
+            },
+        )
+
+    @graph_multi_asset(
         outs={
             "frame_emotion_scores": AssetOut(
                 description="One row per 20 ms frame per track: nine emotion scores (sum to 1).",
@@ -59,105 +339,17 @@ def emotion_model_assets(
                 code_version=model_version,
             ),
         },
-        ins={
-            "normalized_audio": AssetIn(),
-            "speech_segments": AssetIn(),
-            "speaker_turns": AssetIn(),
-        },
         partitions_def=partitions,
-        retry_policy=retry_policy,
-        pool="emotion_model",  # model steps at once: the pool's limit (dagster.yaml)
-        # With the Celery executor the model step runs only on workers of the GPU queue; on
-        # Kubernetes its pod also asks for a GPU on a GPU node (emotion_assets/deployment/k8s_pods.py).
-        op_tags={QUEUE_TAG: execution.celery_gpu_queue, **model_step_tags(kubernetes)},
     )
-    def emotion_model_outputs(
-        context: AssetExecutionContext,
-        storage: StorageResource,
-        emotion_model: EmotionModelResource,
-        normalized_audio: pl.DataFrame,
-        speech_segments: pl.DataFrame,
-        speaker_turns: pl.DataFrame,
-    ):
-        # Imported here: torch loads in the model step only, not wherever the code location does.
-        from emotion_assets.engine.core import engines_loaded
-        from emotion_assets.engine.day import score_day
-
-        layout = storage.layout
-        # No model, or settings the engine refuses (ValueError): a retry gives the same answer.
-        loaded_before = engines_loaded()
-        started = time.perf_counter()
-        with not_retried(ModelUnavailableError, ValueError):
-            engine, warning = emotion_model.load(layout)
-        load_s = time.perf_counter() - started
-        # A worker process keeps its engine between steps and runs (load_engine's cache): the
-        # metadata says whether this step paid for loading it, and in which process.
-        loaded_here = engines_loaded() > loaded_before
-        context.log.info(f"emotion model {engine.model_id} ({engine.model_source})")
-        if warning:
-            context.log.warning(warning)
-        frames_all, embeddings_all = [], []
-        score_s = 0.0
-        with not_retried(StorageConfigError):  # no bucket, bad credentials: a retry can't help
-            root = storage.storage()
-            for day in context.partition_keys:
-                # This worker may not be the one that ingested: fetch the day's normalized audio.
-                pull(root, f"processed/{day}", layout.root)
-                started = time.perf_counter()
-                day_audio = filter_day(normalized_audio, day)
-                frames, embeddings = score_day(
-                    engine,
-                    layout,
-                    day,
-                    day_audio,
-                    filter_day(speech_segments, day),
-                    filter_day(speaker_turns, day),
-                    save_frame_embeddings=emotion_model.save_frame_embeddings,
-                    log=context.log.info,
-                )
-                score_s += time.perf_counter() - started
-                frames_all.append(frames)
-                embeddings_all.append(embeddings)
-                push(root, f"embeddings/{day}", layout.root, exact=False)
-                # Frame embeddings of tracks the day no longer has (deleted or replaced) go.
-                remove_other_tracks(root, f"embeddings/{day}", layout.root, track_stems(day_audio))
-        frames = pl.concat(frames_all, how="diagonal_relaxed")
-        embeddings = pl.concat(embeddings_all, how="diagonal_relaxed")
-        model_meta = {
-            "model_id": MetadataValue.text(engine.model_id),
-            # Which folder, and how it was found: a local folder, the hub cache or a download.
-            "model_source": MetadataValue.text(engine.model_source),
-            "device": MetadataValue.text(str(engine.device)),
-            "model_loaded_in_this_step": loaded_here,
-            # The engine's own seconds: what the step spent beyond them is the pipeline's.
-            LOAD_SECONDS: round(load_s, 3),
-            SCORING_SECONDS: round(score_s, 3),
-            "process": MetadataValue.text(f"{socket.gethostname()}:{os.getpid()}"),
-        }
-        if warning:
-            model_meta["WARNING"] = MetadataValue.md(f"**{warning}**")
-        speech_frames = int(frames["is_speech"].sum()) if frames.height else 0
-        audio_s = float(normalized_audio["duration_s"].sum() or 0.0)  # the run's days, all tracks
-        yield Output(
-            frames,
-            output_name="frame_emotion_scores",
-            metadata={
-                **model_meta,
-                "frames": frames.height,
-                "speech_seconds": speech_frames * FRAME_HOP_S,
-                "audio_seconds": round(audio_s, 3),
-                "x_real_time": round(audio_s / score_s, 2) if score_s > 0 else None,
-            },
+    def emotion_model_outputs(normalized_audio, speech_segments, speaker_turns):
+        units = plan_model_units(normalized_audio, speech_segments, speaker_turns)
+        summaries = units.map(
+            lambda unit: score_model_unit(unit, normalized_audio, speech_segments, speaker_turns)
+        ).collect()
+        frames, embeddings = publish_model_scores(
+            summaries, normalized_audio, speech_segments, speaker_turns
         )
-        yield Output(
-            embeddings,
-            output_name="emotion_embeddings",
-            metadata={
-                **model_meta,
-                "segments": embeddings.height,
-                "embedding_dim": engine.embed_dim,
-            },
-        )
+        return {"frame_emotion_scores": frames, "emotion_embeddings": embeddings}
 
     @asset(
         partitions_def=partitions,
