@@ -28,7 +28,7 @@ import tarfile
 import tempfile
 from functools import partial
 from pathlib import Path
-from types import ModuleType
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -60,19 +60,34 @@ def extract_engine(rev: str, dest: Path, repo: Path = REPO) -> tuple[str, str]:
             text = tar.extractfile(member).read().decode()  # type: ignore[union-attr]
             target = package / Path(member.name).relative_to(ENGINE)
             target.parent.mkdir(parents=True, exist_ok=True)
+            if target.name == "__init__.py":
+                text = ""  # older packages re-exported names through a helper that is gone
+            for old, new in MOVED.items():  # modules moved since (issue 26): today's place
+                text = re.sub(rf"\b{re.escape(old)}\b", new, text)
             target.write_text(re.sub(r"\bemotion_assets\.engine\b", name, text))
     return name, sha
 
 
-def load_package(name: str, dest: Path) -> ModuleType:
-    """Import the extracted package; its modules must come from dest, not from today's engine."""
+# Modules an older engine imports that have moved since (emotion_assets/foundation/).
+MOVED = {
+    "emotion_assets.warehouse.atomic": "emotion_assets.foundation.atomic_files",
+    **{
+        f"emotion_assets.{module}": f"emotion_assets.foundation.{module}"
+        for module in ("labels", "layout", "atomic_files", "torch_threads", "quiet")
+    },
+}
+
+
+def load_package(name: str, dest: Path) -> SimpleNamespace:
+    """The extracted engine's load_engine and EngineConfig; its modules must come from dest,
+    not from today's engine."""
     if str(dest) not in sys.path:
         sys.path.insert(0, str(dest))
-    package = importlib.import_module(name)
     core = importlib.import_module(f"{name}.core")
     if not Path(core.__file__ or "").is_relative_to(dest):
         raise RuntimeError(f"{name}.core was imported from {core.__file__}, not from {dest}")
-    return package
+    config = importlib.import_module(f"{name}.config")
+    return SimpleNamespace(load_engine=core.load_engine, EngineConfig=config.EngineConfig)
 
 
 def compare(engines: dict[str, Any], clips: dict[str, np.ndarray], rounds: int) -> dict[str, Any]:

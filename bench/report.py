@@ -46,7 +46,7 @@ def callday_sentence(day: dict[str, Any] | None) -> str:
 
 # Where a pipeline run's time goes, by step key (emotion_assets' job): everything not named
 # here and not a check is an analytics table.
-# The model step is a graph: its plan, its work units and its publishing are all model step.
+# The ingest and the model step are graphs: their plan, units and publishing count as the step.
 PIPELINE_MODEL_STEP = "emotion_model_outputs"
 PIPELINE_INGEST_STEP = "ingest_recordings"
 PIPELINE_REPORT_STEP = "emotion_reports"
@@ -75,24 +75,27 @@ def pipeline_breakdown(
     embedding tables). `import_s`: importing the code location, measured apart. Whatever else no
     step accounts for is Dagster's: building the job, run start, the event log between steps.
     """
-    def is_model(key: str) -> bool:
-        return key == PIPELINE_MODEL_STEP or key.startswith(PIPELINE_MODEL_STEP + ".")
+    def of(step: str, key: str) -> bool:  # a graph's ops count as its step
+        return key == step or key.startswith(step + ".")
 
-    model = sum(v for k, v in step_seconds.items() if is_model(k))
+    def seconds(step: str) -> float:
+        return sum(v for k, v in step_seconds.items() if of(step, k))
+
+    model = seconds(PIPELINE_MODEL_STEP)
     checks = sum(v for k, v in step_seconds.items() if k.endswith("_checks"))
-    named = {PIPELINE_INGEST_STEP, PIPELINE_REPORT_STEP}
+    named = (PIPELINE_MODEL_STEP, PIPELINE_INGEST_STEP, PIPELINE_REPORT_STEP)
     analytics = sum(
         v
         for k, v in step_seconds.items()
-        if k not in named and not is_model(k) and not k.endswith("_checks")
+        if not any(of(step, k) for step in named) and not k.endswith("_checks")
     )
     parts = (
         engine_s,
         model - engine_s,
-        step_seconds.get(PIPELINE_INGEST_STEP, 0.0),
+        seconds(PIPELINE_INGEST_STEP),
         checks,
         analytics,
-        step_seconds.get(PIPELINE_REPORT_STEP, 0.0),
+        seconds(PIPELINE_REPORT_STEP),
         import_s,
         pipeline_wall_s - sum(step_seconds.values()) - import_s,
     )

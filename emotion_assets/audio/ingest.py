@@ -252,7 +252,22 @@ def normalize_partition(
     *,
     ffmpeg_binary: str | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """16 kHz mono float32 WAVs for the day's usable recordings, and decode problems.
+    """16 kHz mono float32 WAVs for the day's usable recordings, and decode problems; WAVs of
+    recordings the day no longer has are removed."""
+    normalized, problems = normalize_recordings(layout, day, raw, ffmpeg_binary=ffmpeg_binary)
+    remove_stale(layout.processed_day(day), {Path(p).name for p in normalized["audio_path"]})
+    return normalized, problems
+
+
+def normalize_recordings(
+    layout: DataLayout,
+    day: str,
+    raw: pl.DataFrame,
+    *,
+    ffmpeg_binary: str | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """16 kHz mono float32 WAVs for the usable recordings of `raw` (some or all of a day's),
+    and decode problems; other WAVs of the day are left as they are.
 
     A multi-channel file whose sidecar maps channels to speakers keeps one track per channel;
     anything else is downmixed (the mean of the channels) to track 0.
@@ -262,7 +277,6 @@ def normalize_partition(
     layout.resolve_inside(out_dir.relative_to(layout.root))
     rows: list[dict] = []
     problems: list[dict] = []
-    keep: set[str] = set()
     for r in raw.filter(pl.col("status") == "ok").sort("file_name").iter_rows(named=True):
         rid, name = r["recording_id"], r["file_name"]
         channel_map = _channel_map(r)
@@ -304,7 +318,6 @@ def normalize_partition(
                 mode, speaker = "channel", channel_map.get(track)
             else:
                 mode, speaker = ("mono" if n_channels == 1 else "downmix"), r["speaker"]
-            keep.add(target.name)
             rows.append(
                 {
                     "recording_date": rec_date,
@@ -328,7 +341,6 @@ def normalize_partition(
             "per channel" if split else "mono",
             written[0][2].n_samples / SAMPLE_RATE,
         )
-    remove_stale(out_dir, keep)
     return _frame(rows, NORMALIZED_SCHEMA), _frame(problems, PROBLEM_SCHEMA)
 
 

@@ -12,6 +12,10 @@ from emotion_assets.defs.partitions import not_a_partition
 # error at all: it is quarantined and the partition succeeds.
 retry_policy = RetryPolicy(max_retries=2, delay=5)
 
+# Run tag: decode and score every recording of the run's days again, kept rows or not
+# (`make run DAY=... FULL=1`, or the tag added in the UI's launch dialog).
+RECOMPUTE_TAG = "emotion/recompute"
+
 
 @contextmanager
 def not_retried(*errors: type[Exception]) -> Iterator[None]:

@@ -13,8 +13,8 @@ from emotion_assets.defs.automation.schedules import daily_emotion_schedule
 from emotion_assets.defs.automation.sensors import raw_folder_sensor
 from emotion_assets.defs.emotion.assets import emotion_model_assets
 from emotion_assets.defs.executor import build_executor
-from emotion_assets.defs.ingest.assets import ingest_assets
 from emotion_assets.defs.handoff import HandoffIOManager
+from emotion_assets.defs.ingest.assets import ingest_assets
 from emotion_assets.defs.io_manager import LakeIOManager
 from emotion_assets.defs.partitions import daily_partitions
 from emotion_assets.defs.quality.checks import build_asset_checks
@@ -60,7 +60,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
     job = emotion_pipeline(partitions)
     return Definitions(
         assets=[
-            *ingest_assets(partitions),
+            *ingest_assets(partitions, settings.execution),
             *emotion_model_assets(
                 partitions, settings.model, settings.execution, settings.kubernetes
             ),

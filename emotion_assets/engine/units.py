@@ -22,6 +22,8 @@ from typing import Any
 
 import polars as pl
 
+from emotion_assets.foundation.work_units import pack, unit_name
+
 # Bump when the frame or embedding rows of a track change for the same inputs (a code change):
 # every track is then scored again.
 SCORING_VERSION = "frames-v1"
@@ -74,8 +76,8 @@ class WorkUnit:
 
     @property
     def name(self) -> str:
-        """The step's mapping key: letters, digits and underscores only."""
-        return f"{self.day.replace('-', '')}_u{self.index:03d}"
+        """The step's mapping key."""
+        return unit_name(self.day, self.index)
 
     @property
     def audio_s(self) -> float:
@@ -149,16 +151,8 @@ def is_kept(track: TrackKey, existing: Iterable[str]) -> bool:
 
 def pack_units(day: str, tracks: Sequence[TrackKey], unit_audio_s: float) -> list[WorkUnit]:
     """Consecutive tracks, at most `unit_audio_s` of audio a unit (a longer track alone)."""
-    units: list[WorkUnit] = []
-    current: list[TrackKey] = []
-    for track in tracks:
-        if current and sum(t.audio_s for t in current) + track.audio_s > unit_audio_s:
-            units.append(WorkUnit(day, len(units), tuple(current)))
-            current = []
-        current.append(track)
-    if current:
-        units.append(WorkUnit(day, len(units), tuple(current)))
-    return units
+    groups = pack(tracks, lambda t: t.audio_s, unit_audio_s)
+    return [WorkUnit(day, i, tuple(group)) for i, group in enumerate(groups)]
 
 
 def stale_keys(day: str, tracks: Sequence[TrackKey], existing: Iterable[str]) -> list[str]:

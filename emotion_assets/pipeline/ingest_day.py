@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 
@@ -38,24 +39,29 @@ class IngestedDay:
     fingerprint: str  # of the day's folder before it was read (the sensor compares it)
 
 
-def ingest_day(
+def decode_and_segment(
+    layout: DataLayout, day: str, raw: pl.DataFrame, audio: AudioSettings
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(normalized_audio, speech_segments, decode problems) of the usable recordings of `raw`:
+    the costly part of a day's ingest, done per work unit (emotion_assets.pipeline.ingest_units)."""
+    ffmpeg = audio.ffmpeg_binary or None
+    normalized, problems = ingest.normalize_recordings(layout, day, raw, ffmpeg_binary=ffmpeg)
+    segments = ingest.segment_partition(layout, normalized, params=VadParams.from_settings(audio))
+    return normalized, segments, problems
+
+
+def finish_day(
     layout: DataLayout,
     day: str,
-    audio: AudioSettings,
-    log: Callable[[str], None] = lambda text: None,
+    raw: pl.DataFrame,
+    normalized: pl.DataFrame,
+    segments: pl.DataFrame,
+    decode_problems: pl.DataFrame,
     warn: Callable[[str], None] = lambda text: None,
-) -> IngestedDay:
-    """Every ingest table of `day` from data/raw/<day>/ (raw files are only read)."""
-    ffmpeg = audio.ffmpeg_binary or None
-    seen = fingerprint(day_snapshot(layout.raw_day(day)))
-    log(f"ingest {day}: scanning {layout.raw_day(day)}")
-    raw = ingest.scan_partition(
-        layout, day, ffmpeg_binary=ffmpeg, max_duration_s=audio.max_duration_s
-    )
-    usable = raw.filter(pl.col("status") == "ok").height if raw.height else 0
-    log(f"ingest {day}: {raw.height} files, {usable} usable")
-    normalized, decode_problems = ingest.normalize_partition(layout, day, raw, ffmpeg_binary=ffmpeg)
-    segments = ingest.segment_partition(layout, normalized, params=VadParams.from_settings(audio))
+) -> dict[str, pl.DataFrame]:
+    """The day's tables from its recordings: speaker turns, transcripts and quarantine (cheap:
+    sidecars only), with WAVs of recordings the day no longer has removed."""
+    ingest.remove_stale(layout.processed_day(day), {Path(p).name for p in normalized["audio_path"]})
     turns, sidecar_problems = ingest.turns_partition(
         layout, day, raw, normalized, segments=segments
     )
@@ -71,4 +77,35 @@ def ingest_day(
             )
         )
     tables = (raw, normalized, segments, turns, quarantine, transcripts.segments, transcripts.words)
-    return IngestedDay(dict(zip(INGEST_TABLES, tables, strict=True)), seen)
+    return dict(zip(INGEST_TABLES, tables, strict=True))
+
+
+def scan_day(
+    layout: DataLayout,
+    day: str,
+    audio: AudioSettings,
+    log: Callable[[str], None] = lambda text: None,
+) -> pl.DataFrame:
+    """raw_recordings of `day`: every file probed and hashed (raw files are only read)."""
+    log(f"ingest {day}: scanning {layout.raw_day(day)}")
+    raw = ingest.scan_partition(
+        layout, day, ffmpeg_binary=audio.ffmpeg_binary or None, max_duration_s=audio.max_duration_s
+    )
+    usable = raw.filter(pl.col("status") == "ok").height if raw.height else 0
+    log(f"ingest {day}: {raw.height} files, {usable} usable")
+    return raw
+
+
+def ingest_day(
+    layout: DataLayout,
+    day: str,
+    audio: AudioSettings,
+    log: Callable[[str], None] = lambda text: None,
+    warn: Callable[[str], None] = lambda text: None,
+) -> IngestedDay:
+    """Every ingest table of `day` from data/raw/<day>/, in this process (raw files are only read)."""
+    seen = fingerprint(day_snapshot(layout.raw_day(day)))
+    raw = scan_day(layout, day, audio, log)
+    normalized, segments, problems = decode_and_segment(layout, day, raw, audio)
+    tables = finish_day(layout, day, raw, normalized, segments, problems, warn)
+    return IngestedDay(tables, seen)

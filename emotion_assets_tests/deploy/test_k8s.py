@@ -35,7 +35,7 @@ VALUES = REPO / "deploy" / "k8s" / "values.yaml"
 ENV_CONFIGMAP = REPO / "deploy" / "k8s" / "emotion-assets-env.yaml"
 # The model step's work units: one mapped step per unit, known once the plan has run.
 MODEL_STEP = "emotion_model_outputs.score_model_unit[?]"
-CPU_STEP = "ingest_recordings"
+CPU_STEP = "ingest_recordings.ingest_unit[?]"  # decoding: a CPU work unit
 CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
 

@@ -1,5 +1,5 @@
 """Incremental days (issue 27, item 3): a recording whose audio, segments and model settings are
-unchanged is not scored again. A day of 20 recordings, then a 21st dropped in and the day run
+unchanged is not decoded nor scored again. A day of 20 recordings, then a 21st dropped in and the day run
 with `make run`'s command (`dagster job execute`), then one deleted: each run scores exactly what
 changed (metadata `tracks_scored` / `tracks_kept`), and the tables equal a from-scratch run.
 
@@ -21,6 +21,7 @@ from dagster._core.instance.ref import InstanceRef
 from emotion_assets.defs.in_process import run_partition
 from emotion_assets.engine.units import scored_key
 from emotion_assets.storage import Storage
+from emotion_assets_tests.clips import distinct_clips
 from emotion_assets_tests.faults.helpers import REPO, instance_home, materialize_cmd, pipeline_env
 from emotion_assets_tests.pipeline.warehouse import warehouse_table
 
@@ -30,6 +31,8 @@ DAY = "2024-08-05"
 N = 20
 UNIT_HOURS = 6 / 3600  # three 2 s recordings a unit
 TABLES = (
+    "normalized_audio",
+    "speech_segments",
     "frame_emotion_scores",
     "emotion_embeddings",
     "utterance_emotion_scores",
@@ -38,21 +41,13 @@ TABLES = (
 KEYS = ["recording_id", "track"]
 
 
-def _clips(speech: np.ndarray, rate: int, folder, count: int) -> list:
-    """`count` distinct 2 s recordings cut from one speech file (other bytes: other ids)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i in range(count):
-        start = (i * rate // 3) % max(1, len(speech) - 2 * rate)
-        path = folder / f"call_{i:02d}.wav"
-        sf.write(path, speech[start : start + 2 * rate] * (0.5 + 0.02 * i), rate)
-        paths.append(path)
-    return paths
-
-
 def _meta(instance: DagsterInstance) -> dict:
-    event = instance.get_latest_materialization_event(AssetKey("frame_emotion_scores"))
-    return {k: v.value for k, v in event.asset_materialization.metadata.items()}
+    """The latest metadata of the model step's table and of the ingest's, in one dict."""
+    out = {}
+    for table in ("frame_emotion_scores", "raw_recordings"):
+        event = instance.get_latest_materialization_event(AssetKey(table))
+        out.update({k: v.value for k, v in event.asset_materialization.metadata.items()})
+    return out
 
 
 def _tables(root) -> dict[str, pl.DataFrame]:
@@ -79,7 +74,7 @@ def _equal(a: pl.DataFrame, b: pl.DataFrame) -> None:
 def days(tmp_path_factory, shared_audio, tiny_model_dir):
     base = tmp_path_factory.mktemp("incremental")
     speech, rate = sf.read(shared_audio / "speech" / "librispeech_198-209-0000.ogg")
-    clips = _clips(speech, rate, base / "made", N + 1)
+    clips = distinct_clips(speech, rate, base / "made", N + 1)
     mp = pytest.MonkeyPatch()
     mp.setenv("EMOTION_UNIT_AUDIO_HOURS", str(UNIT_HOURS))
     mp.setenv("EMOTION_MODEL", str(tiny_model_dir))
@@ -133,6 +128,7 @@ def _ids(tables: dict[str, pl.DataFrame]) -> set[str]:
 def test_the_first_run_scores_every_track_in_several_units(days) -> None:
     meta = days["first"]["meta"]
     assert (meta["tracks_scored"], meta["tracks_kept"]) == (N, 0)
+    assert (meta["recordings_decoded"], meta["recordings_kept"]) == (N, 0)
     assert meta["work_units"] > 1
     assert len(_ids(days["first"]["tables"])) == N
 
@@ -140,6 +136,7 @@ def test_the_first_run_scores_every_track_in_several_units(days) -> None:
 def test_a_new_recording_costs_one_recording(days) -> None:
     meta = days["added"]["meta"]
     assert (meta["tracks_scored"], meta["tracks_kept"]) == (1, N)
+    assert (meta["recordings_decoded"], meta["recordings_kept"]) == (1, N)  # decode + VAD too
     assert meta["work_units"] == 1
     # The files kept for the 20 earlier tracks are the same versions: nothing rewrote them.
     before, after = days["versions_before"], days["versions_added"]
@@ -157,6 +154,7 @@ def test_the_incremental_day_equals_a_from_scratch_run(days) -> None:
 def test_a_deleted_recording_leaves_every_table_and_the_others_are_untouched(days) -> None:
     meta = days["deleted"]["meta"]
     assert (meta["tracks_scored"], meta["tracks_kept"]) == (0, N)
+    assert (meta["recordings_decoded"], meta["recordings_kept"]) == (0, N)
     deleted, added = days["deleted"]["tables"], days["added"]["tables"]
     gone = _ids(added) - _ids(deleted)
     assert len(gone) == 1

@@ -30,7 +30,13 @@ from dagster import (
 )
 
 from emotion_assets.contracts import TABLE_SCHEMAS
-from emotion_assets.defs.common import filter_day, not_retried, retry_policy, run_days
+from emotion_assets.defs.common import (
+    RECOMPUTE_TAG,
+    filter_day,
+    not_retried,
+    retry_policy,
+    run_days,
+)
 from emotion_assets.defs.resources import EmotionModelResource, StorageResource
 from emotion_assets.deployment.celery_workers import QUEUE_TAG
 from emotion_assets.deployment.k8s_pods import model_step_tags
@@ -57,8 +63,6 @@ from emotion_assets.storage.tracks import remove_other_tracks, track_stems
 # The model step's engine seconds in its metadata (the benchmark reads them: defs/in_process.py).
 LOAD_SECONDS = "model_load_seconds"
 SCORING_SECONDS = "scoring_seconds"
-# Run tag: score every track of the run's days again, kept scores or not.
-RECOMPUTE_TAG = "emotion/recompute"
 HANDOFF = "handoff_io_manager"
 
 
