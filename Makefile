@@ -101,8 +101,9 @@ bench: setup  ## the speed and memory benchmark (full-size model, ~20-30 min), t
 bench-warehouse: setup  ## the warehouse at a month's scale: 30 days x 10 audio h (~10 min on 2 quiet cores)
 	$(BIN)/python -m bench.warehouse
 
-run: setup  ## make run DAY=2024-06-03: materialize every asset of one day, here and now
-	$(BIN)/dagster job execute -m emotion_assets.definitions -j emotion_pipeline --tags '{"dagster/partition": "$(DAY)"}'
+comma := ,
+run: setup  ## make run DAY=2024-06-03 [FULL=1]: materialize every asset of one day, here and now (FULL=1: decode and score every recording again)
+	$(BIN)/dagster job execute -m emotion_assets.definitions -j emotion_pipeline --tags '{"dagster/partition": "$(DAY)"$(if $(FULL),$(comma) "emotion/recompute": "full")}'
 
 backfill: setup  ## make backfill FROM=2024-06-01 TO=2024-06-07 (needs `make ui` running)
 	$(BIN)/dagster job backfill -w workspace.yaml -j emotion_pipeline --from $(FROM) --to $(TO) --noprompt
