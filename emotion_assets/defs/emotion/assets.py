@@ -344,6 +344,8 @@ def emotion_model_assets(
             ),
         },
         partitions_def=partitions,
+        # graph_multi_asset ignores AssetOut's group_name: without it both land in "default".
+        group_name="emotion",
     )
     def emotion_model_outputs(normalized_audio, speech_segments, speaker_turns):
         units = plan_model_units(normalized_audio, speech_segments, speaker_turns)
