@@ -93,9 +93,10 @@ ui: setup  ## the Dagster UI (and daemon: schedules, sensors, backfills) on 127.
 app: setup  ## the web page for one recording on 127.0.0.1 (EMOTION_APP_PORT, default 7860)
 	$(BIN)/emotion-assets serve
 
-bench: setup  ## the speed and memory benchmark (full-size model, ~20-30 min), the call day's FLOPs, then bench-warehouse
+bench: setup  ## the speed and memory benchmark (full-size model, ~20-30 min), the call day's FLOPs, a day at scale, then bench-warehouse
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.flops
+	$(BIN)/python -m bench.day_scale
 	$(MAKE) --no-print-directory bench-warehouse
 
 bench-warehouse: setup  ## the warehouse at a month's scale: 30 days x 10 audio h (~10 min on 2 quiet cores)
