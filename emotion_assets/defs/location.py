@@ -64,7 +64,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             *emotion_model_assets(
                 partitions, settings.model, settings.execution, settings.kubernetes
             ),
-            *analytics_assets(partitions),
+            *analytics_assets(partitions, settings.execution),
         ],
         asset_checks=build_asset_checks(partitions),
         jobs=[job],

@@ -20,9 +20,10 @@ def _one(df: pl.DataFrame, recording_id: str, track: int) -> pl.DataFrame:
     return df.filter((pl.col("recording_id") == recording_id) & (pl.col("track") == track))
 
 
-def render_day(
+def render_tracks(
     layout: DataLayout,
     day: str,
+    tracks: list[tuple[str, int]],
     *,
     frames: pl.DataFrame,
     smoothed: pl.DataFrame,
@@ -32,8 +33,9 @@ def render_day(
     utterances: pl.DataFrame,
     recordings: pl.DataFrame,
     sentences: pl.DataFrame | None = None,
-) -> pl.DataFrame:
-    """One row per track with the paths (relative to the data dir) of its pictures and report.
+) -> tuple[pl.DataFrame, list[dict]]:
+    """Pictures and a report of each (recording_id, track) of `tracks`: the report table's rows
+    (paths relative to the data dir) and the rows the day's index lists.
 
     `sentences`: segment_emotions (its scope='segment' rows are the transcript lane).
     """
@@ -43,10 +45,7 @@ def render_day(
     track_rows = summary.filter(pl.col("scope") == "track")
     whole = utterances.filter(pl.col("scope") == "track")
     rows, index_rows = [], []
-    for key in (
-        frames.select("recording_id", "track").unique().sort("recording_id", "track").iter_rows()
-    ):
-        rid, track = key
+    for rid, track in tracks:
         track_frames = _one(frames, rid, track)
         summary_row = next(iter(_one(track_rows, rid, track).to_dicts()), {})
         utterance = next(iter(_one(whole, rid, track).to_dicts()), {})
@@ -95,6 +94,43 @@ def render_day(
                 "model_id": str(track_frames["model_id"][0]),
             }
         )
+    return pl.DataFrame(rows, schema=REPORT_SCHEMA), index_rows
+
+
+def day_tracks(frames: pl.DataFrame) -> list[tuple[str, int]]:
+    """The (recording_id, track) pairs of a day's frames, sorted."""
+    return list(
+        frames.select("recording_id", "track").unique().sort("recording_id", "track").iter_rows()
+    )
+
+
+def render_day(
+    layout: DataLayout,
+    day: str,
+    *,
+    frames: pl.DataFrame,
+    smoothed: pl.DataFrame,
+    bursts: pl.DataFrame,
+    highlights: pl.DataFrame,
+    summary: pl.DataFrame,
+    utterances: pl.DataFrame,
+    recordings: pl.DataFrame,
+    sentences: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Every track of the day rendered in this process, and the day's index."""
+    table, index_rows = render_tracks(
+        layout,
+        day,
+        day_tracks(frames),
+        frames=frames,
+        smoothed=smoothed,
+        bursts=bursts,
+        highlights=highlights,
+        summary=summary,
+        utterances=utterances,
+        recordings=recordings,
+        sentences=sentences,
+    )
     # Always rewritten: a day whose recordings are all gone must not keep listing them.
     render_day_index(layout, day, index_rows)
-    return pl.DataFrame(rows, schema=REPORT_SCHEMA)
+    return table

@@ -42,12 +42,21 @@ KEYS = ["recording_id", "track"]
 
 
 def _meta(instance: DagsterInstance) -> dict:
-    """The latest metadata of the model step's table and of the ingest's, in one dict."""
-    out = {}
-    for table in ("frame_emotion_scores", "raw_recordings"):
+    """The latest metadata of the model step's table, with the ingest's and the reports' unit
+    counts (`ingest_units`, `report_units`)."""
+
+    def latest(table: str) -> dict:
         event = instance.get_latest_materialization_event(AssetKey(table))
-        out.update({k: v.value for k, v in event.asset_materialization.metadata.items()})
-    return out
+        return {k: v.value for k, v in event.asset_materialization.metadata.items()}
+
+    ingest, reports = latest("raw_recordings"), latest("emotion_reports")
+    return {
+        **latest("frame_emotion_scores"),
+        "recordings_decoded": ingest["recordings_decoded"],
+        "recordings_kept": ingest["recordings_kept"],
+        "ingest_units": ingest["work_units"],
+        "report_units": reports["work_units"],
+    }
 
 
 def _tables(root) -> dict[str, pl.DataFrame]:
@@ -129,7 +138,7 @@ def test_the_first_run_scores_every_track_in_several_units(days) -> None:
     meta = days["first"]["meta"]
     assert (meta["tracks_scored"], meta["tracks_kept"]) == (N, 0)
     assert (meta["recordings_decoded"], meta["recordings_kept"]) == (N, 0)
-    assert meta["work_units"] > 1
+    assert meta["work_units"] > 1 and meta["ingest_units"] > 1 and meta["report_units"] > 1
     assert len(_ids(days["first"]["tables"])) == N
 
 

@@ -16,6 +16,7 @@ from emotion_assets.defs.analytics.reports import emotion_reports_asset
 from emotion_assets.defs.analytics.transcripts import segment_emotions_asset
 from emotion_assets.defs.common import filter_day
 from emotion_assets.defs.resources import AnalyticsResource, StorageResource
+from emotion_assets.settings import ExecutionSettings
 from emotion_assets.storage import pull, push
 from emotion_assets.storage.tracks import remove_other_tracks, track_stems
 
@@ -31,7 +32,9 @@ def _stems(highlights: pl.DataFrame, day: str) -> set[str]:
     return track_stems(filter_day(highlights, day).filter(pl.col("clip_path").is_not_null()))
 
 
-def analytics_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]:
+def analytics_assets(
+    partitions: PartitionsDefinition, execution: ExecutionSettings
+) -> list[AssetsDefinition]:
     """The derived tables' assets, partitioned like the rest."""
     _COMMON = {
         "partitions_def": partitions,
@@ -178,7 +181,7 @@ def analytics_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]
         emotion_comparisons,
         emotion_clusters,
         segment_emotions_asset(partitions),
-        emotion_reports_asset(partitions),
+        emotion_reports_asset(partitions, execution),
     ]
 
 
