@@ -38,9 +38,11 @@ def test_selection_strings_resolve_against_the_code_location() -> None:
         "raw_recordings",
         "normalized_audio",
     }
-    assert AssetKey("emotion_bursts") in AssetSelection.from_string("*").resolve(
-        code_location().resolve_asset_graph()
-    )
+    graph = code_location().resolve_asset_graph()
+    assert AssetKey("emotion_bursts") in AssetSelection.from_string("*").resolve(graph)
+    # Every asset sits in its domain's group (graph-backed ones too), none in "default".
+    groups = {graph.get(key).group_name for key in graph.get_all_asset_keys()}
+    assert groups == {"ingest", "emotion", "analytics"}
 
 
 def test_cli_asset_materialize_with_a_selection_string(

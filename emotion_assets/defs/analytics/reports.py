@@ -198,11 +198,11 @@ def emotion_reports_asset(
             "emotion_reports": AssetOut(
                 description="Per track: a PNG of the nine curves, a heat map and an HTML report "
                 "(with the transcript under the curves); an index per day.",
-                group_name="analytics",
                 kinds={"matplotlib", "plotly", "html"},
                 code_version="reports-v2",
             )
         },
+        group_name="analytics",  # graph_multi_asset ignores AssetOut's group_name
         partitions_def=partitions,
     )
     def emotion_reports(

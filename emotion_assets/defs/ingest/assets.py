@@ -220,11 +220,12 @@ def ingest_assets(
             name: AssetOut(
                 description=text,
                 kinds={"python", "ffmpeg", "parquet"},
-                group_name="ingest",
                 code_version="ingest-v2",
             )
             for name, text in INGEST_TABLES.items()
         },
+        # graph_multi_asset ignores AssetOut's group_name: the group is given here.
+        group_name="ingest",
         partitions_def=partitions,
     )
     def ingest_recordings():
