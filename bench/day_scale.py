@@ -338,10 +338,13 @@ def stage_throughput(steps: dict[str, dict], audio_h: float) -> dict[str, dict[s
     return out
 
 
-def memory_rows(small: dict[str, dict], big: dict[str, dict]) -> list[dict[str, Any]]:
+def memory_rows(
+    small: dict[str, dict], big: dict[str, dict], small_h: float, big_h: float
+) -> list[dict[str, Any]]:
     """Per step (units as one row, their largest figures): peak RSS of both days, big/small,
-    whether it grew by more than RSS_TOLERANCE, and the step's own part (peak minus the RSS its
-    process started with: the modules it inherited from the fork)."""
+    whether it grew by more than RSS_TOLERANCE, the step's own part (peak minus the RSS its
+    process started with: the modules it inherited from the fork) and how much that own part
+    grows per audio hour of the day (what a 15 % ratio on small days can hide)."""
 
     def peaks(steps: dict[str, dict]) -> dict[str, tuple[float, float]]:
         grouped: dict[str, tuple[float, float]] = {}
@@ -365,6 +368,7 @@ def memory_rows(small: dict[str, dict], big: dict[str, dict]) -> list[dict[str, 
                 "grows": ratio > 1 + RSS_TOLERANCE,
                 "small_own_mb": round(small_own, 1),
                 "big_own_mb": round(big_own, 1),
+                "own_mb_per_audio_h": round((big_own - small_own) / (big_h - small_h), 1),
             }
         )
     return rows
@@ -397,7 +401,10 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
     if "1" in celery and "2" in celery:
         out["speedup_2_vs_1"] = round(celery["1"]["wall_s"] / celery["2"]["wall_s"], 3)
     out["memory"] = memory_rows(
-        result["memory"]["small"]["steps"], result["memory"]["big"]["steps"]
+        result["memory"]["small"]["steps"],
+        result["memory"]["big"]["steps"],
+        days["small"]["audio_h"],
+        days["big"]["audio_h"],
     )
     out["growing_steps"] = [r["step"] for r in out["memory"] if r["grows"]]
     out["throughput"] = {
@@ -411,7 +418,24 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
         cpu_h_per_audio_h, gpu_x_realtime=big[STAGES[1]]["audio_h_per_core_h"]
     )
     out["capacity_gpu_target"] = capacity_plan(cpu_h_per_audio_h, GPU_TARGET_X_REALTIME)
+    out["longest_day_step"] = longest_day_step(
+        result["memory"]["big"]["steps"], days["big"]["audio_h"]
+    )
     return out
+
+
+def longest_day_step(steps: dict[str, dict], audio_h: float) -> dict[str, Any]:
+    """The costliest step that is still one per day (not a work unit): more workers do not
+    shorten it, so it bounds the night; its hours for each day of PLAN_DAYS_H on one core."""
+    key, step = max(
+        ((k, s) for k, s in steps.items() if "[" not in k), key=lambda ks: ks[1]["cpu_s"]
+    )
+    per_audio_h = step["cpu_s"] / 3600 / audio_h
+    return {
+        "step": key,
+        "core_h_per_audio_h": round(per_audio_h, 5),
+        "hours": {f"{day_h:g}": round(day_h * per_audio_h, 1) for day_h in PLAN_DAYS_H},
+    }
 
 
 # ---------------------------------------------------------------- the report
@@ -458,14 +482,14 @@ def markdown(result: dict[str, Any]) -> str:
         + (", ".join(f"`{g}`" for g in s["growing_steps"]) or "none"),
         "",
         "| step | small day (MB) | big day (MB) | big / small | within 15 % "
-        "| own MB small → big (peak − RSS at fork) |",
-        "|---|---:|---:|---:|---|---:|",
+        "| own MB small → big (peak − RSS at fork) | own MB per audio hour |",
+        "|---|---:|---:|---:|---|---:|---:|",
     ]
     for r in s["memory"]:
         lines.append(
             f"| `{r['step']}` | {r['small_mb']:.0f} | {r['big_mb']:.0f} | {r['ratio']:.2f} "
             f"| {'**no**' if r['grows'] else 'yes'} "
-            f"| {r['small_own_mb']:.0f} → {r['big_own_mb']:.0f} |"
+            f"| {r['small_own_mb']:.0f} → {r['big_own_mb']:.0f} | {r['own_mb_per_audio_h']:+.0f} |"
         )
     lines += [
         "",
@@ -496,6 +520,14 @@ def markdown(result: dict[str, Any]) -> str:
             f"| {r['audio_h']:,.0f} | {r['cpu_core_h']:,.1f} | {r['cpu_workers']} "
             f"| {r['gpu_h']:.2f} | {r['gpu_workers']} |"
         )
+    longest = s["longest_day_step"]
+    hours = ", ".join(f"{h} h for a {float(d):,.0f}-hour day" for d, h in longest["hours"].items())
+    lines += [
+        "",
+        f"Still one step per day and the costliest of them: `{longest['step']}`, "
+        f"{longest['core_h_per_audio_h']:.5f} core-hours per audio hour: {hours} "
+        "(more workers do not shorten it).",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -551,8 +583,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
     parser.add_argument("--name", default=None, help="file stem (default <date>-day-scale)")
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--from-json", type=Path, help="only summarize and report a saved run")
     args = parser.parse_args(argv)
-    result = run(args)
+    if args.from_json:
+        result = json.loads(args.from_json.read_text())
+        result["summary"] = summarize(result)
+    else:
+        result = run(args)
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / (args.name or f"{result['date']}-day-scale")
     stem.with_suffix(".json").write_text(json.dumps(result, indent=1, default=str))

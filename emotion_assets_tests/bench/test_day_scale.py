@@ -86,12 +86,14 @@ def test_every_step_of_the_pipeline_lands_in_its_stage() -> None:
 
 
 def test_memory_rows_take_each_groups_largest_peak_and_flag_growth_beyond_15_percent() -> None:
-    rows = {r["step"]: r for r in memory_rows(_steps(1, 2), _steps(4, 8))}
+    rows = {r["step"]: r for r in memory_rows(_steps(1, 2), _steps(4, 8), 0.1, 0.4)}
     units = rows["emotion_model_outputs.score_model_unit[*]"]
     assert (units["small_mb"], units["big_mb"]) == (901, 907)  # the largest of 2 and of 8 units
     assert units["big_own_mb"] == 707 and not units["grows"]
     reports = rows["emotion_reports"]
     assert reports["ratio"] == pytest.approx(700 / 400, abs=1e-3) and reports["grows"]
+    assert reports["own_mb_per_audio_h"] == pytest.approx((500 - 200) / 0.3)  # own: peak - 200
+    assert units["own_mb_per_audio_h"] == pytest.approx((707 - 701) / 0.3, abs=0.1)
     assert "ingest_recordings.ingest_unit[*]" in rows and len(rows) == 9
 
 
@@ -110,6 +112,13 @@ def test_summary_throughput_speedup_and_capacity_add_up() -> None:
     for row in plan:
         assert row["cpu_workers"] == math.ceil(row["audio_h"] * per_audio_h / NIGHT_HOURS)
         assert row["cpu_workers"] * NIGHT_HOURS >= row["cpu_core_h"]
+
+
+def test_the_costliest_step_still_one_per_day_bounds_the_night() -> None:
+    longest = summarize(_result())["longest_day_step"]
+    # emotion_reports: 12 CPU s for 0.4 audio h (units are excluded, however costly)
+    assert longest["step"] == "emotion_reports"
+    assert longest["hours"]["10000"] == pytest.approx(10_000 * 12 / 3600 / 0.4, abs=0.1)
 
 
 def test_capacity_rounds_workers_up() -> None:
