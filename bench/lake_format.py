@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import multiprocessing
 import os
 import statistics
@@ -27,6 +26,7 @@ import numpy as np
 import polars as pl
 
 from bench.machine import describe
+from bench.report import write_results
 from devstack.servers import PostgresServer, S3Server, postgres_server, s3_server
 from emotion_assets.foundation.labels import EMOTIONS
 from emotion_assets.settings import StorageSettings
@@ -268,11 +268,7 @@ def main(argv: list[str] | None = None) -> int:
         "load_average": round(os.getloadavg()[0], 1),
         "ways": ways,
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / f"{dt.date.today()}-lake-format"
-    stem.with_suffix(".json").write_text(json.dumps(result, indent=1, default=str))
-    stem.with_suffix(".md").write_text(markdown(result))
-    print(markdown(result))
+    write_results(args.out, f"{dt.date.today()}-lake-format", result, markdown(result))
     return 0
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 GB = 1024.0  # MB per GB in the table (RSS is measured in MiB)
@@ -75,6 +77,7 @@ def pipeline_breakdown(
     embedding tables). `import_s`: importing the code location, measured apart. Whatever else no
     step accounts for is Dagster's: building the job, run start, the event log between steps.
     """
+
     def of(step: str, key: str) -> bool:  # a graph's ops count as its step
         return key == step or key.startswith(step + ".")
 
@@ -484,3 +487,14 @@ def markdown(results: dict[str, Any]) -> str:
         lines += ["", f"**Interrupted** ({results['interrupted']}): later cases did not run."]
     lines += ["", f"Total benchmark time: {results['duration_s'] / 60:.1f} min.", ""]
     return "\n".join(lines)
+
+
+def write_results(out: Path, name: str, result: dict[str, Any], text: str) -> Path:
+    """`out/<name>.json` (the figures) and `out/<name>.md` (`text`, also printed): one place
+    for every benchmark's result files."""
+    out.mkdir(parents=True, exist_ok=True)
+    stem = out / name
+    stem.with_suffix(".json").write_text(json.dumps(result, indent=1, default=str))
+    stem.with_suffix(".md").write_text(text)
+    print(text)
+    return stem

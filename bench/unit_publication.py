@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import json
 import multiprocessing
 import os
 import signal
@@ -43,6 +42,7 @@ from bench.lake_format import (
     day_frames,
 )
 from bench.machine import describe
+from bench.report import write_results
 from devstack.servers import PostgresServer, S3Server, postgres_server, s3_server
 from emotion_assets.foundation.atomic_files import write_atomically
 from emotion_assets.warehouse.extensions import create_s3_secret, load_offline
@@ -633,11 +633,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     args = parser.parse_args(argv)
     result = run(args.hours, args.units, args.ways, args.loop_s)
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / f"{dt.date.today()}-unit-publication"
-    stem.with_suffix(".json").write_text(json.dumps(result, indent=1, default=str))
-    stem.with_suffix(".md").write_text(markdown(result))
-    print(markdown(result))
+    write_results(args.out, f"{dt.date.today()}-unit-publication", result, markdown(result))
     return 0
 
 

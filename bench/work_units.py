@@ -19,12 +19,13 @@ or a Celery task there). Nothing of the project's pipeline runs.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import time
 from pathlib import Path
 
 import dagster as dg
+
+from bench.report import write_results
 
 DAY = "2026-12-01"
 
@@ -155,12 +156,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("dagster").setLevel(logging.WARNING)  # the figures, not every event
     rows = measure(args.units, args.work_ms)
     text = report(rows, args.work_ms)
-    print(text)
     if args.out:
-        stamp = time.strftime("%Y-%m-%d")
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / f"{stamp}-work-units.md").write_text(text)
-        (args.out / f"{stamp}-work-units.json").write_text(json.dumps(rows, indent=1))
+        write_results(args.out, f"{time.strftime('%Y-%m-%d')}-work-units", {"rows": rows}, text)
+    else:
+        print(text)
     return 0
 
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import functools
 from types import UnionType
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Self, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Union, get_args, get_origin
 
 from dagster import ConfigurableResource, EnvVar
 from pydantic import Field, SecretStr, create_model
 from pydantic.fields import FieldInfo
+from typing_extensions import Self  # typing.Self is 3.11+; the package supports 3.10
 
 from emotion_assets.foundation.layout import DataLayout
 from emotion_assets.settings import (
