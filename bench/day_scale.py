@@ -414,8 +414,9 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
     big = out["throughput"]["big"]
     cpu_h_per_audio_h = sum(1 / big[s]["audio_h_per_core_h"] for s in CPU_STAGES)
     out["cpu_core_h_per_audio_h"] = round(cpu_h_per_audio_h, 5)
-    out["capacity_cpu_only_tiny_model"] = capacity_plan(
-        cpu_h_per_audio_h, gpu_x_realtime=big[STAGES[1]]["audio_h_per_core_h"]
+    # The model on CPU cores instead (large model, measured): its "GPU workers" are cores.
+    out["capacity_large_model_on_cpu"] = capacity_plan(
+        cpu_h_per_audio_h, LARGE_MODEL_CPU_X_REALTIME_2_CORES / 2
     )
     out["capacity_gpu_target"] = capacity_plan(cpu_h_per_audio_h, GPU_TARGET_X_REALTIME)
     out["longest_day_step"] = longest_day_step(
@@ -520,6 +521,14 @@ def markdown(result: dict[str, Any]) -> str:
             f"| {r['audio_h']:,.0f} | {r['cpu_core_h']:,.1f} | {r['cpu_workers']} "
             f"| {r['gpu_h']:.2f} | {r['gpu_workers']} |"
         )
+    cores = ", ".join(
+        f"{r['audio_h']:,.0f} h → {r['gpu_workers']}" for r in s["capacity_large_model_on_cpu"]
+    )
+    lines += [
+        "",
+        f"The large model on CPU cores instead ({LARGE_MODEL_CPU_X_REALTIME_2_CORES}x real time "
+        f"on 2 cores, docs/performance.md), cores for the model: {cores}.",
+    ]
     longest = s["longest_day_step"]
     hours = ", ".join(f"{h} h for a {float(d):,.0f}-hour day" for d, h in longest["hours"].items())
     lines += [

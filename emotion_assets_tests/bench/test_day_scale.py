@@ -112,6 +112,9 @@ def test_summary_throughput_speedup_and_capacity_add_up() -> None:
     for row in plan:
         assert row["cpu_workers"] == math.ceil(row["audio_h"] * per_audio_h / NIGHT_HOURS)
         assert row["cpu_workers"] * NIGHT_HOURS >= row["cpu_core_h"]
+    # the large model on CPU cores: 2.205 audio hours per core-hour (4.41x on 2 cores)
+    on_cpu = summary["capacity_large_model_on_cpu"]
+    assert [r["gpu_workers"] for r in on_cpu] == [57, 567]
 
 
 def test_the_costliest_step_still_one_per_day_bounds_the_night() -> None:
