@@ -401,7 +401,7 @@ def _memory_limit_gb() -> float:
 
 
 def _pipeline(cases: Cases, base: dict, clips: dict, work: Path, args: argparse.Namespace) -> dict:
-    """One partition through run_partition versus the engine alone (load + score) on its files."""
+    """One partition through run_day versus the engine alone (load + score) on its files."""
     try:
         import emotion_assets.defs.in_process  # noqa: F401
     except ImportError as exc:

@@ -301,19 +301,19 @@ def run_profile(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_pipeline(spec: dict[str, Any]) -> dict[str, Any]:
-    """The whole Dagster partition (lead's run_partition) over files already in raw/<day>/."""
+    """The whole Dagster partition (lead's run_day) over files already in raw/<day>/."""
     try:
-        from emotion_assets.defs.in_process import run_partition
+        from emotion_assets.defs.in_process import run_day
     except ImportError as exc:
         return {"status": "not available", "reason": f"emotion_assets.defs.in_process: {exc}"}
     _set_threads(spec["threads"])
     t = time.perf_counter()
-    # run_partition's first act; timed apart so the report can say what importing costs (torch
+    # run_day's first act; timed apart so the report can say what importing costs (torch
     # among it, which the engine alone pays inside its load time).
     import emotion_assets.definitions  # noqa: F401
 
     import_s = time.perf_counter() - t
-    summary = run_partition(Path(spec["data_dir"]), spec["day"])
+    summary = run_day(Path(spec["data_dir"]), spec["day"])
     wall = time.perf_counter() - t
     return {
         "status": "ok",

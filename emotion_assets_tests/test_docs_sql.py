@@ -14,7 +14,7 @@ import pytest
 from dagster import DagsterInstance
 
 from emotion_assets.cli.demo import copy_samples, default_day
-from emotion_assets.defs.in_process import run_partition
+from emotion_assets.defs.in_process import run_day
 from emotion_assets.foundation.layout import DataLayout
 from emotion_assets.settings import load_settings
 from emotion_assets.warehouse.extensions import load_offline
@@ -74,7 +74,7 @@ def demo_day(tmp_path_factory, tiny_model_dir: Path):
     mp.setenv("EMOTION_THREADS", "1")
     day = default_day(load_settings().storage)
     copy_samples(DataLayout(root), day)
-    outcome = run_partition(root, day, instance=DagsterInstance.ephemeral())
+    outcome = run_day(root, day, instance=DagsterInstance.ephemeral())
     assert outcome["success"]
     yield root
     mp.undo()

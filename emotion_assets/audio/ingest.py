@@ -143,7 +143,7 @@ def _classify(layout: DataLayout, day_dir: Path, name: str) -> tuple[Path | None
     return target, None
 
 
-def scan_partition(
+def probe_day(
     layout: DataLayout,
     day: str,
     *,
@@ -220,7 +220,7 @@ def scan_partition(
         )
         log.info("%s/%s: %s%s", day, name, status, f" ({reason})" if reason else "")
         rows.append(row)
-    # Recordings sharing a name share no sidecar (turns_partition says why, once per file).
+    # Recordings sharing a name share no sidecar (turns_of_day says why, once per file).
     shared = shared_stems(r["file_name"] for r in rows if r["status"] == "ok")
     for row in rows:
         if row["status"] == "ok" and Path(row["file_name"]).stem in shared:
@@ -245,7 +245,7 @@ def wav_path(layout: DataLayout, day: str, recording_id: str, track: int) -> Pat
     return layout.processed_day(day) / f"{recording_id}_t{track}.wav"
 
 
-def normalize_partition(
+def normalize_day(
     layout: DataLayout,
     day: str,
     raw: pl.DataFrame,
@@ -414,7 +414,7 @@ def remove_stale(out_dir: Path, keep: set[str]) -> list[str]:
 
 
 # --- speech_segments -------------------------------------------------------------------------
-def segment_partition(
+def segment_tracks(
     layout: DataLayout,
     normalized: pl.DataFrame,
     *,
@@ -477,7 +477,7 @@ def _turn_rows(rec_date: date, rid: str, track: int, turns: list[Turn], source: 
     ]
 
 
-def turns_partition(
+def turns_of_day(
     layout: DataLayout,
     day: str,
     raw: pl.DataFrame,

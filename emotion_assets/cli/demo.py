@@ -82,12 +82,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from dagster import DagsterInstance
 
-    from emotion_assets.defs.in_process import run_partition
+    from emotion_assets.defs.in_process import run_day
 
     instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
-    outcome = run_partition(
-        layout.root, day, instance=instance, raise_on_error=False, settings=settings
-    )
+    outcome = run_day(layout.root, day, instance=instance, raise_on_error=False, settings=settings)
     if not outcome["success"]:
         print("\nThe run failed: see the log above (or `make ui`, Runs).", file=sys.stderr)
         return 1

@@ -11,7 +11,7 @@ from dagster import DagsterInstance, ExecuteInProcessResult
 from emotion_assets.settings import Settings, load_settings
 
 
-def run_partition(
+def run_day(
     data_dir: Path | str,
     day: str,
     *,

@@ -46,7 +46,7 @@ def decode_and_segment(
     the costly part of a day's ingest, done per work unit (emotion_assets.pipeline.ingest_units)."""
     ffmpeg = audio.ffmpeg_binary or None
     normalized, problems = ingest.normalize_recordings(layout, day, raw, ffmpeg_binary=ffmpeg)
-    segments = ingest.segment_partition(layout, normalized, params=VadParams.from_settings(audio))
+    segments = ingest.segment_tracks(layout, normalized, params=VadParams.from_settings(audio))
     return normalized, segments, problems
 
 
@@ -62,9 +62,7 @@ def finish_day(
     """The day's tables from its recordings: speaker turns, transcripts and quarantine (cheap:
     sidecars only), with WAVs of recordings the day no longer has removed."""
     ingest.remove_stale(layout.processed_day(day), {Path(p).name for p in normalized["audio_path"]})
-    turns, sidecar_problems = ingest.turns_partition(
-        layout, day, raw, normalized, segments=segments
-    )
+    turns, sidecar_problems = ingest.turns_of_day(layout, day, raw, normalized, segments=segments)
     transcripts = transcripts_of_day(layout, day, raw, normalized, turns)
     quarantine = ingest.quarantine_table(
         raw, decode_problems, sidecar_problems, transcripts.problems
@@ -88,7 +86,7 @@ def scan_day(
 ) -> pl.DataFrame:
     """raw_recordings of `day`: every file probed and hashed (raw files are only read)."""
     log(f"ingest {day}: scanning {layout.raw_day(day)}")
-    raw = ingest.scan_partition(
+    raw = ingest.probe_day(
         layout, day, ffmpeg_binary=audio.ffmpeg_binary or None, max_duration_s=audio.max_duration_s
     )
     usable = raw.filter(pl.col("status") == "ok").height if raw.height else 0

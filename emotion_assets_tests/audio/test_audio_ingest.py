@@ -104,12 +104,10 @@ def day_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
     before = fingerprint(root / "raw")
     layout = DataLayout(root)
-    raw = ingest.scan_partition(layout, DAY, ffmpeg_binary=FF, max_duration_s=600)
-    normalized, decode_problems = ingest.normalize_partition(layout, DAY, raw, ffmpeg_binary=FF)
-    segments = ingest.segment_partition(layout, normalized)
-    turns, sidecar_problems = ingest.turns_partition(
-        layout, DAY, raw, normalized, segments=segments
-    )
+    raw = ingest.probe_day(layout, DAY, ffmpeg_binary=FF, max_duration_s=600)
+    normalized, decode_problems = ingest.normalize_day(layout, DAY, raw, ffmpeg_binary=FF)
+    segments = ingest.segment_tracks(layout, normalized)
+    turns, sidecar_problems = ingest.turns_of_day(layout, DAY, raw, normalized, segments=segments)
     quarantine = ingest.quarantine_table(raw, decode_problems, sidecar_problems)
     return {
         "root": root,
@@ -273,7 +271,7 @@ def test_vad_keywords_override_the_defaults(day_run: dict) -> None:
     rid = _row(day_run["raw"], "two_speakers.wav")["recording_id"]
     norm = day_run["normalized"].filter(pl.col("recording_id") == rid)
     default = day_run["segments"].filter(pl.col("recording_id") == rid)["duration_s"].sum()
-    strict = ingest.segment_partition(day_run["layout"], norm, params=VadParams(threshold=0.95))
+    strict = ingest.segment_tracks(day_run["layout"], norm, params=VadParams(threshold=0.95))
     assert strict["duration_s"].sum() < default
 
 
@@ -301,10 +299,10 @@ def test_single_speaker_from_sidecar(tmp_path: Path) -> None:
     )
     layout = DataLayout(tmp_path)
     day = day_dir.name
-    raw = ingest.scan_partition(layout, day)
-    normalized, _ = ingest.normalize_partition(layout, day, raw)
-    segments = ingest.segment_partition(layout, normalized)
-    turns, problems = ingest.turns_partition(layout, day, raw, normalized, segments=segments)
+    raw = ingest.probe_day(layout, day)
+    normalized, _ = ingest.normalize_day(layout, day, raw)
+    segments = ingest.segment_tracks(layout, normalized)
+    turns, problems = ingest.turns_of_day(layout, day, raw, normalized, segments=segments)
     assert problems.height == 0
     assert turns["speaker"].to_list() == ["heather"] and turns["source"].to_list() == ["sidecar"]
     (duration,) = normalized["duration_s"].to_list()
@@ -330,20 +328,20 @@ def test_truncated_mp3_is_processed(day_run: dict) -> None:
 
 def test_empty_partition_has_the_schema(tmp_path: Path) -> None:
     layout = DataLayout(tmp_path)
-    raw = ingest.scan_partition(layout, "2024-01-02", ffmpeg_binary=FF)
+    raw = ingest.probe_day(layout, "2024-01-02", ffmpeg_binary=FF)
     assert raw.height == 0
     assert_contract(raw, "raw_recordings")
-    norm, problems = ingest.normalize_partition(layout, "2024-01-02", raw, ffmpeg_binary=FF)
+    norm, problems = ingest.normalize_day(layout, "2024-01-02", raw, ffmpeg_binary=FF)
     assert_contract(norm, "normalized_audio")
-    assert_contract(ingest.segment_partition(layout, norm), "speech_segments")
-    turns, _ = ingest.turns_partition(layout, "2024-01-02", raw, norm)
+    assert_contract(ingest.segment_tracks(layout, norm), "speech_segments")
+    turns, _ = ingest.turns_of_day(layout, "2024-01-02", raw, norm)
     assert_contract(turns, "speaker_turns")
     assert_contract(ingest.quarantine_table(raw, problems), "quarantine")
 
 
 def test_bad_partition_names_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
-        ingest.scan_partition(DataLayout(tmp_path), "../2024-01-01", ffmpeg_binary=FF)
+        ingest.probe_day(DataLayout(tmp_path), "../2024-01-01", ffmpeg_binary=FF)
 
 
 def test_sole_speaker_and_whole_track_turn(tmp_path: Path) -> None:
@@ -356,9 +354,9 @@ def test_sole_speaker_and_whole_track_turn(tmp_path: Path) -> None:
         },
     )
     layout = DataLayout(tmp_path)
-    raw = ingest.scan_partition(layout, DAY)  # no binary given: the default one
-    norm, _ = ingest.normalize_partition(layout, DAY, raw)
-    turns, problems = ingest.turns_partition(layout, DAY, raw, norm)
+    raw = ingest.probe_day(layout, DAY)  # no binary given: the default one
+    norm, _ = ingest.normalize_day(layout, DAY, raw)
+    turns, problems = ingest.turns_of_day(layout, DAY, raw, norm)
     solo = _row(raw, "solo.mp3")["recording_id"]
     row = turns.filter(pl.col("recording_id") == solo).to_dicts()
     assert len(row) == 1 and row[0]["speaker"] == "pat" and row[0]["source"] == "sidecar"
@@ -371,8 +369,8 @@ def test_sole_speaker_and_whole_track_turn(tmp_path: Path) -> None:
     assert problems.height == 0
     # Rerun after a file disappears from raw/: its WAV goes too.
     os.remove(tmp_path / "raw" / DAY / "call.wav")
-    raw2 = ingest.scan_partition(layout, DAY, ffmpeg_binary=FF)
-    norm2, _ = ingest.normalize_partition(layout, DAY, raw2, ffmpeg_binary=FF)
+    raw2 = ingest.probe_day(layout, DAY, ffmpeg_binary=FF)
+    norm2, _ = ingest.normalize_day(layout, DAY, raw2, ffmpeg_binary=FF)
     assert sorted(p.name for p in (tmp_path / "processed" / DAY).iterdir()) == [
         Path(p).name for p in norm2["audio_path"]
     ]

@@ -21,7 +21,7 @@ def test_a_full_disk_while_writing_a_wav_is_named(
     root = tmp_path / "data"
     make_day(root, {"call.ogg": shared("speech/librispeech_198-209-0000.ogg")})
     layout = DataLayout(root)
-    raw = ingest.scan_partition(layout, DAY)
+    raw = ingest.probe_day(layout, DAY)
     before = fingerprint(root / "raw")
 
     def no_space(self: sf.SoundFile, data: object) -> None:
@@ -30,7 +30,7 @@ def test_a_full_disk_while_writing_a_wav_is_named(
     monkeypatch.setattr(sf.SoundFile, "write", no_space)
     monkeypatch.setattr(atomic, "free_bytes", lambda folder: 0)  # the file system is full
     with pytest.raises(DiskFullError) as info:
-        ingest.normalize_partition(layout, DAY, raw)
+        ingest.normalize_day(layout, DAY, raw)
     message = str(info.value)
     processed = root / "processed" / DAY
     assert message.startswith("The disk is full:") and str(processed) in message
@@ -49,6 +49,6 @@ def test_other_write_errors_are_not_called_a_full_disk(
     root = tmp_path / "data"
     make_day(root, {"call.ogg": shared("speech/librispeech_198-209-0000.ogg")})
     layout = DataLayout(root)
-    raw = ingest.scan_partition(layout, DAY)
+    raw = ingest.probe_day(layout, DAY)
     with pytest.raises(sf.LibsndfileError):  # plenty of space here: the real error stands
-        ingest.normalize_partition(layout, DAY, raw)
+        ingest.normalize_day(layout, DAY, raw)

@@ -37,12 +37,10 @@ def _float_wav(path: Path, x: np.ndarray, rate: int = RATE) -> None:
 
 def _ingest(root: Path) -> dict[str, pl.DataFrame]:
     layout = DataLayout(root)
-    raw = ingest.scan_partition(layout, DAY, ffmpeg_binary=FF)
-    normalized, decode_problems = ingest.normalize_partition(layout, DAY, raw, ffmpeg_binary=FF)
-    segments = ingest.segment_partition(layout, normalized)
-    turns, sidecar_problems = ingest.turns_partition(
-        layout, DAY, raw, normalized, segments=segments
-    )
+    raw = ingest.probe_day(layout, DAY, ffmpeg_binary=FF)
+    normalized, decode_problems = ingest.normalize_day(layout, DAY, raw, ffmpeg_binary=FF)
+    segments = ingest.segment_tracks(layout, normalized)
+    turns, sidecar_problems = ingest.turns_of_day(layout, DAY, raw, normalized, segments=segments)
     quarantine = ingest.quarantine_table(raw, decode_problems, sidecar_problems)
     return {"raw": raw, "normalized": normalized, "turns": turns, "quarantine": quarantine}
 

@@ -73,9 +73,9 @@ def test_ingest_of_an_eight_channel_file_holds_one_track_at_most(tmp_path: Path)
             speech_regions(tone)  # imports, the VAD model and its first run (ONNX arenas)
 
         def work():
-            raw = ingest.scan_partition(layout, {DAY!r})
-            normalized, problems = ingest.normalize_partition(layout, {DAY!r}, raw)
-            segments = ingest.segment_partition(layout, normalized)
+            raw = ingest.probe_day(layout, {DAY!r})
+            normalized, problems = ingest.normalize_day(layout, {DAY!r}, raw)
+            segments = ingest.segment_tracks(layout, normalized)
             return {{"tracks": normalized.height, "seconds": float(normalized["duration_s"].max())}}
         """
     )

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from emotion_assets.defs.in_process import run_partition
+from emotion_assets.defs.in_process import run_day
 from emotion_assets.foundation.quiet import QUIET_LOGGERS, QUIET_WARNINGS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,7 +45,7 @@ def test_a_day_run_in_this_process_writes_no_setting_into_the_environment(
     (elsewhere / "raw" / "2024-06-03").mkdir(parents=True)
     shutil.copyfile(clip, elsewhere / "raw" / "2024-06-03" / clip.name)
     before = dict(os.environ)
-    outcome = run_partition(elsewhere, "2024-06-03")
+    outcome = run_day(elsewhere, "2024-06-03")
     assert outcome["success"]
     assert (elsewhere / "warehouse.duckdb").is_file()  # the data dir given was the one used
     assert not (pipeline_env / "warehouse.duckdb").exists()

@@ -264,7 +264,7 @@ def assert_equals_in_process(
     """The days run in-process on local storage (the default), on a copy of the bucket's raw/,
     give the same tables as the stack did: row counts of every table, frame scores within 1e-6.
     Returns the in-process seconds."""
-    from emotion_assets.defs.in_process import run_partition
+    from emotion_assets.defs.in_process import run_day
 
     pull(stack.storage, "raw", local)
     local_storage = Storage.from_settings(StorageSettings(data_dir=local))
@@ -277,7 +277,7 @@ def assert_equals_in_process(
     local_s = 0.0
     for day in days:
         started = time.monotonic()
-        run_partition(local, day, instance=DagsterInstance.ephemeral())
+        run_day(local, day, instance=DagsterInstance.ephemeral())
         local_s += time.monotonic() - started
         assert counts(stack.storage, day) == counts(local_storage, day), day
         keys = ["recording_id", "track", "frame_idx"]

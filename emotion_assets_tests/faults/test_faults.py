@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 from dagster import DagsterInstance
 
-from emotion_assets.defs.in_process import run_partition
+from emotion_assets.defs.in_process import run_day
 from emotion_assets_tests.faults.helpers import (
     digest,
     read_view,
@@ -41,7 +41,7 @@ def test_a_run_killed_mid_write_is_completed_by_the_rerun(
             shutil.copyfile(src, root / "raw" / DAY / src.name)
     monkeypatch.setenv("EMOTION_MODEL", str(tiny_model_dir))
     monkeypatch.setenv("EMOTION_THREADS", "1")
-    clean = run_partition(reference, DAY)
+    clean = run_day(reference, DAY)
     assert clean["success"]
 
     proc = start_materialize(victim, tiny_model_dir, DAY, tmp_path / "killed.log")
@@ -54,7 +54,7 @@ def test_a_run_killed_mid_write_is_completed_by_the_rerun(
     proc.wait()
     assert not (victim / "lake" / "frame_emotion_scores").exists()
 
-    rerun = run_partition(victim, DAY)
+    rerun = run_day(victim, DAY)
     assert rerun["success"] and _checks_failed(rerun) == []
     assert view_counts(victim, DAY) == view_counts(reference, DAY)
     key = ["recording_id", "track", "frame_idx"]
@@ -89,7 +89,7 @@ def test_seven_partition_backfill_in_parallel_while_an_analyst_reads(
         shutil.copyfile(clip, root / "raw" / day / clip.name)
     monkeypatch.setenv("EMOTION_MODEL", str(tiny_model_dir))
     monkeypatch.setenv("EMOTION_THREADS", "1")
-    assert run_partition(root, days[0])["success"]  # the warehouse exists before analysts come
+    assert run_day(root, days[0])["success"]  # the warehouse exists before analysts come
 
     stop, out = tmp_path / "stop", tmp_path / "reader.txt"
     reader = mp.get_context("spawn").Process(
@@ -152,7 +152,7 @@ def test_hostile_inputs_are_processed_or_quarantined_and_raw_bytes_stay(
     (raw / "bad_json.json").write_text("{not json")
     before = digest(raw)
 
-    outcome = run_partition(pipeline_env, DAY)
+    outcome = run_day(pipeline_env, DAY)
     assert outcome["success"]
     assert digest(raw) == before and (raw / "escape.ogg").is_symlink() and outside.exists()
     assert not (pipeline_env.parent / "pwned").exists() and not Path("pwned").exists()
@@ -189,10 +189,10 @@ def test_a_recording_replaced_under_the_same_name_is_reprocessed(
     target = raw / "call.ogg"
     shutil.copyfile(shared_audio / "speech" / "librispeech_198-209-0000.ogg", target)
     instance = DagsterInstance.ephemeral()
-    assert run_partition(pipeline_env, DAY, instance=instance)["success"]
+    assert run_day(pipeline_env, DAY, instance=instance)["success"]
     old_id = read_view(pipeline_env, "SELECT recording_id FROM raw_recordings")["recording_id"][0]
     shutil.copyfile(shared_audio / "speech" / "librispeech_3436-172162-0000.ogg", target)
-    assert run_partition(pipeline_env, DAY, instance=instance)["success"]
+    assert run_day(pipeline_env, DAY, instance=instance)["success"]
     for table in (
         "raw_recordings",
         "normalized_audio",

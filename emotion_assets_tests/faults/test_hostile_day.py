@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from emotion_assets.defs.in_process import run_partition
+from emotion_assets.defs.in_process import run_day
 from emotion_assets_tests.faults.helpers import digest, read_view
 
 pytestmark = pytest.mark.slow
@@ -64,7 +64,7 @@ def test_a_hostile_day_succeeds_and_a_damaged_partition_spares_the_next_day(
     )
     before = digest(raw)
 
-    outcome = run_partition(pipeline_env, DAY)
+    outcome = run_day(pipeline_env, DAY)
     assert outcome["success"]
     failed = [name for name, passed in outcome["checks"] if not passed]
     assert failed == []  # blocking checks and the quarantine's unique key included
@@ -92,7 +92,7 @@ def test_a_hostile_day_succeeds_and_a_damaged_partition_spares_the_next_day(
         fh.truncate(lake_file.stat().st_size // 2)
     (pipeline_env / "raw" / NEXT_DAY).mkdir()
     shutil.copyfile(good, pipeline_env / "raw" / NEXT_DAY / "good.ogg")
-    outcome = run_partition(pipeline_env, NEXT_DAY)
+    outcome = run_day(pipeline_env, NEXT_DAY)
     assert outcome["success"]
     per_day = read_view(
         pipeline_env,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from dagster import DagsterEventType, DagsterInstance
 
-from emotion_assets.defs.in_process import run_partition
+from emotion_assets.defs.in_process import run_day
 from emotion_assets_tests.conftest import copy_into_day
 
 DAY = "2024-06-03"
@@ -22,9 +22,7 @@ def test_a_missing_model_is_not_retried_and_its_sentence_is_the_headline(
     monkeypatch.delenv("EMOTION_ALLOW_TINY_FALLBACK", raising=False)
     copy_into_day(data_dir, DAY, shared_audio / "speech" / "librispeech_198-209-0000.ogg")
 
-    outcome = run_partition(
-        data_dir, DAY, instance=DagsterInstance.ephemeral(), raise_on_error=False
-    )
+    outcome = run_day(data_dir, DAY, instance=DagsterInstance.ephemeral(), raise_on_error=False)
 
     assert not outcome["success"]
     events = outcome["result"].all_events
@@ -75,7 +73,7 @@ def test_a_fallback_run_says_which_model_and_why_and_asks_no_unreachable_hub(
     monkeypatch.setattr(socket, "create_connection", spy_connect)
     copy_into_day(data_dir, DAY, shared_audio / "speech" / "librispeech_198-209-0000.ogg")
 
-    outcome = run_partition(data_dir, DAY, instance=DagsterInstance.ephemeral())
+    outcome = run_day(data_dir, DAY, instance=DagsterInstance.ephemeral())
 
     assert outcome["success"] and asked == []
     meta = next(

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from emotion_assets.defs.in_process import run_partition
+from emotion_assets.defs.in_process import run_day
 from emotion_assets.engine import tables
 
 DAY = "2024-06-03"
@@ -27,7 +27,7 @@ def test_failing_frame_checks_block_the_analytics(
         return frames.with_columns(pl.col("angry") + 0.5)  # rows no longer sum to 1
 
     monkeypatch.setattr(tables, "frame_table", broken_frame_table)
-    outcome = run_partition(pipeline_env, DAY, raise_on_error=False)
+    outcome = run_day(pipeline_env, DAY, raise_on_error=False)
     failed = {name for name, passed in outcome["checks"] if not passed}
     assert {"frame_scores_sum_to_one", "frame_scores_in_range"} <= failed
     materialized = {

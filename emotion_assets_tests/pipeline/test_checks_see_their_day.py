@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance
 
-from emotion_assets.defs.in_process import run_partition
+from emotion_assets.defs.in_process import run_day
 
 
 @pytest.mark.slow
@@ -20,6 +20,6 @@ def test_the_same_recording_on_two_days_passes_the_key_checks(
     for day in ("2024-06-03", "2024-06-04"):
         (pipeline_env / "raw" / day).mkdir(parents=True)
         shutil.copyfile(clip, pipeline_env / "raw" / day / clip.name)
-        outcome = run_partition(pipeline_env, day, instance=instance)
+        outcome = run_day(pipeline_env, day, instance=instance)
         assert outcome["success"]
         assert [name for name, passed in outcome["checks"] if not passed] == []

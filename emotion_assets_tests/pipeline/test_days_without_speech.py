@@ -14,7 +14,7 @@ import pytest
 import soundfile as sf
 from dagster import DagsterInstance
 
-from emotion_assets.defs.in_process import run_partition
+from emotion_assets.defs.in_process import run_day
 from emotion_assets.foundation.labels import EMOTIONS, RECEPTIVE_FIELD, SAMPLE_RATE
 from emotion_assets_tests.pipeline.warehouse import warehouse_table
 
@@ -54,7 +54,7 @@ def quiet_day(request, tmp_path_factory, tiny_model_dir: Path):
     mp.setenv("EMOTION_MODEL", str(tiny_model_dir))
     mp.setenv("EMOTION_THREADS", "1")
     mp.setenv("EMOTION_SCORE_SPEECH_ONLY", str(speech_only).lower())
-    summary = run_partition(root, DAY, instance=DagsterInstance.ephemeral(), raise_on_error=False)
+    summary = run_day(root, DAY, instance=DagsterInstance.ephemeral(), raise_on_error=False)
     yield root, summary, frames
     mp.undo()
 

@@ -16,7 +16,7 @@ import soundfile as sf
 from dagster import DagsterInstance
 
 from emotion_assets.audio.probe import sha256_file
-from emotion_assets.defs.in_process import run_partition
+from emotion_assets.defs.in_process import run_day
 from emotion_assets.settings import StorageSettings, load_group
 from emotion_assets.storage import Storage
 from emotion_assets.storage.tracks import stem_of
@@ -85,7 +85,7 @@ def reruns(request, tmp_path_factory, shared_audio: Path, tiny_model_dir: Path):
     ids["replacement"] = _recording_id(made / "replaced.ogg")
 
     def run(day: str) -> dict:
-        summary = run_partition(scratch_dir, day, instance=instance)
+        summary = run_day(scratch_dir, day, instance=instance)
         index = root.get_bytes(f"reports/{day}/index.html").decode()
         return {
             **summary,
@@ -140,7 +140,9 @@ def test_a_deleted_or_replaced_recording_leaves_no_derived_file(reruns) -> None:
 def test_the_files_of_the_recordings_kept_are_there(reruns) -> None:
     ids, second = reruns["ids"], reruns["second"]["root"]
     assert _prefixes_of(second, ids["kept"]) == set(DERIVED)
-    assert {"processed", "scored", "embeddings", "reports"} <= _prefixes_of(second, ids["replacement"])
+    assert {"processed", "scored", "embeddings", "reports"} <= _prefixes_of(
+        second, ids["replacement"]
+    )
 
 
 def test_a_day_left_without_recordings_keeps_no_file_of_them(reruns) -> None:

@@ -18,7 +18,7 @@ import soundfile as sf
 from dagster import AssetKey, DagsterInstance
 from dagster._core.instance.ref import InstanceRef
 
-from emotion_assets.defs.in_process import run_partition
+from emotion_assets.defs.in_process import run_day
 from emotion_assets.engine.units import scored_key
 from emotion_assets.storage import Storage
 from emotion_assets_tests.clips import distinct_clips
@@ -98,7 +98,7 @@ def days(tmp_path_factory, shared_audio, tiny_model_dir):
     instance = DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
     scored = Storage(str(data), local_root=data)
 
-    first = run_partition(data, DAY, instance=instance)
+    first = run_day(data, DAY, instance=instance)
     out = {"first": {**first, "meta": _meta(instance), "tables": _tables(data)}}
     versions = scored.list(scored_key(DAY))
 
@@ -117,12 +117,12 @@ def days(tmp_path_factory, shared_audio, tiny_model_dir):
     (fresh / "raw" / DAY).mkdir(parents=True)
     for clip in raw.iterdir():
         (fresh / "raw" / DAY / clip.name).write_bytes(clip.read_bytes())
-    run_partition(fresh, DAY, instance=DagsterInstance.ephemeral())
+    run_day(fresh, DAY, instance=DagsterInstance.ephemeral())
     out["scratch"] = {"tables": _tables(fresh)}
 
     # One recording is deleted.
     (raw / clips[0].name).unlink()
-    run_partition(data, DAY, instance=instance)
+    run_day(data, DAY, instance=instance)
     out["deleted"] = {"meta": _meta(instance), "tables": _tables(data)}
     out["versions_deleted"] = scored.list(scored_key(DAY))
     yield out

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 from dagster import DagsterInstance
 
-from emotion_assets.defs.in_process import run_partition
+from emotion_assets.defs.in_process import run_day
 from emotion_assets.foundation.labels import EMOTIONS
 from emotion_assets_tests.pipeline.warehouse import warehouse_table
 
@@ -39,9 +39,9 @@ def materialized(tmp_path_factory, shared_audio: Path, tiny_model_dir: Path):
     mp.setenv("EMOTION_MODEL", str(tiny_model_dir))
     mp.setenv("EMOTION_THREADS", "1")
     instance = DagsterInstance.ephemeral()
-    first = run_partition(root, DAY, instance=instance)
+    first = run_day(root, DAY, instance=instance)
     counts_first = _row_counts(root)
-    second = run_partition(root, DAY, instance=instance)  # a repeated run changes nothing
+    second = run_day(root, DAY, instance=instance)  # a repeated run changes nothing
     yield {
         "root": root,
         "raw_before": before,

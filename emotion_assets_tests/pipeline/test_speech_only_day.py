@@ -8,7 +8,7 @@ import pytest
 from dagster import DagsterInstance
 
 from emotion_assets.cli.demo import copy_samples
-from emotion_assets.defs.in_process import run_partition
+from emotion_assets.defs.in_process import run_day
 from emotion_assets.foundation.labels import EMOTIONS, n_frames
 from emotion_assets.foundation.layout import DataLayout
 
@@ -31,7 +31,7 @@ def speech_only_day(tmp_path_factory, tiny_model_dir):
     mp.setenv("EMOTION_THREADS", "1")
     mp.setenv("EMOTION_SCORE_SPEECH_ONLY", "true")
     copy_samples(DataLayout(root), DAY)
-    summary = run_partition(root, DAY, instance=DagsterInstance.ephemeral())
+    summary = run_day(root, DAY, instance=DagsterInstance.ephemeral())
     con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
     yield summary, con
     con.close()

@@ -12,7 +12,7 @@ import pytest
 from dagster import DagsterInstance
 
 from emotion_assets.cli.demo import SAMPLES
-from emotion_assets.defs.in_process import run_partition
+from emotion_assets.defs.in_process import run_day
 from emotion_assets.deployment.instance import postgres_env, write_instance
 from emotion_assets.settings import StorageSettings, load_group
 from emotion_assets.storage import Storage
@@ -71,7 +71,7 @@ def runs(tmp_path_factory, tiny_model_dir, s3_server, postgres_server):
     (local / "raw" / DAY).mkdir(parents=True)
     for src in SAMPLE_FILES:
         shutil.copyfile(src, local / "raw" / DAY / src.name)
-    reference = run_partition(local, DAY, instance=DagsterInstance.ephemeral())
+    reference = run_day(local, DAY, instance=DagsterInstance.ephemeral())
     assert reference["success"]
 
     # The same samples uploaded to raw/<day>/ in a bucket; data_dir is only scratch.
@@ -87,10 +87,10 @@ def runs(tmp_path_factory, tiny_model_dir, s3_server, postgres_server):
     database = postgres_server.create_database(f"pipeline_{os.getpid()}")
     home = tmp_path_factory.mktemp("dagster_home")
     with _postgres_instance(home, database, mp) as instance:
-        first = run_partition(scratch, DAY, instance=instance)
+        first = run_day(scratch, DAY, instance=instance)
         counts_first, listing_first = _s3_counts(storage), storage.list("lake")
         frames_first = read_remote_partitions(storage, "frame_emotion_scores", [DAY])
-        second = run_partition(scratch, DAY, instance=instance)  # re-materialize the day
+        second = run_day(scratch, DAY, instance=instance)  # re-materialize the day
         runs_in_pg = len(instance.get_run_records())
     # Logged, not asserted (a shared machine): what publishing to S3 costs per run.
     print(

@@ -18,7 +18,7 @@ from dagster import DagsterInstance
 from playwright.sync_api import sync_playwright
 
 from emotion_assets.audio.ingest import wav_path
-from emotion_assets.defs.in_process import run_partition
+from emotion_assets.defs.in_process import run_day
 from emotion_assets.foundation.layout import DataLayout
 from emotion_assets.reports.html_report import curves_figure, sentence_at
 from emotion_assets.reports.render import render_recording_report
@@ -178,7 +178,7 @@ def test_a_one_mebibyte_cue_is_cut_where_shown_and_whole_in_the_tables(pipeline_
     (folder / "librispeech_198-209-0000.vtt").write_text(
         f"WEBVTT\n\n00:00:00.400 --> 00:00:13.500\n<v Heather>{text}\n", encoding="utf-8"
     )
-    run = run_partition(pipeline_env, day, instance=DagsterInstance.ephemeral())
+    run = run_day(pipeline_env, day, instance=DagsterInstance.ephemeral())
     assert run["success"]
 
     con = duckdb.connect(str(pipeline_env / "warehouse.duckdb"), read_only=True)

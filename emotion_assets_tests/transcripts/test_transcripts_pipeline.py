@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from dagster import DagsterInstance
 
-from emotion_assets.defs.in_process import run_partition
+from emotion_assets.defs.in_process import run_day
 from emotion_assets_tests.conftest import copy_into_day
 from emotion_assets_tests.transcripts.helpers import DATA, digests
 
@@ -37,7 +37,7 @@ def test_pipeline_with_transcripts(pipeline_env, shared_audio):
     )
     (folder / "ghost.vtt").write_text("WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nnobody\n")
     before = digests(folder)
-    run = run_partition(pipeline_env, DAY, instance=DagsterInstance.ephemeral())
+    run = run_day(pipeline_env, DAY, instance=DagsterInstance.ephemeral())
     assert run["success"]
     failed = [name for name, passed in run["checks"] if not passed]
     assert failed == []
