@@ -166,6 +166,10 @@ class Delta(_Way):
     def prepare(self) -> None:
         import deltalake  # noqa: F401
 
+    def _options(self) -> dict[str, str] | None:
+        """delta-rs storage options: none on a local disk."""
+        return None
+
     def publish(self, frame: pl.DataFrame, unit: int) -> None:
         from deltalake import write_deltalake
 
@@ -175,6 +179,7 @@ class Delta(_Way):
             mode="overwrite",
             partition_by=["recording_date", "unit"],
             predicate=f"recording_date = '{DAY}' AND unit = {unit}",
+            storage_options=self._options(),
         )
 
     def reader(self) -> duckdb.DuckDBPyConnection:
@@ -209,18 +214,6 @@ class DeltaS3(Delta):
             "AWS_ALLOW_HTTP": "true",
             "conditional_put": "etag",
         }
-
-    def publish(self, frame: pl.DataFrame, unit: int) -> None:
-        from deltalake import write_deltalake
-
-        write_deltalake(
-            self.path,
-            frame.to_arrow(),
-            mode="overwrite",
-            partition_by=["recording_date", "unit"],
-            predicate=f"recording_date = '{DAY}' AND unit = {unit}",
-            storage_options=self._options(),
-        )
 
     def reader(self) -> duckdb.DuckDBPyConnection:
         con = super().reader()

@@ -24,7 +24,6 @@ import psutil
 import pytest
 from dagster import DagsterEventType, DagsterInstance
 
-from devstack.servers import free_port
 from emotion_assets.contracts import TABLE_KEYS
 from emotion_assets.deployment.celery_workers import celery_app, listening_queues, worker_env
 from emotion_assets.deployment.instance import postgres_env, write_instance
@@ -42,6 +41,7 @@ from emotion_assets_tests.ui.conftest import (
     REPOSITORY,
     DagsterUI,
     _wait_until_loaded,
+    start_dagster_dev,
 )
 
 # The model step's work units (one step each, on the GPU queue) and the op that publishes them.
@@ -152,18 +152,7 @@ def celery_stack(
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
                 )
-        port = free_port()
-        log = root / "dagster_dev.log"
-        with log.open("wb") as out:
-            procs["dagster dev"] = subprocess.Popen(
-                [dagster, "dev", "-h", "127.0.0.1", "-p", str(port), "-w", "workspace.yaml"],
-                cwd=REPO,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        ui = DagsterUI(f"http://127.0.0.1:{port}", home, data_dir, env, log)
+        procs["dagster dev"], ui = start_dagster_dev(root, home, data_dir, env)
         # Workers and `dagster dev` start side by side (each imports Dagster: ~1 min here).
         _wait_for_named_workers(settings, set(workers), timeout_s=300)
         _wait_until_loaded(ui, procs["dagster dev"], timeout=240)

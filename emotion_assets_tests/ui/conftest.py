@@ -133,6 +133,26 @@ def assert_checks_name_their_day(ui: DagsterUI, run_id: str, day: str) -> None:
         assert meta["table_rows"] == day_rows(ui.data_dir, table, day), (e["checkName"], day)
 
 
+def start_dagster_dev(
+    root: Path, home: Path, data_dir: Path, env: dict[str, str]
+) -> tuple[subprocess.Popen, DagsterUI]:
+    """`make ui`'s command (webserver + daemon) on a free 127.0.0.1 port, its log in `root`;
+    the caller waits for it to load (`_wait_until_loaded`) and stops it."""
+    port = free_port()
+    log = root / "dagster_dev.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [str(BIN / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(port)]
+            + ["-w", "workspace.yaml"],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return proc, DagsterUI(f"http://127.0.0.1:{port}", home, data_dir, env, log)
+
+
 def _wait_until_loaded(ui: DagsterUI, proc: subprocess.Popen, timeout: float) -> None:
     """Until the webserver answers and the code location has loaded without error."""
     deadline = time.monotonic() + timeout
@@ -174,27 +194,7 @@ def dagster_ui(
         capture_output=True,
         cwd=REPO,
     )
-    port = free_port()
-    log = root / "dagster_dev.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                str(BIN / "dagster"),
-                "dev",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "-w",
-                "workspace.yaml",
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    ui = DagsterUI(f"http://127.0.0.1:{port}", home, data_dir, env, log)
+    proc, ui = start_dagster_dev(root, home, data_dir, env)
     try:
         _wait_until_loaded(ui, proc, timeout=180)
         yield ui
