@@ -13,14 +13,14 @@ from dagster import (
     TableSchema,
 )
 
-from emotion_assets.contracts import column_description
+from emotion_assets.contracts import TABLE_SCHEMAS, column_description
 from emotion_assets.defs.common import not_retried
 from emotion_assets.defs.resources import StorageResource
 from emotion_assets.foundation.atomic_files import DiskFullError
 from emotion_assets.foundation.layout import DataLayout
 from emotion_assets.storage import Storage
 from emotion_assets.storage.store import StorageConfigError
-from emotion_assets.warehouse import ensure_views, read_partitions, write_partitions
+from emotion_assets.warehouse import delta, ensure_views, read_partitions, write_partitions
 from emotion_assets.warehouse.lake import day_status
 from emotion_assets.warehouse.remote import (
     ensure_remote_views,
@@ -70,10 +70,13 @@ class LakeIOManager(ConfigurableIOManager):
         with not_retried(StorageConfigError):
             return self._load_input(context)
 
-    def _handle_output(self, context: OutputContext, obj: pl.DataFrame) -> None:
+    def _handle_output(self, context: OutputContext, obj: pl.DataFrame | delta.Published) -> None:
         if obj is None:
             return
         table = _table_name(context)
+        if delta.is_delta_table(table):
+            self._handle_delta_output(context, table, obj)
+            return
         days = context.asset_partition_keys
         lake_layout = self._lake_layout()
         lake = lake_layout.lake
@@ -123,7 +126,49 @@ class LakeIOManager(ConfigurableIOManager):
             }
         )
 
-    def _load_input(self, context: InputContext) -> pl.DataFrame:
+    def _handle_delta_output(
+        self, context: OutputContext, table: str, obj: pl.DataFrame | delta.Published
+    ) -> None:
+        """A work units' table (warehouse/delta.py): published by its step, or whole days here."""
+        where = delta.on_storage(self.storage.storage(), table)
+        days = context.asset_partition_keys
+        published = (
+            obj if isinstance(obj, delta.Published) else delta.write_days(where, table, days, obj)
+        )
+        damages: list = []
+        remote = self._remote()
+        if remote is not None:
+            ensure_remote_views(
+                remote,
+                remote.settings,
+                self._layout.warehouse,
+                written={table: []},
+                damages=damages,
+            )
+        else:
+            lake = self._lake_layout().lake
+            ensure_views(lake, self._layout.warehouse, written={table: []}, damages=damages)
+        for damage in damages:
+            context.log.error(damage.sentence())
+        version = "unchanged" if published.version is None else f"version {published.version}"
+        context.add_output_metadata(
+            {
+                "damaged_partitions_moved_aside": MetadataValue.text(
+                    "\n".join(d.sentence() for d in damages) or "none"
+                ),
+                "dagster/row_count": delta.count_rows(where, table, days),
+                "dagster/column_schema": TableSchema(
+                    columns=[
+                        TableColumn(name, str(dtype), description=column_description(table, name))
+                        for name, dtype in TABLE_SCHEMAS[table].items()
+                    ]
+                ),
+                "lake_files": MetadataValue.text(f"{where.uri} (Delta table, {version})"),
+                "duckdb_view": MetadataValue.text(f"{table} in {self._layout.warehouse}"),
+            }
+        )
+
+    def _load_input(self, context: InputContext) -> pl.DataFrame | pl.LazyFrame:
         table = _table_name(context)
         days = list(context.asset_partition_keys)
         run = run_partition_keys(context)
@@ -132,6 +177,8 @@ class LakeIOManager(ConfigurableIOManager):
             # backfill, `dagster job execute`), a step reads only the run's days: never the rest
             # of the lake, even where Dagster would offer more partitions of an upstream table.
             days = [day for day in days if day in run]
+        if delta.is_delta_table(table):
+            return self._load_delta(context, table, days)
         remote = self._remote()
         if remote is not None:
             df, where = read_remote_partitions(remote, table, days), remote.uri("lake")
@@ -141,6 +188,20 @@ class LakeIOManager(ConfigurableIOManager):
         if df is None:
             raise FileNotFoundError(
                 f"{table} has no data for {', '.join(days)} in {where}: "
+                "materialize it for these dates first"
+            )
+        return df
+
+    def _load_delta(
+        self, context: InputContext, table: str, days: list[str]
+    ) -> pl.DataFrame | pl.LazyFrame:
+        """A step annotated with pl.LazyFrame gets a scan (it reads what its query needs)."""
+        where = delta.on_storage(self.storage.storage(), table)
+        lazy = context.dagster_type.typing_type is pl.LazyFrame
+        df = (delta.scan_days if lazy else delta.read_days)(where, table, days)
+        if df is None:
+            raise FileNotFoundError(
+                f"{table} has no data for {', '.join(days)} in {where.uri}: "
                 "materialize it for these dates first"
             )
         return df

@@ -2,8 +2,9 @@
 
 Extension binaries come from the `duckdb-extension-<name>` wheels (fts, httpfs; the bench's ducklake,
 delta, iceberg), whose version must equal the installed duckdb's (their files live under extensions/v<version>/).
-Loading by path is the documented offline way (`LOAD '<file>'`): nothing is downloaded and
-nothing is written to ~/.duckdb.
+Loading by path is the documented offline way (`LOAD '<file>'`): nothing is downloaded. The
+`delta` extension, which the views of the work units' tables need, is INSTALLed from its file
+once (`install_offline`), so that analysts' own DuckDB connections autoload it.
 """
 
 from __future__ import annotations
@@ -57,6 +58,22 @@ def load_offline(con: duckdb.DuckDBPyConnection, name: str) -> None:
     except duckdb.Error:
         pass
     con.execute(f"LOAD {_quote(str(extension_file(name)))}")
+
+
+def install_offline(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """LOAD `name` on `con`, first INSTALLing the wheel's file into DuckDB's extension folder
+    (~/.duckdb/extensions by default) when it is not there.
+
+    Installed, the extension autoloads in any DuckDB of this version on this machine: an
+    analyst's plain `duckdb.connect('data/warehouse.duckdb')` reads the views that need it.
+    """
+    try:
+        con.execute(f"LOAD {name}")
+        return
+    except duckdb.Error:
+        pass
+    con.execute(f"INSTALL {_quote(str(extension_file(name)))}")
+    con.execute(f"LOAD {name}")
 
 
 def create_s3_secret(con: duckdb.DuckDBPyConnection, storage: StorageSettings) -> None:

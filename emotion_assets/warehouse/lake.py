@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 PARTITION_COLUMN = "recording_date"
 FILE_NAME = "data.parquet"
 DAMAGED_SUFFIX = ".damaged-"
+DELTA_LOG = "_delta_log"  # a table folder holding it is a Delta table (warehouse/delta.py)
 VERIFIED_FILE = "_verified.json"  # size and mtime of partitions already read back successfully
 # Frame-level tables (one row per 20 ms) are written sorted by these columns within a day, so
 # each row group holds a narrow range of recording ids and a query for one recording reads only
@@ -209,17 +210,23 @@ def read_partitions(lake: Path, table: str, days: Iterable[str]) -> pl.DataFrame
 
 
 def list_tables(lake: Path) -> list[str]:
-    """Tables that have at least one partition file."""
+    """Tables that have at least one partition file, and the Delta tables."""
+    return sorted(
+        set(_file_tables(lake))
+        | {entry.name for entry in _table_dirs(lake) if (entry / DELTA_LOG).is_dir()}
+    )
+
+
+def _table_dirs(lake: Path) -> list[Path]:
     lake = Path(lake)
     if not lake.is_dir():
         return []
-    return sorted(
-        entry.name
-        for entry in lake.iterdir()
-        if entry.is_dir()
-        and not entry.name.startswith(("_", "."))
-        and any(entry.glob(f"*/{FILE_NAME}"))
-    )
+    return [e for e in lake.iterdir() if e.is_dir() and not e.name.startswith(("_", "."))]
+
+
+def _file_tables(lake: Path) -> list[str]:
+    """Tables stored as one Parquet file per day (not the Delta tables)."""
+    return sorted(e.name for e in _table_dirs(lake) if any(e.glob(f"*/{FILE_NAME}")))
 
 
 def _load_verified(lake: Path) -> dict[str, list[int]]:
@@ -304,7 +311,7 @@ def day_status(lake: Path, days: Iterable[str]) -> str:
     Shown when a run stops half-way (disk full), so the half-published state is visible.
     """
     lines = ["| table | day | partition written (UTC) |", "|---|---|---|"]
-    for table in list_tables(lake):
+    for table in _file_tables(lake):
         for day in sorted(set(days)):
             path = partition_file(lake, table, day)
             try:
@@ -322,7 +329,8 @@ def partly_published(lake: Path) -> dict[str, list[str]]:
     Every asset writes a file for each day it runs (an empty one when it has no rows), so after
     a complete run every table has the day; a run stopped half-way (a full disk) leaves gaps.
     """
-    tables = list_tables(lake)
+    # A Delta table's day is published in one commit: never half-way (warehouse/delta.py).
+    tables = _file_tables(lake)
     days_of = {
         t: {p.parent.name.split("=", 1)[-1] for p in (Path(lake) / t).glob(f"*/{FILE_NAME}")}
         for t in tables

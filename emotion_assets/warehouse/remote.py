@@ -23,8 +23,10 @@ from emotion_assets.foundation.atomic_files import write_bytes_atomically
 from emotion_assets.foundation.layout import DataLayout
 from emotion_assets.storage import Storage
 from emotion_assets.storage.mirror import md5_of
+from emotion_assets.warehouse.delta import DELTA_TABLES
 from emotion_assets.warehouse.lake import (
     DAMAGED_SUFFIX,
+    DELTA_LOG,
     FILE_NAME,
     Damage,
     DamagedPartitionError,
@@ -108,6 +110,11 @@ def list_remote_tables(storage: Storage) -> dict[str, dict[str, str]]:
         if len(parts) == 4 and parts[3] == FILE_NAME and parts[2].startswith("recording_date="):
             tables.setdefault(parts[1], {})[parts[2].split("=", 1)[1]] = info.version
     return tables
+
+
+def remote_delta_tables(storage: Storage) -> set[str]:
+    """The work units' tables that exist as Delta tables on the root (warehouse/delta.py)."""
+    return {t for t in DELTA_TABLES if storage.list(f"{LAKE}/{t}/{DELTA_LOG}")}
 
 
 def _refresh_remote_search_index(
@@ -200,7 +207,7 @@ def ensure_remote_views(
         damages.extend(found)
     lake_uri = storage.uri(LAKE)
     listed = list_remote_tables(storage)
-    tables = sorted(listed)
+    tables = sorted(set(listed) | remote_delta_tables(storage))
     if written is None or SEARCHED_TABLE in written:
         _refresh_remote_search_index(storage, settings, warehouse, listed.get(SEARCHED_TABLE, {}))
     state_path = scratch / LAKE / REMOTE_STATE_FILE

@@ -25,7 +25,9 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from emotion_assets.foundation.atomic_files import atomic_path, write_atomically
-from emotion_assets.warehouse.lake import FILE_NAME, Damage, check_lake, list_tables
+from emotion_assets.warehouse.delta import is_delta_table, location
+from emotion_assets.warehouse.extensions import install_offline
+from emotion_assets.warehouse.lake import DELTA_LOG, FILE_NAME, Damage, check_lake, list_tables
 from emotion_assets.warehouse.search import SOURCE_TABLE as SEARCHED_TABLE
 from emotion_assets.warehouse.search import ensure_search_index
 
@@ -46,8 +48,24 @@ def _quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def load_lake_extensions(con: duckdb.DuckDBPyConnection) -> None:
+    """What every connection that reads the views needs: `delta` for the work units' tables
+    (installed once from its wheel, so analysts' own DuckDB connections autoload it)."""
+    install_offline(con, "delta")
+
+
+def _is_delta(lake: Path | str, table: str) -> bool:
+    """A Delta table: a local table folder with a Delta log, or a work units' table on S3."""
+    if isinstance(lake, str) and "://" in lake:
+        return is_delta_table(table)
+    return (Path(lake) / table / DELTA_LOG).is_dir()
+
+
 def _scan(lake: Path | str, table: str) -> str:
-    """read_parquet over a table's partitions; `lake` is a folder or an s3:// URI (httpfs)."""
+    """read_parquet over a table's partitions, or delta_scan over a Delta table (delta.py);
+    `lake` is a folder or an s3:// URI (httpfs)."""
+    if _is_delta(lake, table):
+        return f"delta_scan({_quote_literal(location(lake, table).uri)})"
     if isinstance(lake, str) and "://" in lake:
         pattern = f"{lake.rstrip('/')}/{table}/*/{FILE_NAME}"
     else:
@@ -84,15 +102,19 @@ def view_sql(
     own = probe is None
     if probe is None:
         probe = duckdb.connect()  # in-memory: reading the lake needs no lock on the warehouse
+        load_lake_extensions(probe)
     try:
         size = None
-        if written:
+        delta = _is_delta(lake, table)
+        if delta:  # one row sizes the array; a Delta table has one schema
+            size = _embedding_size(probe, f"(SELECT * FROM {scan} LIMIT 1)")
+        elif written:
             files = ", ".join(
                 _quote_literal(f if isinstance(f, str) else Path(f).resolve().as_posix())
                 for f in written
             )
             size = _embedding_size(probe, f"read_parquet([{files}], union_by_name = true)")
-        if size is None:
+        if size is None and not delta:
             size = _embedding_size(probe, scan)
     finally:
         if own:
@@ -224,6 +246,7 @@ def _publish(
     with atomic_path(warehouse) as tmp:
         con = duckdb.connect(str(tmp))
         try:
+            load_lake_extensions(con)
             if prepare is not None:  # e.g. the S3 secret: DuckDB binds a view when creating it
                 prepare(con)
             for sql in views.values():
@@ -248,12 +271,13 @@ def connect_readonly(
     a temporary S3 secret from the same settings (AWS_*) the pipeline uses.
     """
     con = duckdb.connect(str(warehouse), read_only=True)
-    if storage is not None and storage.storage_url.startswith("s3://"):
-        try:
+    try:
+        load_lake_extensions(con)
+        if storage is not None and storage.storage_url.startswith("s3://"):
             prepare_s3(con, storage)
-        except Exception:
-            con.close()
-            raise
+    except Exception:
+        con.close()
+        raise
     return con
 
 
@@ -269,4 +293,5 @@ def prepare_s3(con: duckdb.DuckDBPyConnection, storage: StorageSettings) -> None
     from emotion_assets.warehouse.extensions import create_s3_secret
 
     create_s3_secret(con, storage)
+    load_lake_extensions(con)
     con.execute("SET force_download = true")

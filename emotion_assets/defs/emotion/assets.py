@@ -29,7 +29,6 @@ from dagster import (
     op,
 )
 
-from emotion_assets.contracts import TABLE_SCHEMAS
 from emotion_assets.defs.common import (
     RECOMPUTE_TAG,
     filter_day,
@@ -59,6 +58,7 @@ from emotion_assets.settings import ExecutionSettings, KubernetesSettings, Model
 from emotion_assets.storage import Storage, push
 from emotion_assets.storage.store import StorageConfigError
 from emotion_assets.storage.tracks import remove_other_tracks, track_stems
+from emotion_assets.warehouse import delta
 
 # The model step's engine seconds in its metadata (the benchmark reads them: defs/in_process.py).
 LOAD_SECONDS = "model_load_seconds"
@@ -78,11 +78,32 @@ def _read_kept(root: Storage, scratch, key: str) -> pl.DataFrame:
     return pl.read_parquet(root.local_copy(key, scratch))
 
 
-def _tables(parts: list[pl.DataFrame], table: str) -> pl.DataFrame:
-    """The tracks' rows in one table; a day without tracks gets the table's empty schema."""
-    if parts:
-        return pl.concat(parts, how="vertical")
-    return pl.DataFrame(schema=TABLE_SCHEMAS[table])
+def _frame_stats(where: delta.DeltaLocation, days: list[str]) -> dict:
+    """Frames, speech frames and models of the days, from three columns read lazily."""
+    frame = delta.scan_days(where, "frame_emotion_scores", days)
+    if frame is None:
+        return {"frames": 0, "speech_frames": 0, "models": []}
+    row = frame.select(
+        pl.len().alias("frames"),
+        pl.col("is_speech").sum().alias("speech_frames"),
+        pl.col("model_id").drop_nulls().unique().sort().implode().alias("models"),
+    ).collect()
+    return {
+        "frames": int(row["frames"][0]),
+        "speech_frames": int(row["speech_frames"][0] or 0),
+        "models": row["models"][0].to_list(),
+    }
+
+
+def _embedding_stats(where: delta.DeltaLocation, days: list[str]) -> dict:
+    frame = delta.scan_days(where, "emotion_embeddings", days)
+    if frame is None:
+        return {"segments": 0, "embedding_dim": None}
+    row = frame.select(
+        pl.len().alias("segments"), pl.col("embedding").list.len().max().alias("dim")
+    ).collect()
+    dim = row["dim"][0]
+    return {"segments": int(row["segments"][0]), "embedding_dim": int(dim) if dim else None}
 
 
 def emotion_model_assets(
@@ -206,6 +227,7 @@ def emotion_model_assets(
         return {
             "unit": unit.name,
             "tracks": len(unit.tracks),
+            "track_ids": [(t.recording_id, t.track) for t in unit.tracks],
             "audio_s": round(unit.audio_s, 3),
             "model_id": engine.model_id,
             "model_source": engine.model_source,
@@ -236,14 +258,18 @@ def emotion_model_assets(
         speech_segments: pl.DataFrame,
         speaker_turns: pl.DataFrame,
     ):
-        """The run's days' tables from every track's kept files; files of gone tracks removed."""
+        """The run's days' tables: one Delta commit per table and day (warehouse/delta.py) adds
+        the tracks scored now (or missing from the table) and removes the tracks the day no
+        longer has; the other tracks keep their files. Rows stream one track at a time."""
         layout = storage.layout
         settings = model_key(emotion_model.settings())
-        frames_all, embeddings_all = [], []
-        n_tracks = 0
+        rescored = {(rid, int(track)) for u in units for rid, track in u["track_ids"]}
+        days = run_days(context)
+        n_tracks, versions = 0, {}
         with not_retried(StorageConfigError):
             root = storage.storage()
-            for day in run_days(context):
+            where = {table: delta.on_storage(root, table) for table in SCORED_TABLES}
+            for day in days:
                 day_audio = filter_day(normalized_audio, day)
                 tracks = track_fingerprints(
                     day,
@@ -253,23 +279,27 @@ def emotion_model_assets(
                     settings,
                 )
                 n_tracks += len(tracks)
-                for track in tracks:
-                    frames_all.append(
-                        _read_kept(root, layout.root, track.key("frame_emotion_scores"))
-                    )
-                    embeddings_all.append(
-                        _read_kept(root, layout.root, track.key("emotion_embeddings"))
-                    )
-                # Rows of deleted or changed tracks go with their files, here and in scratch.
+                by_id = {(t.recording_id, t.track): t for t in tracks}
+                for table in SCORED_TABLES:
+                    present = delta.tracks_of_day(where[table], table, day)
+                    change = delta.plan_day(present, by_id, rescored, day)
+
+                    def read_track(tid, table=table, by_id=by_id) -> pl.DataFrame:
+                        return _read_kept(root, layout.root, by_id[tid].key(table))
+
+                    versions[table] = delta.publish_day(where[table], table, change, read_track)
+                # Files of deleted or changed tracks go once the tables no longer need them.
                 for key in stale_keys(day, tracks, root.list(scored_key(day))):
                     root.delete(key)
                     (layout.root / key).unlink(missing_ok=True)
                 # Frame embeddings of tracks the day no longer has (deleted or replaced) go.
                 remove_other_tracks(root, f"embeddings/{day}", layout.root, track_stems(day_audio))
-        frames = _tables(frames_all, "frame_emotion_scores")
-        embeddings = _tables(embeddings_all, "emotion_embeddings")
+            for table in SCORED_TABLES:  # files replaced a day ago, and killed writers' files
+                delta.vacuum(where[table])
+            # What the day's frames hold, read lazily (a few columns), never the day in memory.
+            stats = _frame_stats(where["frame_emotion_scores"], days)
         scored = sum(u["tracks"] for u in units)
-        models = sorted(set(frames["model_id"].unique().to_list()) if frames.height else [])
+        models = stats["models"]
         if len(models) > 1:
             context.log.warning(
                 f"the day's scores come from {len(models)} models ({', '.join(models)}): run it "
@@ -303,29 +333,26 @@ def emotion_model_assets(
             context.log.warning(warning)
         if warnings:
             model_meta["WARNING"] = MetadataValue.md("\n\n".join(f"**{w}**" for w in warnings))
-        speech_frames = int(frames["is_speech"].sum()) if frames.height else 0
+        speech_frames = stats["speech_frames"]
         audio_s = float(normalized_audio["duration_s"].sum() or 0.0)  # the run's days, all tracks
         scored_audio_s = sum(u["audio_s"] for u in units)
         yield Output(
-            frames,
+            delta.Published(
+                "frame_emotion_scores", tuple(days), versions.get("frame_emotion_scores")
+            ),
             output_name="frame_emotion_scores",
             metadata={
                 **model_meta,
-                "frames": frames.height,
+                "frames": stats["frames"],
                 "speech_seconds": speech_frames * FRAME_HOP_S,
                 "audio_seconds": round(audio_s, 3),
                 "x_real_time": round(scored_audio_s / score_s, 2) if score_s > 0 else None,
             },
         )
-        embedding_dim = embeddings.schema["embedding"].size if embeddings.height else None
         yield Output(
-            embeddings,
+            delta.Published("emotion_embeddings", tuple(days), versions.get("emotion_embeddings")),
             output_name="emotion_embeddings",
-            metadata={
-                **model_meta,
-                "segments": embeddings.height,
-                "embedding_dim": embedding_dim,
-            },
+            metadata={**model_meta, **_embedding_stats(where["emotion_embeddings"], days)},
         )
 
     @graph_multi_asset(
