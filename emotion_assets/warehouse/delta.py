@@ -21,7 +21,9 @@ DuckDB reads them with `delta_scan` (the `delta` extension, loaded offline like 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -32,6 +34,7 @@ import polars as pl
 import pyarrow as pa
 
 from emotion_assets.contracts import TABLE_SCHEMAS
+from emotion_assets.foundation.atomic_files import write_bytes_atomically
 from emotion_assets.warehouse.lake import (
     BLOOM_FILTER_COLUMN,
     DELTA_LOG,
@@ -39,8 +42,10 @@ from emotion_assets.warehouse.lake import (
     FRAME_ORDER,
     FRAME_ROW_GROUP_ROWS,
     PARTITION_COLUMN,
+    Damage,
     compact_frames,
     is_frame_table,
+    parquet_problem,
 )
 
 if TYPE_CHECKING:
@@ -388,3 +393,111 @@ def write_days(
 def count_rows(where: DeltaLocation, table: str, days: Iterable[str]) -> int:
     frame = scan_days(where, table, days)
     return 0 if frame is None else int(frame.select(pl.len()).collect().item())
+
+
+# --- damaged files --------------------------------------------------------------------------
+
+DAMAGED_FOLDER = "_damaged"  # lake/_damaged/<table>/<file>: kept, outside every table
+VERIFIED_FILES = "_verified_delta.json"  # in the scratch lake: data files already read back
+
+
+def _load_verified(cache: Path) -> dict[str, dict[str, str]]:
+    try:
+        return json.loads(cache.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def check_tables(storage: Storage, scratch_lake: Path) -> list[Damage]:
+    """Read back every data file of the Delta tables not read back before; take a damaged
+    file's day out of its table (one commit naming no file of that day: the views keep
+    answering for every other day) and move the file aside under lake/_damaged/.
+
+    A file is read once while its size and version (mtime, ETag) stay (cached in the scratch
+    lake): Delta never rewrites a file, so a change there is damage.
+    """
+    from deltalake import DeltaTable
+
+    cache = Path(scratch_lake) / VERIFIED_FILES
+    verified = _load_verified(cache)
+    damages: list[Damage] = []
+    for table in DELTA_TABLES:
+        where = on_storage(storage, table)
+        if not where.exists():
+            continue
+        delta_table = DeltaTable(where.uri, storage_options=where.options)
+        actions = pa.table(delta_table.get_add_actions(flatten=True))
+        named = set(actions.column("path").to_pylist()) if actions.num_rows else set()
+        prefix = f"{LAKE_FOLDER}/{table}/"
+        # Each file's size and version (mtime, ETag): a disk fault changes them.
+        stored = {
+            k[len(prefix) :]: f"{i.size}:{i.version}" for k, i in storage.list(prefix).items()
+        }
+        files = {rel: stored.get(rel, "missing") for rel in named}
+        done = {rel: v for rel, v in verified.get(table, {}).items() if files.get(rel) == v}
+        bad: list[tuple[str, str]] = []
+        for rel in sorted(set(files) - set(done)):
+            problem = _file_problem(storage, prefix + rel, scratch_lake)
+            if problem is None:
+                done[rel] = files[rel]
+            else:
+                bad.append((rel, problem))
+        if bad:
+            days = sorted({_day_of(rel) for rel, _ in bad})
+            delta_table.delete(f"{PARTITION_COLUMN} IN ({', '.join(map(_literal, days))})")
+            for rel, problem in bad:
+                key = f"{LAKE_FOLDER}/{table}/{rel}"
+                aside = _move_aside(storage, key, f"{LAKE_FOLDER}/{DAMAGED_FOLDER}/{table}/{rel}")
+                damage = Damage(table, _day_of(rel), Path(storage.uri(key)), problem, aside)
+                log.error("lake: %s", damage.sentence())
+                damages.append(damage)
+        verified[table] = done
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    write_bytes_atomically(cache, json.dumps(verified, indent=0))
+    return damages
+
+
+def _day_of(rel: str) -> str:
+    return rel.split("/", 1)[0].split("=", 1)[-1]
+
+
+def _file_problem(storage: Storage, key: str, scratch_lake: Path) -> str | None:
+    if storage.is_local:
+        return parquet_problem(Path(storage.uri(key)))
+    copy = Path(scratch_lake) / ".check" / key.rsplit("/", 1)[-1]
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        copy.write_bytes(storage.get_bytes(key))
+        return parquet_problem(copy)
+    except FileNotFoundError:
+        return None  # vacuumed meanwhile: no version names it any more
+    finally:
+        copy.unlink(missing_ok=True)
+
+
+def _move_aside(storage: Storage, key: str, aside: str) -> Path | None:
+    try:
+        if storage.is_local:
+            target = Path(storage.uri(aside))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(storage.uri(key), target)
+        else:  # S3 has no rename: a copy; vacuum removes the original later
+            storage.put_bytes(aside, storage.get_bytes(key))
+    except FileNotFoundError:
+        return None
+    return Path(storage.uri(aside))
+
+
+def damaged_waiting(storage: Storage) -> list[tuple[str, str, str]]:
+    """(table, day, where it lies) of each file moved aside whose day the table has not been
+    given again since (`emotion-assets sql --check`)."""
+    waiting = []
+    for table in DELTA_TABLES:
+        prefix = f"{LAKE_FOLDER}/{DAMAGED_FOLDER}/{table}/"
+        keys = sorted(storage.list(prefix))
+        present = days_of(on_storage(storage, table)) if keys else set()
+        for key in keys:
+            day = _day_of(key[len(prefix) :])
+            if day not in present:
+                waiting.append((table, day, storage.uri(key)))
+    return waiting

@@ -23,7 +23,7 @@ from emotion_assets.foundation.atomic_files import write_bytes_atomically
 from emotion_assets.foundation.layout import DataLayout
 from emotion_assets.storage import Storage
 from emotion_assets.storage.mirror import md5_of
-from emotion_assets.warehouse.delta import DELTA_TABLES
+from emotion_assets.warehouse.delta import DELTA_TABLES, check_tables
 from emotion_assets.warehouse.lake import (
     DAMAGED_SUFFIX,
     DELTA_LOG,
@@ -202,7 +202,7 @@ def ensure_remote_views(
     `written`: {table: scratch files just published} (their schema sizes the embedding array).
     """
     scratch = Path(warehouse).parent
-    found = check_remote_lake(storage, scratch)
+    found = check_remote_lake(storage, scratch) + check_tables(storage, scratch / LAKE)
     if damages is not None:
         damages.extend(found)
     lake_uri = storage.uri(LAKE)

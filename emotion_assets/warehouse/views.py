@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from emotion_assets.foundation.atomic_files import atomic_path, write_atomically
-from emotion_assets.warehouse.delta import is_delta_table, location
+from emotion_assets.storage import Storage
+from emotion_assets.warehouse.delta import check_tables, is_delta_table, location
 from emotion_assets.warehouse.extensions import install_offline
 from emotion_assets.warehouse.lake import DELTA_LOG, FILE_NAME, Damage, check_lake, list_tables
 from emotion_assets.warehouse.search import SOURCE_TABLE as SEARCHED_TABLE
@@ -169,7 +170,7 @@ def ensure_views(
     """
     del timeout_s
     lake, warehouse = Path(lake), Path(warehouse)
-    found = check_lake(lake)
+    found = check_lake(lake) + check_tables(Storage(str(lake.parent), local_root=lake.parent), lake)
     if damages is not None:
         damages.extend(found)
     if written is None or SEARCHED_TABLE in written:

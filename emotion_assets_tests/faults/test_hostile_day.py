@@ -9,8 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from deltalake import DeltaTable
 
 from emotion_assets.defs.in_process import run_day
+from emotion_assets.warehouse import delta
 from emotion_assets_tests.faults.helpers import digest, read_view
 
 pytestmark = pytest.mark.slow
@@ -84,12 +86,18 @@ def test_a_hostile_day_succeeds_and_a_damaged_partition_spares_the_next_day(
     clusters = read_view(pipeline_env, "SELECT count(*) AS n FROM emotion_clusters")
     assert clusters["n"][0] > 0
 
-    # A disk fault truncates that day's frame scores; the next day must still run and be read.
-    lake_file = (
-        pipeline_env / "lake" / "frame_emotion_scores" / f"recording_date={DAY}" / "data.parquet"
-    )
-    with open(lake_file, "r+b") as fh:
-        fh.truncate(lake_file.stat().st_size // 2)
+    # A disk fault truncates that day's frame scores (the data files its Delta version names);
+    # the next day must still run and be read.
+    table = delta.location(pipeline_env / "lake", "frame_emotion_scores")
+    lake_files = [
+        Path(uri.removeprefix("file://"))
+        for uri in DeltaTable(table.uri).file_uris()
+        if f"recording_date={DAY}/" in uri
+    ]
+    assert lake_files
+    for lake_file in lake_files:
+        with open(lake_file, "r+b") as fh:
+            fh.truncate(lake_file.stat().st_size // 2)
     (pipeline_env / "raw" / NEXT_DAY).mkdir()
     shutil.copyfile(good, pipeline_env / "raw" / NEXT_DAY / "good.ogg")
     outcome = run_day(pipeline_env, NEXT_DAY)
@@ -100,7 +108,10 @@ def test_a_hostile_day_succeeds_and_a_damaged_partition_spares_the_next_day(
         "FROM frame_emotion_scores GROUP BY 1",
     )
     assert per_day["day"].to_list() == [NEXT_DAY]  # the damaged day is out, the rest answers
-    assert list(lake_file.parent.glob("data.parquet.damaged-*"))
+    aside = pipeline_env / "lake" / delta.DAMAGED_FOLDER / "frame_emotion_scores"
+    assert sorted(p.name for p in aside.glob(f"recording_date={DAY}/*")) == sorted(
+        p.name for p in lake_files
+    )  # moved aside, kept
     others = read_view(
         pipeline_env, "SELECT count(DISTINCT recording_date) AS n FROM raw_recordings"
     )

@@ -10,13 +10,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 from dagster import DagsterInstance
 
 from emotion_assets.contracts import TABLE_SCHEMAS
 from emotion_assets.engine import tables
+from emotion_assets.storage import Storage
+from emotion_assets.warehouse.tables import read_days
 
 DAYS = ("2024-06-03", "2024-06-04")
 CLIP = Path("speech") / "librispeech_198-209-0000.ogg"
@@ -44,8 +45,7 @@ def _evaluations(result) -> list:
 
 
 def _rows(data_dir: Path, table: str, day: str) -> int:
-    path = data_dir / "lake" / table / f"recording_date={day}" / "data.parquet"
-    return duckdb.sql(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0]
+    return read_days(Storage(str(data_dir), local_root=data_dir), table, [day]).height
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import os
 import shutil
 from pathlib import Path
 
-import polars as pl
 import pytest
 from dagster import DagsterInstance
 
@@ -16,8 +15,9 @@ from emotion_assets.defs.in_process import run_day
 from emotion_assets.deployment.instance import postgres_env, write_instance
 from emotion_assets.settings import StorageSettings, load_group
 from emotion_assets.storage import Storage
+from emotion_assets.warehouse import delta
 from emotion_assets.warehouse.lake import FILE_NAME
-from emotion_assets.warehouse.remote import list_remote_tables, read_remote_partitions
+from emotion_assets.warehouse.tables import read_days, table_names
 from emotion_assets_tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -28,20 +28,8 @@ SAMPLE_FILES = sorted(p for p in SAMPLES.iterdir() if not p.name.upper().startsw
 FRAME_KEY = ["recording_id", "track", "t_start"]
 
 
-def _local_counts(root: Path) -> dict[str, int]:
-    lake = root / "lake"
-    return {
-        table.name: pl.read_parquet(table / f"recording_date={DAY}" / FILE_NAME).height
-        for table in sorted(lake.iterdir())
-        if (table / f"recording_date={DAY}" / FILE_NAME).exists()
-    }
-
-
-def _s3_counts(storage: Storage) -> dict[str, int]:
-    return {
-        table: read_remote_partitions(storage, table, [DAY]).height
-        for table in list_remote_tables(storage)
-    }
+def _counts(storage: Storage) -> dict[str, int]:
+    return {table: read_days(storage, table, [DAY]).height for table in table_names(storage)}
 
 
 def _files_under(folder: Path) -> set[str]:
@@ -88,8 +76,8 @@ def runs(tmp_path_factory, tiny_model_dir, s3_server, postgres_server):
     home = tmp_path_factory.mktemp("dagster_home")
     with _postgres_instance(home, database, mp) as instance:
         first = run_day(scratch, DAY, instance=instance)
-        counts_first, listing_first = _s3_counts(storage), storage.list("lake")
-        frames_first = read_remote_partitions(storage, "frame_emotion_scores", [DAY])
+        counts_first, listing_first = _counts(storage), storage.list("lake")
+        frames_first = read_days(storage, "frame_emotion_scores", [DAY])
         second = run_day(scratch, DAY, instance=instance)  # re-materialize the day
         runs_in_pg = len(instance.get_run_records())
     # Logged, not asserted (a shared machine): what publishing to S3 costs per run.
@@ -99,12 +87,12 @@ def runs(tmp_path_factory, tiny_model_dir, s3_server, postgres_server):
     )
     yield {
         "local": local,
-        "local_counts": _local_counts(local),
+        "local_counts": _counts(Storage(str(local), local_root=local)),
         "storage": storage,
         "first": first,
         "second": second,
         "counts_first": counts_first,
-        "counts_second": _s3_counts(storage),
+        "counts_second": _counts(storage),
         "frames_first": frames_first,
         "listing_first": listing_first,
         "runs_in_pg": runs_in_pg,
@@ -127,12 +115,18 @@ def test_every_table_lands_in_the_bucket_with_the_local_row_counts(runs) -> None
 
 def test_rematerializing_replaces_the_day_without_duplicates(runs) -> None:
     assert runs["counts_second"] == runs["counts_first"]
-    frames = read_remote_partitions(runs["storage"], "frame_emotion_scores", [DAY])
+    frames = read_days(runs["storage"], "frame_emotion_scores", [DAY])
     assert frames.select(FRAME_KEY).is_duplicated().sum() == 0
     assert frames.height == runs["frames_first"].height
-    # One object per table and day, nothing left beside it (no temp, no second copy).
+    # One object per table and day, nothing left beside it (no temp, no second copy); the
+    # Delta tables: their log and data files. The unchanged day made no new commit.
     keys = sorted(runs["storage"].list("lake"))
-    assert all(key.endswith(f"recording_date={DAY}/{FILE_NAME}") for key in keys), keys
+    for key in keys:
+        table, rest = key.split("/", 2)[1:]
+        if delta.is_delta_table(table):
+            assert rest.startswith(("_delta_log/", f"recording_date={DAY}/part-")), key
+        else:
+            assert rest == f"recording_date={DAY}/{FILE_NAME}", key
     assert sorted(runs["listing_first"]) == keys
 
 
@@ -148,8 +142,8 @@ def test_audio_clips_and_reports_land_in_the_bucket(runs) -> None:
 
 def test_tables_hold_relative_keys_that_resolve_in_the_bucket(runs) -> None:
     storage = runs["storage"]
-    audio = read_remote_partitions(storage, "normalized_audio", [DAY])
-    clips = read_remote_partitions(storage, "emotion_highlights", [DAY])
+    audio = read_days(storage, "normalized_audio", [DAY])
+    clips = read_days(storage, "emotion_highlights", [DAY])
     paths = [*audio["audio_path"].to_list(), *clips["clip_path"].drop_nulls().to_list()]
     assert paths
     for path in paths:

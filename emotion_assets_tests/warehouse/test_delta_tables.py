@@ -1,0 +1,70 @@
+"""The work units' Delta tables (warehouse/delta.py): which tracks a day's publication changes,
+and a damaged data file taken out of its table without taking the other days down."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from emotion_assets.storage import Storage
+from emotion_assets.warehouse import delta
+from emotion_assets.warehouse.views import connect_readonly, ensure_views
+from emotion_assets_tests.storage.unit_frames import TABLE, track_frames
+
+DAYS = ("2024-06-03", "2024-06-04")
+
+
+def test_a_new_recording_writes_only_itself() -> None:
+    present = {("a", 0), ("b", 0)}
+    change = delta.plan_day(present, [("a", 0), ("b", 0), ("c", 0)], [("c", 0)], "2024-06-03")
+    assert (change.write, change.remove, change.whole_day) == ((("c", 0),), (), False)
+
+
+def test_a_deleted_recording_is_removed_and_nothing_else_written() -> None:
+    change = delta.plan_day({("a", 0), ("b", 0)}, [("a", 0)], [], "2024-06-03")
+    assert (change.write, change.remove, change.whole_day) == ((), (("b", 0),), False)
+    assert not delta.plan_day({("a", 0)}, [("a", 0)], [], "2024-06-03").write  # nothing to do
+
+
+def test_a_rescored_track_is_replaced_and_a_missing_one_added() -> None:
+    # ("b", 0) was scored in this run (its rows change); ("c", 0) was kept but the table lacks it.
+    change = delta.plan_day(
+        {("a", 0), ("b", 0)}, [("a", 0), ("b", 0), ("c", 0)], [("b", 0)], "2024-06-03"
+    )
+    assert change.write == (("b", 0), ("c", 0)) and not change.whole_day
+
+
+def test_every_track_new_is_one_predicate_on_the_day() -> None:
+    assert delta.plan_day(set(), [("a", 0)], [("a", 0)], "2024-06-03").whole_day
+    assert delta.plan_day({("a", 0)}, [], [], "2024-06-03").whole_day  # the day emptied
+    assert delta.replace_predicate("2024-06-03", None) == "recording_date = '2024-06-03'"
+
+
+def test_a_damaged_file_takes_out_only_its_day_and_waits_for_a_repair(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    storage = Storage(str(root), local_root=root)
+    where = delta.on_storage(storage, TABLE)
+    for day in DAYS:
+        delta.replace_tracks(where, TABLE, day, lambda day=day: [track_frames(day, "a", 0, 50, 1)])
+    warehouse = root / "warehouse.duckdb"
+    ensure_views(root / "lake", warehouse)
+
+    victim = next((root / "lake" / TABLE / f"recording_date={DAYS[0]}").glob("*.parquet"))
+    with open(victim, "r+b") as fh:  # a disk fault
+        fh.truncate(os.path.getsize(victim) // 2)
+    damages: list = []
+    ensure_views(root / "lake", warehouse, written={TABLE: []}, damages=damages)
+
+    assert [(d.table, d.day) for d in damages] == [(TABLE, DAYS[0])]
+    assert "make run DAY=2024-06-03" in damages[0].sentence()
+    assert not victim.exists() and damages[0].moved_to.exists()  # moved aside, kept
+    con = connect_readonly(warehouse)
+    days = con.execute(f"SELECT DISTINCT strftime(recording_date, '%Y-%m-%d') FROM {TABLE}")
+    assert [d for (d,) in days.fetchall()] == [DAYS[1]]  # the other day still answers
+    assert [(t, d) for t, d, _ in delta.damaged_waiting(storage)] == [(TABLE, DAYS[0])]
+
+    # The repair (the day published again) ends the wait; the moved file stays.
+    delta.replace_tracks(where, TABLE, DAYS[0], lambda: [track_frames(DAYS[0], "a", 0, 50, 2)])
+    assert delta.damaged_waiting(storage) == []
+    assert damages[0].moved_to.exists()
+    assert delta.check_tables(storage, root / "lake") == []  # the new file reads back
