@@ -1,11 +1,12 @@
 """Small helpers shared by the asset modules."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import polars as pl
 from dagster import AssetExecutionContext, Failure, RetryPolicy
 
+from emotion_assets.analytics.by_recording import Table, by_recording
 from emotion_assets.defs.partitions import not_a_partition
 
 # Transient failures (a busy disk, a flaky network share) are retried; bad input is not an
@@ -49,3 +50,28 @@ def run_days(context: AssetExecutionContext) -> list[str]:
 
 def filter_day(df: pl.DataFrame, day: str) -> pl.DataFrame:
     return df.filter(pl.col("recording_date").cast(pl.Utf8) == day)
+
+
+def per_day_groups(
+    context: AssetExecutionContext,
+    frames: pl.LazyFrame,
+    inputs: dict[str, Table],
+    compute: Callable[..., pl.DataFrame],
+    limit_s: float,
+) -> dict[str, Iterator[pl.DataFrame]]:
+    """For each day of the run, `compute` over its recordings a group at a time (groups of a
+    work unit's audio): the step holds one group's frames, never the day's."""
+    return {
+        day: by_recording(
+            filter_day(frames, day),
+            {name: filter_day(table, day) for name, table in inputs.items()},
+            compute,
+            limit_s,
+        )
+        for day in context.partition_keys
+    }
+
+
+def collected(chunks: dict[str, Iterator[pl.DataFrame]]) -> pl.DataFrame:
+    """Small per-recording tables (a row per track, segment or bucket) in one DataFrame."""
+    return pl.concat([part for parts in chunks.values() for part in parts], how="vertical")

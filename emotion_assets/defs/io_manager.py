@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import polars as pl
+import pyarrow.parquet as pq
 from dagster import (
     ConfigurableIOManager,
     Failure,
@@ -21,9 +22,15 @@ from emotion_assets.foundation.layout import DataLayout
 from emotion_assets.storage import Storage
 from emotion_assets.storage.store import StorageConfigError
 from emotion_assets.warehouse import delta, ensure_views, read_partitions, write_partitions
-from emotion_assets.warehouse.lake import day_status
+from emotion_assets.warehouse.lake import (
+    DayChunks,
+    day_status,
+    partition_file,
+    write_day_chunks,
+)
 from emotion_assets.warehouse.remote import (
     ensure_remote_views,
+    partition_key,
     publish_partitions,
     read_remote_partitions,
 )
@@ -82,7 +89,11 @@ class LakeIOManager(ConfigurableIOManager):
         lake = lake_layout.lake
         remote = self._remote()
         try:
-            paths = write_partitions(lake, table, days, obj)
+            if isinstance(obj, DayChunks):  # streamed: the step never held the day
+                empty = [pl.DataFrame(schema=TABLE_SCHEMAS[table])]
+                paths = [write_day_chunks(lake, table, d, obj.days.get(d, empty)) for d in days]
+            else:
+                paths = write_partitions(lake, table, days, obj)
         except DiskFullError as exc:
             # The day's other tables may already hold this run's rows: say so where people look.
             raise Failure(
@@ -109,16 +120,21 @@ class LakeIOManager(ConfigurableIOManager):
             view_of = str(self._layout.warehouse)
         for damage in damages:
             context.log.error(damage.sentence())
+        if isinstance(obj, DayChunks):
+            rows = sum(pq.ParquetFile(p).metadata.num_rows for p in paths)
+            schema = TABLE_SCHEMAS[table]
+        else:
+            rows, schema = obj.height, obj.schema
         context.add_output_metadata(
             {
                 "damaged_partitions_moved_aside": MetadataValue.text(
                     "\n".join(d.sentence() for d in damages) or "none"
                 ),
-                "dagster/row_count": obj.height,
+                "dagster/row_count": rows,
                 "dagster/column_schema": TableSchema(
                     columns=[
                         TableColumn(name, str(dtype), description=column_description(table, name))
-                        for name, dtype in obj.schema.items()
+                        for name, dtype in schema.items()
                     ]
                 ),
                 "lake_files": MetadataValue.text(lake_files),
@@ -179,6 +195,8 @@ class LakeIOManager(ConfigurableIOManager):
             days = [day for day in days if day in run]
         if delta.is_delta_table(table):
             return self._load_delta(context, table, days)
+        if context.dagster_type.typing_type is pl.LazyFrame:
+            return self._scan_days(table, days)
         remote = self._remote()
         if remote is not None:
             df, where = read_remote_partitions(remote, table, days), remote.uri("lake")
@@ -191,6 +209,21 @@ class LakeIOManager(ConfigurableIOManager):
                 "materialize it for these dates first"
             )
         return df
+
+    def _scan_days(self, table: str, days: list[str]) -> pl.LazyFrame:
+        """The days' files scanned lazily (from S3: copied to the scratch lake first)."""
+        remote = self._remote()
+        if remote is not None:
+            keys = [k for d in days if remote.exists(k := partition_key(table, d))]
+            files = [remote.local_copy(k, self._layout.root) for k in keys]
+        else:
+            lake = self._lake_layout().lake
+            files = [p for d in days if (p := partition_file(lake, table, d)).exists()]
+        if not files:
+            raise FileNotFoundError(
+                f"{table} has no data for {', '.join(days)}: materialize it for these dates first"
+            )
+        return pl.scan_parquet(files)
 
     def _load_delta(
         self, context: InputContext, table: str, days: list[str]

@@ -128,6 +128,50 @@ def write_partitions(lake: Path, table: str, days: Iterable[str], df: pl.DataFra
     return written
 
 
+@dataclass(frozen=True)
+class DayChunks:
+    """A table's rows per day as a stream of DataFrames (each day's in FRAME_ORDER when it is
+    frame-level): written one chunk at a time, so the writer never holds a day."""
+
+    days: dict[str, Iterable[pl.DataFrame]]
+
+
+def write_day_chunks(lake: Path, table: str, day: str, chunks: Iterable[pl.DataFrame]) -> Path:
+    """Replace one day of `table` with the rows of `chunks`, streamed into one Parquet file
+    (written, read back, then renamed over the old one, as write_partitions does)."""
+
+    def write(tmp: Path) -> None:
+        writer, rows = None, 0
+        try:
+            for chunk in chunks:
+                outside = chunk.filter(pl.col(PARTITION_COLUMN).cast(pl.Utf8) != day)
+                if outside.height:
+                    raise ValueError(f"table {table!r} has rows for days outside {day}")
+                part = _clustered(chunk)
+                frames = is_frame_table(part)
+                if frames:
+                    part = compact_frames(part)
+                arrow = part.to_arrow()
+                if writer is None:
+                    options = _frame_parquet_options(part) if frames else {"compression": "zstd"}
+                    row_group = options.pop("row_group_size", None)
+                    writer = pq.ParquetWriter(tmp, arrow.schema, **options)
+                writer.write_table(arrow.cast(writer.schema), row_group_size=row_group)
+                rows += part.height
+        finally:
+            if writer is not None:
+                writer.close()
+        if writer is None:
+            raise ValueError(f"table {table!r}: no chunk for {day}, not even an empty one")
+        if problem := parquet_problem(tmp, rows):
+            raise OSError(f"the Parquet file just written to {tmp} does not read back: {problem}")
+
+    target = partition_file(lake, table, day)
+    write_atomically(target, write)
+    log.info("lake: streamed %s to %s", table, target)
+    return target
+
+
 def _clustered(part: pl.DataFrame) -> pl.DataFrame:
     """A frame-level partition in FRAME_ORDER; other tables keep the order they came in."""
     if not is_frame_table(part):
@@ -159,7 +203,8 @@ def _frame_parquet_options(part: pl.DataFrame) -> dict:
     floats = [c for c, t in part.schema.items() if t == pl.Float32]
     encodings = {c: "BYTE_STREAM_SPLIT" for c in floats}
     encodings |= {c: "DELTA_BINARY_PACKED" for c in FRAME_INT_DELTA if c in part.columns}
-    ids = max(1, part[BLOOM_FILTER_COLUMN].n_unique())
+    # The distinct ids expected in the file (a streamed file knows only its first chunk's).
+    ids = max(1_000, part[BLOOM_FILTER_COLUMN].n_unique())
     return {
         "compression": "zstd",
         "use_dictionary": [c for c in part.columns if c not in encodings],

@@ -14,11 +14,12 @@ from emotion_assets.analytics.team_health import team_health as team_health_tabl
 from emotion_assets.analytics.timeline import emotion_timeline as timeline_table
 from emotion_assets.defs.analytics.reports import emotion_reports_asset
 from emotion_assets.defs.analytics.transcripts import segment_emotions_asset
-from emotion_assets.defs.common import filter_day
+from emotion_assets.defs.common import collected, filter_day, per_day_groups
 from emotion_assets.defs.resources import AnalyticsResource, StorageResource
 from emotion_assets.settings import ExecutionSettings
 from emotion_assets.storage import pull, push
 from emotion_assets.storage.tracks import remove_other_tracks, track_stems
+from emotion_assets.warehouse.lake import DayChunks
 
 
 def _with_numbers(context: AssetExecutionContext, numbers: dict[str, float | None]) -> None:
@@ -42,25 +43,44 @@ def analytics_assets(
         "kinds": {"polars", "parquet"},
     }
 
+    # Per-recording tables are computed a group of recordings at a time: a work unit's audio.
+    limit_s = execution.unit_audio_hours * 3600
+
     @asset(**_COMMON, code_version="smoothing-v1")
     def smoothed_emotion_curves(
-        frame_emotion_scores: pl.DataFrame, analytics: AnalyticsResource
-    ) -> pl.DataFrame:
+        context: AssetExecutionContext,
+        frame_emotion_scores: pl.LazyFrame,
+        analytics: AnalyticsResource,
+    ) -> DayChunks:
         """Centred rolling mean of each score over speech frames; the smoothed top emotion."""
-        return smooth_frames(frame_emotion_scores, window=analytics.settings().smoothing_window)
+        window = analytics.settings().smoothing_window
+        return DayChunks(
+            per_day_groups(
+                context,
+                frame_emotion_scores,
+                {"frames": frame_emotion_scores},
+                lambda frames: smooth_frames(frames, window=window),
+                limit_s,
+            )
+        )
 
     @asset(**_COMMON, code_version="summary-v1")
     def recording_summary(
         context: AssetExecutionContext,
-        frame_emotion_scores: pl.DataFrame,
-        smoothed_emotion_curves: pl.DataFrame,
+        frame_emotion_scores: pl.LazyFrame,
+        smoothed_emotion_curves: pl.LazyFrame,
         analytics: AnalyticsResource,
     ) -> pl.DataFrame:
         """Per track and per speaker: means, dominant emotion, entropy, neutral share, volatility."""
-        summary = summary_table(
-            frame_emotion_scores,
-            smoothed_emotion_curves,
-            window=analytics.settings().smoothing_window,
+        window = analytics.settings().smoothing_window
+        summary = collected(
+            per_day_groups(
+                context,
+                frame_emotion_scores,
+                {"frames": frame_emotion_scores, "smoothed": smoothed_emotion_curves},
+                lambda frames, smoothed: summary_table(frames, smoothed, window=window),
+                limit_s,
+            )
         )
         tracks = summary.filter(pl.col("scope") == "track")
         if tracks.height:
@@ -77,14 +97,21 @@ def analytics_assets(
     @asset(**_COMMON, code_version="bursts-v2")
     def emotion_bursts(
         context: AssetExecutionContext,
-        smoothed_emotion_curves: pl.DataFrame,
+        smoothed_emotion_curves: pl.LazyFrame,
         transcript_segments: pl.DataFrame,
         analytics: AnalyticsResource,
     ) -> pl.DataFrame:
         """Intervals where an emotion stays above its threshold for at least its minimum duration,
         with what the transcript says during them."""
-        bursts = find_bursts(
-            smoothed_emotion_curves, analytics.settings().burst_rules, transcript_segments
+        rules = analytics.settings().burst_rules
+        bursts = collected(
+            per_day_groups(
+                context,
+                smoothed_emotion_curves,
+                {"smoothed": smoothed_emotion_curves, "transcript": transcript_segments},
+                lambda smoothed, transcript: find_bursts(smoothed, rules, transcript),
+                limit_s,
+            )
         )
         _with_numbers(context, {"bursts": bursts.height})
         return bursts
@@ -92,7 +119,7 @@ def analytics_assets(
     @asset(**_COMMON, code_version="highlights-v2")
     def emotion_highlights(
         context: AssetExecutionContext,
-        smoothed_emotion_curves: pl.DataFrame,
+        smoothed_emotion_curves: pl.LazyFrame,
         normalized_audio: pl.DataFrame,
         transcript_segments: pl.DataFrame,
         storage: StorageResource,
@@ -103,12 +130,21 @@ def analytics_assets(
         root, layout = storage.storage(), storage.layout
         for day in context.partition_keys:  # clips are cut from the normalized audio
             pull(root, f"processed/{day}", layout.root)
-        highlights = find_highlights(
-            smoothed_emotion_curves,
-            normalized_audio,
-            layout,
-            analytics.settings(),
-            transcript=transcript_segments,
+        settings = analytics.settings()
+        highlights = collected(
+            per_day_groups(
+                context,
+                smoothed_emotion_curves,
+                {
+                    "smoothed": smoothed_emotion_curves,
+                    "audio": normalized_audio,
+                    "transcript": transcript_segments,
+                },
+                lambda smoothed, audio, transcript: find_highlights(
+                    smoothed, audio, layout, settings, transcript=transcript
+                ),
+                limit_s,
+            )
         )
         for day in context.partition_keys:
             # Clips of tracks with none now (a deleted or replaced recording) go, then the root
@@ -119,10 +155,21 @@ def analytics_assets(
 
     @asset(**_COMMON, code_version="timeline-v1")
     def emotion_timeline(
-        frame_emotion_scores: pl.DataFrame, analytics: AnalyticsResource
+        context: AssetExecutionContext,
+        frame_emotion_scores: pl.LazyFrame,
+        analytics: AnalyticsResource,
     ) -> pl.DataFrame:
         """Mean scores and dominant emotion per time bucket (the lesson heat map as a table)."""
-        return timeline_table(frame_emotion_scores, bucket_s=analytics.settings().timeline_bucket_s)
+        bucket_s = analytics.settings().timeline_bucket_s
+        return collected(
+            per_day_groups(
+                context,
+                frame_emotion_scores,
+                {"frames": frame_emotion_scores},
+                lambda frames: timeline_table(frames, bucket_s=bucket_s),
+                limit_s,
+            )
+        )
 
     @asset(**_COMMON, code_version="team-health-v1")
     def team_health(

@@ -14,6 +14,7 @@ from collections import Counter
 
 import polars as pl
 from dagster import (
+    AssetExecutionContext,
     AssetOut,
     AssetsDefinition,
     DynamicOut,
@@ -31,8 +32,10 @@ from dagster import (
 
 from emotion_assets.defs.common import (
     RECOMPUTE_TAG,
+    collected,
     filter_day,
     not_retried,
+    per_day_groups,
     retry_policy,
     run_days,
 )
@@ -391,9 +394,19 @@ def emotion_model_assets(
         code_version="utterance-v1",
     )
     def utterance_emotion_scores(
-        frame_emotion_scores: pl.DataFrame, speech_segments: pl.DataFrame
+        context: AssetExecutionContext,
+        frame_emotion_scores: pl.LazyFrame,
+        speech_segments: pl.DataFrame,
     ) -> pl.DataFrame:
         """Per track and per speech segment: softmax of the mean frame logits, top emotion, confidence."""
-        return tables.utterance_table(frame_emotion_scores, speech_segments)
+        return collected(
+            per_day_groups(
+                context,
+                frame_emotion_scores,
+                {"frames": frame_emotion_scores, "segments": speech_segments},
+                tables.utterance_table,
+                unit_audio_s,
+            )
+        )
 
     return [emotion_model_outputs, utterance_emotion_scores]
