@@ -46,6 +46,9 @@ def analytics_assets(
     # Per-recording tables are computed a group of recordings at a time: a work unit's audio.
     limit_s = execution.unit_audio_hours * 3600
 
+    def _of_frames(context: AssetExecutionContext, frames: pl.LazyFrame, compute):
+        return per_day_groups(context, frames, {"frames": frames}, compute, limit_s)
+
     @asset(**_COMMON, code_version="smoothing-v1")
     def smoothed_emotion_curves(
         context: AssetExecutionContext,
@@ -55,12 +58,8 @@ def analytics_assets(
         """Centred rolling mean of each score over speech frames; the smoothed top emotion."""
         window = analytics.settings().smoothing_window
         return DayChunks(
-            per_day_groups(
-                context,
-                frame_emotion_scores,
-                {"frames": frame_emotion_scores},
-                lambda frames: smooth_frames(frames, window=window),
-                limit_s,
+            _of_frames(
+                context, frame_emotion_scores, lambda frames: smooth_frames(frames, window=window)
             )
         )
 
@@ -162,12 +161,10 @@ def analytics_assets(
         """Mean scores and dominant emotion per time bucket (the lesson heat map as a table)."""
         bucket_s = analytics.settings().timeline_bucket_s
         return collected(
-            per_day_groups(
+            _of_frames(
                 context,
                 frame_emotion_scores,
-                {"frames": frame_emotion_scores},
                 lambda frames: timeline_table(frames, bucket_s=bucket_s),
-                limit_s,
             )
         )
 
