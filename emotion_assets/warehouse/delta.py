@@ -38,6 +38,7 @@ from emotion_assets.foundation.atomic_files import write_bytes_atomically
 from emotion_assets.warehouse.lake import (
     BLOOM_FILTER_COLUMN,
     DELTA_LOG,
+    FILE_NAME,
     FRAME_INT_DELTA,
     FRAME_ORDER,
     FRAME_ROW_GROUP_ROWS,
@@ -501,3 +502,39 @@ def damaged_waiting(storage: Storage) -> list[tuple[str, str, str]]:
             if day not in present:
                 waiting.append((table, day, storage.uri(key)))
     return waiting
+
+
+# --- lakes written before the Delta tables ----------------------------------------------------
+
+ADOPTED_SUFFIX = ".in-delta"  # a day file whose rows the Delta table holds now (kept, unread)
+
+
+def adopt_day_files(storage: Storage, table: str) -> list[str]:
+    """Move the rows of `table`'s old one-file-per-day partitions (lake.py's layout, written
+    before the table became a Delta table) into the Delta table, a day per commit, unless the
+    table already has that day; each old file is then renamed `data.parquet.in-delta` (kept).
+    Returns the days adopted. Nothing to do, and one listing, once a lake is converted."""
+    prefix = f"{LAKE_FOLDER}/{table}/"
+    old = sorted(k for k in storage.list(prefix) if k.endswith(f"/{FILE_NAME}"))
+    if not old:
+        return []
+    where = on_storage(storage, table)
+    present = days_of(where)
+    adopted = []
+    for key in old:
+        day = _day_of(key[len(prefix) :])
+        if day not in present:
+            data = storage.get_bytes(key)
+            replace_tracks(where, table, day, lambda data=data: [pl.read_parquet(data)], None)
+            adopted.append(day)
+        _rename(storage, key, key + ADOPTED_SUFFIX)
+    log.info("delta: %s: %d old day file(s) adopted (%s)", table, len(adopted), adopted)
+    return adopted
+
+
+def _rename(storage: Storage, key: str, target: str) -> None:
+    if storage.is_local:
+        os.rename(storage.uri(key), storage.uri(target))
+    else:  # S3 has no rename
+        storage.put_bytes(target, storage.get_bytes(key))
+        storage.delete(key)

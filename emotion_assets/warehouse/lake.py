@@ -270,8 +270,13 @@ def _table_dirs(lake: Path) -> list[Path]:
 
 
 def _file_tables(lake: Path) -> list[str]:
-    """Tables stored as one Parquet file per day (not the Delta tables)."""
-    return sorted(e.name for e in _table_dirs(lake) if any(e.glob(f"*/{FILE_NAME}")))
+    """Tables stored as one Parquet file per day (not the Delta tables, whose folder may still
+    hold the day files written before they became Delta tables: no view reads those)."""
+    return sorted(
+        e.name
+        for e in _table_dirs(lake)
+        if not (e / DELTA_LOG).is_dir() and any(e.glob(f"*/{FILE_NAME}"))
+    )
 
 
 def _load_verified(lake: Path) -> dict[str, list[int]]:
@@ -308,7 +313,7 @@ def check_lake(lake: Path, tables: Iterable[str] | None = None) -> list[Damage]:
     # atomically: a process killed mid-write leaves its temp file here.
     remove_stale_temps(lake)
     verified = _load_verified(lake)
-    names = list_tables(lake) if tables is None else sorted(set(tables))
+    names = _file_tables(lake) if tables is None else sorted(set(tables))
     damages: list[Damage] = []
     changed = False
     for table in names:

@@ -6,8 +6,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import polars as pl
+from polars.testing import assert_frame_equal
+
 from emotion_assets.storage import Storage
 from emotion_assets.warehouse import delta
+from emotion_assets.warehouse.lake import write_partitions
 from emotion_assets.warehouse.views import connect_readonly, ensure_views
 from emotion_assets_tests.storage.unit_frames import TABLE, track_frames
 
@@ -68,3 +72,21 @@ def test_a_damaged_file_takes_out_only_its_day_and_waits_for_a_repair(tmp_path: 
     assert delta.damaged_waiting(storage) == []
     assert damages[0].moved_to.exists()
     assert delta.check_tables(storage, root / "lake") == []  # the new file reads back
+
+
+def test_a_lake_from_before_the_delta_tables_keeps_its_days(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    storage = Storage(str(root), local_root=root)
+    old = {day: pl.concat([track_frames(day, r, 0, 40, 1) for r in ("a", "b")]) for day in DAYS}
+    for day, rows in old.items():
+        write_partitions(root / "lake", TABLE, [day], rows)
+    where = delta.on_storage(storage, TABLE)
+    # DAYS[1] was already published to the Delta table: the Delta rows win, the old file goes.
+    delta.replace_tracks(where, TABLE, DAYS[1], lambda: [track_frames(DAYS[1], "c", 0, 10, 2)])
+
+    assert delta.adopt_day_files(storage, TABLE) == [DAYS[0]]
+    assert_frame_equal(delta.read_days(where, TABLE, [DAYS[0]]), old[DAYS[0]])
+    assert delta.read_days(where, TABLE, [DAYS[1]])["recording_id"].unique().to_list() == ["c"]
+    kept = sorted(p.name for p in (root / "lake" / TABLE).glob("*/data.parquet*"))
+    assert kept == ["data.parquet.in-delta"] * 2  # renamed, not deleted
+    assert delta.adopt_day_files(storage, TABLE) == []  # once

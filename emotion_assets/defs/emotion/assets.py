@@ -272,6 +272,8 @@ def emotion_model_assets(
         with not_retried(StorageConfigError):
             root = storage.storage()
             where = {table: delta.on_storage(root, table) for table in SCORED_TABLES}
+            for table in SCORED_TABLES:  # a lake from before the Delta tables keeps its days
+                delta.adopt_day_files(root, table)
             for day in days:
                 day_audio = filter_day(normalized_audio, day)
                 tracks = track_fingerprints(
