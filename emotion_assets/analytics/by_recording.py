@@ -23,9 +23,7 @@ Table = pl.DataFrame | pl.LazyFrame
 def recording_groups(frames: pl.LazyFrame, limit_s: float) -> list[list[str]]:
     """The recordings of `frames` in order, in groups of at most `limit_s` seconds of frames
     (a recording longer than that is a group alone)."""
-    counts = (
-        frames.group_by("recording_id").agg(pl.len().alias("n")).sort("recording_id").collect()
-    )
+    counts = frames.group_by("recording_id").agg(pl.len().alias("n")).sort("recording_id").collect()
     groups = pack(list(counts.iter_rows()), lambda row: row[1] * FRAME_HOP_S, limit_s)
     return [[rid for rid, _ in group] for group in groups]
 

@@ -15,7 +15,7 @@ from emotion_assets.foundation.layout import DataLayout
 from emotion_assets.foundation.quiet import quiet_library_noise
 from emotion_assets.settings import StorageSettings, load_group
 from emotion_assets.storage import Storage, StorageError
-from emotion_assets.warehouse import delta
+from emotion_assets.warehouse import delta_upkeep
 from emotion_assets.warehouse.lake import (
     check_lake,
     damaged_files,
@@ -33,9 +33,9 @@ def check(layout: DataLayout) -> int:
     Exit status 1 while any of them waits for its day to be materialized again.
     """
     local = Storage(str(layout.root), local_root=layout.root)
-    for damage in check_lake(layout.lake) + delta.check_tables(local, layout.lake):
+    for damage in check_lake(layout.lake) + delta_upkeep.check_tables(local, layout.lake):
         print(f"damaged: {damage.sentence()}")
-    in_delta = delta.damaged_waiting(local)
+    in_delta = delta_upkeep.damaged_waiting(local)
     for table, day, where in in_delta:
         print(f"not repaired yet: {where} (table {table}); repair: {repair_command(day)}")
     waiting = damaged_files(layout.lake) + in_delta
@@ -58,7 +58,9 @@ def check(layout: DataLayout) -> int:
 
 def check_remote(storage: Storage, layout: DataLayout) -> int:
     """`check` for a lake on S3: damaged objects are reported and moved aside."""
-    damages = check_remote_lake(storage, layout.root) + delta.check_tables(storage, layout.lake)
+    damages = check_remote_lake(storage, layout.root) + delta_upkeep.check_tables(
+        storage, layout.lake
+    )
     for damage in damages:
         print(f"damaged: {damage.sentence()}")
     if not damages:

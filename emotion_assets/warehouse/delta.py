@@ -21,9 +21,7 @@ DuckDB reads them with `delta_scan` (the `delta` extension, loaded offline like 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
-import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -34,19 +32,15 @@ import polars as pl
 import pyarrow as pa
 
 from emotion_assets.contracts import TABLE_SCHEMAS
-from emotion_assets.foundation.atomic_files import write_bytes_atomically
 from emotion_assets.warehouse.lake import (
     BLOOM_FILTER_COLUMN,
     DELTA_LOG,
-    FILE_NAME,
     FRAME_INT_DELTA,
     FRAME_ORDER,
     FRAME_ROW_GROUP_ROWS,
     PARTITION_COLUMN,
-    Damage,
     compact_frames,
     is_frame_table,
-    parquet_problem,
 )
 
 if TYPE_CHECKING:
@@ -177,20 +171,21 @@ def _writer_properties(table: str):
     )
 
 
-def _literal(value: str | int) -> str:
+def sql_literal(value: str | int) -> str:
+    """A value as a literal in a delta-rs predicate."""
     return str(int(value)) if isinstance(value, int) else "'" + str(value).replace("'", "''") + "'"
 
 
 def replace_predicate(day: str, tracks: Iterable[TrackId] | None) -> str:
     """The rows one publication replaces: the day's `tracks`, or the whole day (None)."""
-    where = f"{PARTITION_COLUMN} = {_literal(dt.date.fromisoformat(day).isoformat())}"
+    where = f"{PARTITION_COLUMN} = {sql_literal(dt.date.fromisoformat(day).isoformat())}"
     if tracks is None:
         return where
     pairs = sorted(set(tracks))
     if not pairs:
         raise ValueError("replace_tracks needs at least one track, or tracks=None for the day")
     either = " OR ".join(
-        f"(recording_id = {_literal(rid)} AND track = {_literal(int(track))})"
+        f"(recording_id = {sql_literal(rid)} AND track = {sql_literal(int(track))})"
         for rid, track in pairs
     )
     return f"{where} AND ({either})"
@@ -396,145 +391,14 @@ def count_rows(where: DeltaLocation, table: str, days: Iterable[str]) -> int:
     return 0 if frame is None else int(frame.select(pl.len()).collect().item())
 
 
-# --- damaged files --------------------------------------------------------------------------
-
-DAMAGED_FOLDER = "_damaged"  # lake/_damaged/<table>/<file>: kept, outside every table
-VERIFIED_FILES = "_verified_delta.json"  # in the scratch lake: data files already read back
-
-
-def _load_verified(cache: Path) -> dict[str, dict[str, str]]:
-    try:
-        return json.loads(cache.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return {}
-
-
-def check_tables(storage: Storage, scratch_lake: Path) -> list[Damage]:
-    """Read back every data file of the Delta tables not read back before; take a damaged
-    file's day out of its table (one commit naming no file of that day: the views keep
-    answering for every other day) and move the file aside under lake/_damaged/.
-
-    A file is read once while its size and version (mtime, ETag) stay (cached in the scratch
-    lake): Delta never rewrites a file, so a change there is damage.
-    """
+def remove_days(where: DeltaLocation, days: Iterable[str]) -> None:
+    """Take whole days out of the table in one commit (metadata only: no file is read)."""
     from deltalake import DeltaTable
 
-    cache = Path(scratch_lake) / VERIFIED_FILES
-    verified = _load_verified(cache)
-    damages: list[Damage] = []
-    for table in DELTA_TABLES:
-        where = on_storage(storage, table)
-        if not where.exists():
-            continue
-        delta_table = DeltaTable(where.uri, storage_options=where.options)
-        actions = pa.table(delta_table.get_add_actions(flatten=True))
-        named = set(actions.column("path").to_pylist()) if actions.num_rows else set()
-        prefix = f"{LAKE_FOLDER}/{table}/"
-        # Each file's size and version (mtime, ETag): a disk fault changes them.
-        stored = {
-            k[len(prefix) :]: f"{i.size}:{i.version}" for k, i in storage.list(prefix).items()
-        }
-        files = {rel: stored.get(rel, "missing") for rel in named}
-        done = {rel: v for rel, v in verified.get(table, {}).items() if files.get(rel) == v}
-        bad: list[tuple[str, str]] = []
-        for rel in sorted(set(files) - set(done)):
-            problem = _file_problem(storage, prefix + rel, scratch_lake)
-            if problem is None:
-                done[rel] = files[rel]
-            else:
-                bad.append((rel, problem))
-        if bad:
-            days = sorted({_day_of(rel) for rel, _ in bad})
-            delta_table.delete(f"{PARTITION_COLUMN} IN ({', '.join(map(_literal, days))})")
-            for rel, problem in bad:
-                key = f"{LAKE_FOLDER}/{table}/{rel}"
-                aside = _move_aside(storage, key, f"{LAKE_FOLDER}/{DAMAGED_FOLDER}/{table}/{rel}")
-                damage = Damage(table, _day_of(rel), Path(storage.uri(key)), problem, aside)
-                log.error("lake: %s", damage.sentence())
-                damages.append(damage)
-        verified[table] = done
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    write_bytes_atomically(cache, json.dumps(verified, indent=0))
-    return damages
+    listed = ", ".join(sql_literal(d) for d in sorted(set(days)))
+    DeltaTable(where.uri, storage_options=where.options).delete(f"{PARTITION_COLUMN} IN ({listed})")
 
 
-def _day_of(rel: str) -> str:
-    return rel.split("/", 1)[0].split("=", 1)[-1]
-
-
-def _file_problem(storage: Storage, key: str, scratch_lake: Path) -> str | None:
-    if storage.is_local:
-        return parquet_problem(Path(storage.uri(key)))
-    copy = Path(scratch_lake) / ".check" / key.rsplit("/", 1)[-1]
-    copy.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        copy.write_bytes(storage.get_bytes(key))
-        return parquet_problem(copy)
-    except FileNotFoundError:
-        return None  # vacuumed meanwhile: no version names it any more
-    finally:
-        copy.unlink(missing_ok=True)
-
-
-def _move_aside(storage: Storage, key: str, aside: str) -> Path | None:
-    try:
-        if storage.is_local:
-            target = Path(storage.uri(aside))
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(storage.uri(key), target)
-        else:  # S3 has no rename: a copy; vacuum removes the original later
-            storage.put_bytes(aside, storage.get_bytes(key))
-    except FileNotFoundError:
-        return None
-    return Path(storage.uri(aside))
-
-
-def damaged_waiting(storage: Storage) -> list[tuple[str, str, str]]:
-    """(table, day, where it lies) of each file moved aside whose day the table has not been
-    given again since (`emotion-assets sql --check`)."""
-    waiting = []
-    for table in DELTA_TABLES:
-        prefix = f"{LAKE_FOLDER}/{DAMAGED_FOLDER}/{table}/"
-        keys = sorted(storage.list(prefix))
-        present = days_of(on_storage(storage, table)) if keys else set()
-        for key in keys:
-            day = _day_of(key[len(prefix) :])
-            if day not in present:
-                waiting.append((table, day, storage.uri(key)))
-    return waiting
-
-
-# --- lakes written before the Delta tables ----------------------------------------------------
-
-ADOPTED_SUFFIX = ".in-delta"  # a day file whose rows the Delta table holds now (kept, unread)
-
-
-def adopt_day_files(storage: Storage, table: str) -> list[str]:
-    """Move the rows of `table`'s old one-file-per-day partitions (lake.py's layout, written
-    before the table became a Delta table) into the Delta table, a day per commit, unless the
-    table already has that day; each old file is then renamed `data.parquet.in-delta` (kept).
-    Returns the days adopted. Nothing to do, and one listing, once a lake is converted."""
-    prefix = f"{LAKE_FOLDER}/{table}/"
-    old = sorted(k for k in storage.list(prefix) if k.endswith(f"/{FILE_NAME}"))
-    if not old:
-        return []
-    where = on_storage(storage, table)
-    present = days_of(where)
-    adopted = []
-    for key in old:
-        day = _day_of(key[len(prefix) :])
-        if day not in present:
-            data = storage.get_bytes(key)
-            replace_tracks(where, table, day, lambda data=data: [pl.read_parquet(data)], None)
-            adopted.append(day)
-        _rename(storage, key, key + ADOPTED_SUFFIX)
-    log.info("delta: %s: %d old day file(s) adopted (%s)", table, len(adopted), adopted)
-    return adopted
-
-
-def _rename(storage: Storage, key: str, target: str) -> None:
-    if storage.is_local:
-        os.rename(storage.uri(key), storage.uri(target))
-    else:  # S3 has no rename
-        storage.put_bytes(target, storage.get_bytes(key))
-        storage.delete(key)
+def day_of(path: str) -> str:
+    """The day of a data file's path relative to its table (`recording_date=D/part-….parquet`)."""
+    return path.split("/", 1)[0].split("=", 1)[-1]

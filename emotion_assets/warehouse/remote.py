@@ -23,7 +23,8 @@ from emotion_assets.foundation.atomic_files import write_bytes_atomically
 from emotion_assets.foundation.layout import DataLayout
 from emotion_assets.storage import Storage
 from emotion_assets.storage.mirror import md5_of
-from emotion_assets.warehouse.delta import DELTA_TABLES, check_tables
+from emotion_assets.warehouse.delta import DELTA_TABLES
+from emotion_assets.warehouse.delta_upkeep import check_tables
 from emotion_assets.warehouse.lake import (
     DAMAGED_SUFFIX,
     DELTA_LOG,

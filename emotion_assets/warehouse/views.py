@@ -26,7 +26,8 @@ import duckdb
 
 from emotion_assets.foundation.atomic_files import atomic_path, write_atomically
 from emotion_assets.storage import Storage
-from emotion_assets.warehouse.delta import check_tables, is_delta_table, location
+from emotion_assets.warehouse.delta import is_delta_table, location
+from emotion_assets.warehouse.delta_upkeep import check_tables
 from emotion_assets.warehouse.extensions import install_offline
 from emotion_assets.warehouse.lake import DELTA_LOG, FILE_NAME, Damage, check_lake, list_tables
 from emotion_assets.warehouse.search import SOURCE_TABLE as SEARCHED_TABLE

@@ -12,7 +12,7 @@ import soundfile as sf
 from deltalake import DeltaTable
 
 from emotion_assets.defs.in_process import run_day
-from emotion_assets.warehouse import delta
+from emotion_assets.warehouse import delta, delta_upkeep
 from emotion_assets_tests.faults.helpers import digest, read_view
 
 pytestmark = pytest.mark.slow
@@ -108,7 +108,7 @@ def test_a_hostile_day_succeeds_and_a_damaged_partition_spares_the_next_day(
         "FROM frame_emotion_scores GROUP BY 1",
     )
     assert per_day["day"].to_list() == [NEXT_DAY]  # the damaged day is out, the rest answers
-    aside = pipeline_env / "lake" / delta.DAMAGED_FOLDER / "frame_emotion_scores"
+    aside = pipeline_env / "lake" / delta_upkeep.DAMAGED_FOLDER / "frame_emotion_scores"
     assert sorted(p.name for p in aside.glob(f"recording_date={DAY}/*")) == sorted(
         p.name for p in lake_files
     )  # moved aside, kept

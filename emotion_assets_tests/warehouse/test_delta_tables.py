@@ -10,7 +10,7 @@ import polars as pl
 from polars.testing import assert_frame_equal
 
 from emotion_assets.storage import Storage
-from emotion_assets.warehouse import delta
+from emotion_assets.warehouse import delta, delta_upkeep
 from emotion_assets.warehouse.lake import write_partitions
 from emotion_assets.warehouse.views import connect_readonly, ensure_views
 from emotion_assets_tests.storage.unit_frames import TABLE, track_frames
@@ -65,13 +65,13 @@ def test_a_damaged_file_takes_out_only_its_day_and_waits_for_a_repair(tmp_path: 
     con = connect_readonly(warehouse)
     days = con.execute(f"SELECT DISTINCT strftime(recording_date, '%Y-%m-%d') FROM {TABLE}")
     assert [d for (d,) in days.fetchall()] == [DAYS[1]]  # the other day still answers
-    assert [(t, d) for t, d, _ in delta.damaged_waiting(storage)] == [(TABLE, DAYS[0])]
+    assert [(t, d) for t, d, _ in delta_upkeep.damaged_waiting(storage)] == [(TABLE, DAYS[0])]
 
     # The repair (the day published again) ends the wait; the moved file stays.
     delta.replace_tracks(where, TABLE, DAYS[0], lambda: [track_frames(DAYS[0], "a", 0, 50, 2)])
-    assert delta.damaged_waiting(storage) == []
+    assert delta_upkeep.damaged_waiting(storage) == []
     assert damages[0].moved_to.exists()
-    assert delta.check_tables(storage, root / "lake") == []  # the new file reads back
+    assert delta_upkeep.check_tables(storage, root / "lake") == []  # the new file reads back
 
 
 def test_a_lake_from_before_the_delta_tables_keeps_its_days(tmp_path: Path) -> None:
@@ -84,9 +84,9 @@ def test_a_lake_from_before_the_delta_tables_keeps_its_days(tmp_path: Path) -> N
     # DAYS[1] was already published to the Delta table: the Delta rows win, the old file goes.
     delta.replace_tracks(where, TABLE, DAYS[1], lambda: [track_frames(DAYS[1], "c", 0, 10, 2)])
 
-    assert delta.adopt_day_files(storage, TABLE) == [DAYS[0]]
+    assert delta_upkeep.adopt_day_files(storage, TABLE) == [DAYS[0]]
     assert_frame_equal(delta.read_days(where, TABLE, [DAYS[0]]), old[DAYS[0]])
     assert delta.read_days(where, TABLE, [DAYS[1]])["recording_id"].unique().to_list() == ["c"]
     kept = sorted(p.name for p in (root / "lake" / TABLE).glob("*/data.parquet*"))
     assert kept == ["data.parquet.in-delta"] * 2  # renamed, not deleted
-    assert delta.adopt_day_files(storage, TABLE) == []  # once
+    assert delta_upkeep.adopt_day_files(storage, TABLE) == []  # once

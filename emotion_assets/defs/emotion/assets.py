@@ -61,7 +61,7 @@ from emotion_assets.settings import ExecutionSettings, KubernetesSettings, Model
 from emotion_assets.storage import Storage, push
 from emotion_assets.storage.store import StorageConfigError
 from emotion_assets.storage.tracks import remove_other_tracks, track_stems
-from emotion_assets.warehouse import delta
+from emotion_assets.warehouse import delta, delta_upkeep
 
 # The model step's engine seconds in its metadata (the benchmark reads them: defs/in_process.py).
 LOAD_SECONDS = "model_load_seconds"
@@ -273,7 +273,7 @@ def emotion_model_assets(
             root = storage.storage()
             where = {table: delta.on_storage(root, table) for table in SCORED_TABLES}
             for table in SCORED_TABLES:  # a lake from before the Delta tables keeps its days
-                delta.adopt_day_files(root, table)
+                delta_upkeep.adopt_day_files(root, table)
             for day in days:
                 day_audio = filter_day(normalized_audio, day)
                 tracks = track_fingerprints(
