@@ -76,7 +76,8 @@ def speaker_teams(recordings: pl.DataFrame | None) -> pl.DataFrame:
 
 
 def _overlap_by_speaker(frames: pl.DataFrame, turns: pl.DataFrame | None) -> pl.DataFrame:
-    """(recording_date, speaker, overlap_s): overlap frames whose centre lies in their turns."""
+    """(recording_date, speaker, recording_id, overlap_s): overlap frames whose centre lies in
+    the speaker's turns."""
     overlap = frames.filter(pl.col("is_overlap")).select(
         "recording_date",
         "recording_id",
@@ -85,7 +86,12 @@ def _overlap_by_speaker(frames: pl.DataFrame, turns: pl.DataFrame | None) -> pl.
     )
     if turns is None or turns.is_empty() or overlap.is_empty():
         return pl.DataFrame(
-            schema={"recording_date": pl.Date, "speaker": pl.String, "overlap_s": pl.Float64}
+            schema={
+                "recording_date": pl.Date,
+                "speaker": pl.String,
+                "recording_id": pl.String,
+                "overlap_s": pl.Float64,
+            }
         )
     turns = conform(turns, _TURN_SCHEMA)
     con = duckdb.connect()
@@ -100,7 +106,7 @@ def _overlap_by_speaker(frames: pl.DataFrame, turns: pl.DataFrame | None) -> pl.
                   ON o.recording_id = t.recording_id AND o.track = t.track
                  AND o.centre >= t.t_start AND o.centre < t.t_end
             )
-            SELECT recording_date, speaker, count(*) * ? AS overlap_s
+            SELECT recording_date, speaker, recording_id, count(*) * ? AS overlap_s
             FROM hits GROUP BY ALL
             """,
             params=[FRAME_HOP_S],
@@ -137,22 +143,90 @@ def team_health(
 ) -> pl.DataFrame:
     """Table `team_health` (see module doc)."""
     settings = settings or AnalyticsSettings()
+    parts = speaker_parts(frames, smoothed, turns, settings.smoothing_window)
+    return team_health_from_parts(parts, bursts, recordings, settings)
+
+
+# One row per day, speaker and recording: what team_health needs of the frames, so a day's
+# table can be built from groups of recordings computed one at a time (by_recording.py).
+PARTS_SCHEMA = {
+    "recording_date": pl.Date,
+    "speaker": pl.String,
+    "recording_id": pl.String,
+    "speech_frames": pl.Int64,
+    "neutral_frames": pl.Int64,
+    "happy_n": pl.Int64,
+    "happy_mean": pl.Float64,
+    "happy_m2": pl.Float64,  # sum of squared deviations from happy_mean
+    "overlap_s": pl.Float64,
+}
+
+
+def speaker_parts(
+    frames: pl.DataFrame,
+    smoothed: pl.DataFrame | None,
+    turns: pl.DataFrame | None,
+    window: int,
+) -> pl.DataFrame:
+    """Per day, speaker and recording: speech and neutral frames, the happy score's count, mean
+    and squared deviations over speech frames, and the overlap attributed to the speaker."""
     if frames.is_empty():
-        return empty(TEAM_HEALTH_SCHEMA)
-    table = with_smoothed_top(frames, smoothed, settings.smoothing_window)
+        return pl.DataFrame(schema=PARTS_SCHEMA)
+    table = with_smoothed_top(frames, smoothed, window)
     speech = pl.col("is_speech")
-    per_speaker = (
+    happy = pl.col("happy").filter(speech).cast(pl.Float64)
+    keys = ["recording_date", "speaker", "recording_id"]
+    parts = (
         table.filter(pl.col("speaker").is_not_null())
-        .group_by("recording_date", "speaker")
+        .group_by(keys)
         .agg(
-            pl.col("recording_id").unique().sort().alias("recording_ids"),
-            pl.col("recording_id").n_unique().cast(pl.Int64).alias("n_recordings"),
-            (speech.sum() * FRAME_HOP_S).alias("speech_s"),
+            speech.sum().cast(pl.Int64).alias("speech_frames"),
             (pl.col("smoothed_top_emotion").filter(speech) == "neutral")
-            .mean()
-            .alias("neutral_share"),
-            pl.col("happy").filter(speech).cast(pl.Float64).std(ddof=0).alias("happy_volatility"),
+            .sum()
+            .cast(pl.Int64)
+            .alias("neutral_frames"),
+            happy.count().cast(pl.Int64).alias("happy_n"),
+            happy.mean().alias("happy_mean"),
+            (happy.var(ddof=0) * happy.count()).alias("happy_m2"),
         )
+    )
+    overlap = _overlap_by_speaker(table, turns)
+    return conform(parts.join(overlap, on=keys, how="left"), PARTS_SCHEMA)
+
+
+def _happy_volatility() -> pl.Expr:
+    """The population std of happy over every speech frame, from the parts' counts, means and
+    squared deviations (Chan et al.'s pairwise rule); one part's own when there is one."""
+    n, mean = pl.col("happy_n"), pl.col("happy_mean")
+    total = n.sum()
+    day_mean = (n * mean).sum() / total
+    m2 = pl.col("happy_m2").sum() + (n * (mean - day_mean) ** 2).sum()
+    combined = (m2 / total).sqrt()
+    one = (pl.col("happy_m2") / n).sqrt().first()
+    return pl.when(total == 0).then(None).when(pl.len() == 1).then(one).otherwise(combined)
+
+
+def team_health_from_parts(
+    parts: pl.DataFrame,
+    bursts: pl.DataFrame | None,
+    recordings: pl.DataFrame | None,
+    settings: AnalyticsSettings | None = None,
+) -> pl.DataFrame:
+    """Table `team_health` from speaker_parts of the day's recordings (in any grouping)."""
+    settings = settings or AnalyticsSettings()
+    if parts.is_empty():
+        return empty(TEAM_HEALTH_SCHEMA)
+    speech_frames = pl.col("speech_frames").sum()
+    per_speaker = parts.group_by("recording_date", "speaker").agg(
+        pl.col("recording_id").unique().sort().alias("recording_ids"),
+        pl.col("recording_id").n_unique().cast(pl.Int64).alias("n_recordings"),
+        (speech_frames * FRAME_HOP_S).alias("speech_s"),
+        pl.when(speech_frames > 0)
+        .then(pl.col("neutral_frames").sum() / speech_frames)
+        .otherwise(None)
+        .alias("neutral_share"),
+        _happy_volatility().alias("happy_volatility"),
+        pl.col("overlap_s").sum().alias("overlap_s"),
     )
     anger = (
         bursts.filter(pl.col("emotion") == "angry")
@@ -165,8 +239,7 @@ def team_health(
     )
     out = (
         per_speaker.join(anger, on=["recording_date", "speaker"], how="left")
-        .join(_overlap_by_speaker(table, turns), on=["recording_date", "speaker"], how="left")
-        .join(_day_teams(table, recordings), on=["recording_date", "speaker"], how="left")
+        .join(_day_teams(parts, recordings), on=["recording_date", "speaker"], how="left")
         .with_columns(
             pl.lit(ALL_RECORDINGS).alias("recording_id"),
             pl.col("anger_burst_count").fill_null(0),
@@ -186,11 +259,7 @@ def team_health(
 
 def _day_teams(table: pl.DataFrame, recordings: pl.DataFrame | None) -> pl.DataFrame:
     """(recording_date, speaker, team): each speaker's team per recording, most frequent per day."""
-    present = (
-        table.filter(pl.col("speaker").is_not_null())
-        .select("recording_date", "recording_id", "speaker")
-        .unique()
-    )
+    present = table.select("recording_date", "recording_id", "speaker").unique()
     teams = speaker_teams(recordings)
     mapped = teams.filter(pl.col("speaker").is_not_null()).select(
         "recording_id", "speaker", pl.col("team").alias("mapped_team")

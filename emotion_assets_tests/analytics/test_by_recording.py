@@ -14,10 +14,16 @@ from emotion_assets.analytics.bursts import find_bursts
 from emotion_assets.analytics.by_recording import by_recording, recording_groups
 from emotion_assets.analytics.smoothing import smooth_frames
 from emotion_assets.analytics.summary import recording_summary
+from emotion_assets.analytics.team_health import (
+    speaker_parts,
+    team_health,
+    team_health_from_parts,
+)
 from emotion_assets.analytics.timeline import emotion_timeline
 from emotion_assets.contracts import TABLE_SCHEMAS
 from emotion_assets.engine.tables import utterance_table
 from emotion_assets.foundation.labels import EMOTIONS, FRAME_HOP_S
+from emotion_assets.settings import AnalyticsSettings
 
 DAY = dt.date(2024, 6, 3)
 # (recording, track, frames): lengths differ so groups hold one, two or three recordings.
@@ -36,8 +42,9 @@ def _frames(seed: int = 7) -> pl.DataFrame:
             "recording_date": [DAY] * n,
             "recording_id": [rid] * n,
             "track": np.full(n, track, dtype=np.int32),
-            "speaker": np.where(idx < n // 2, f"{rid}-a", f"{rid}-b"),
-            "is_overlap": np.zeros(n, dtype=bool),
+            # The same two people in every recording: team health combines them across groups.
+            "speaker": np.where(idx < n // 2, "alice", np.where(idx < n - 50, "bob", None)),
+            "is_overlap": idx >= n - 50,  # the last second: both at once
             "frame_idx": idx,
             "t_start": idx * FRAME_HOP_S,
             "t_end": (idx + 1) * FRAME_HOP_S,
@@ -130,3 +137,24 @@ def test_a_day_without_frames_gives_the_empty_table() -> None:
     out = list(by_recording(empty, {"frames": empty}, lambda frames: smooth_frames(frames), 60))
     assert len(out) == 1 and out[0].height == 0
     assert out[0].schema == smooth_frames(_frames().head(0)).schema
+
+
+def test_team_health_from_groups_equals_the_whole_day(frames: pl.DataFrame) -> None:
+    smoothed = smooth_frames(frames, window=5)
+    turns = pl.DataFrame(
+        [(rid, track, who, 0.0, n * FRAME_HOP_S) for rid, track, n in TRACKS for who in ("bob",)],
+        schema=["recording_id", "track", "speaker", "t_start", "t_end"],
+        orient="row",
+    ).with_columns(pl.col("track").cast(pl.Int32))
+    bursts = find_bursts(smoothed, {"angry": (0.15, 0.2)})
+    whole = team_health(frames, smoothed, bursts, None, turns, AnalyticsSettings())
+    parts = _grouped(
+        frames,
+        {"frames": frames.lazy(), "smoothed": smoothed.lazy(), "turns": turns},
+        lambda frames, smoothed, turns: speaker_parts(frames, smoothed, turns, 5),
+        limit_s=20.0,
+    )
+    grouped = team_health_from_parts(parts, bursts, None, AnalyticsSettings())
+    assert whole["speaker"].to_list() == ["alice", "bob"]
+    assert whole["n_recordings"].to_list() == [4, 4] and whole["overlap_s"][1] > 0
+    assert_frame_equal(grouped, whole, check_exact=False, rel_tol=1e-9, abs_tol=1e-12)

@@ -10,7 +10,7 @@ from emotion_assets.analytics.compare import compare_recordings
 from emotion_assets.analytics.highlights import find_highlights
 from emotion_assets.analytics.smoothing import smooth_frames
 from emotion_assets.analytics.summary import recording_summary as summary_table
-from emotion_assets.analytics.team_health import team_health as team_health_table
+from emotion_assets.analytics.team_health import speaker_parts, team_health_from_parts
 from emotion_assets.analytics.timeline import emotion_timeline as timeline_table
 from emotion_assets.defs.analytics.reports import emotion_reports_asset
 from emotion_assets.defs.analytics.transcripts import segment_emotions_asset
@@ -170,22 +170,32 @@ def analytics_assets(
 
     @asset(**_COMMON, code_version="team-health-v1")
     def team_health(
-        frame_emotion_scores: pl.DataFrame,
-        smoothed_emotion_curves: pl.DataFrame,
+        context: AssetExecutionContext,
+        frame_emotion_scores: pl.LazyFrame,
+        smoothed_emotion_curves: pl.LazyFrame,
         emotion_bursts: pl.DataFrame,
         raw_recordings: pl.DataFrame,
         speaker_turns: pl.DataFrame,
         analytics: AnalyticsResource,
     ) -> pl.DataFrame:
         """Per speaker per day: speech time, neutral share, happy volatility, anger bursts, health."""
-        return team_health_table(
-            frame_emotion_scores,
-            smoothed_emotion_curves,
-            emotion_bursts,
-            raw_recordings,
-            speaker_turns,
-            analytics.settings(),
+        settings = analytics.settings()
+        parts = collected(  # a row per speaker and recording, a group of recordings at a time
+            per_day_groups(
+                context,
+                frame_emotion_scores,
+                {
+                    "frames": frame_emotion_scores,
+                    "smoothed": smoothed_emotion_curves,
+                    "turns": speaker_turns,
+                },
+                lambda frames, smoothed, turns: speaker_parts(
+                    frames, smoothed, turns, settings.smoothing_window
+                ),
+                limit_s,
+            )
         )
+        return team_health_from_parts(parts, emotion_bursts, raw_recordings, settings)
 
     @asset(**_COMMON, code_version="comparisons-v1")
     def emotion_comparisons(
