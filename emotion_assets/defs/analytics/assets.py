@@ -49,6 +49,10 @@ def analytics_assets(
     def _of_frames(context: AssetExecutionContext, frames: pl.LazyFrame, compute):
         return per_day_groups(context, frames, {"frames": frames}, compute, limit_s)
 
+    def _by_groups(context: AssetExecutionContext, frames: pl.LazyFrame, inputs, compute):
+        """A small per-recording table (rows per track, segment, bucket), group by group."""
+        return collected(per_day_groups(context, frames, inputs, compute, limit_s))
+
     @asset(**_COMMON, code_version="smoothing-v1")
     def smoothed_emotion_curves(
         context: AssetExecutionContext,
@@ -72,14 +76,11 @@ def analytics_assets(
     ) -> pl.DataFrame:
         """Per track and per speaker: means, dominant emotion, entropy, neutral share, volatility."""
         window = analytics.settings().smoothing_window
-        summary = collected(
-            per_day_groups(
-                context,
-                frame_emotion_scores,
-                {"frames": frame_emotion_scores, "smoothed": smoothed_emotion_curves},
-                lambda frames, smoothed: summary_table(frames, smoothed, window=window),
-                limit_s,
-            )
+        summary = _by_groups(
+            context,
+            frame_emotion_scores,
+            {"frames": frame_emotion_scores, "smoothed": smoothed_emotion_curves},
+            lambda frames, smoothed: summary_table(frames, smoothed, window=window),
         )
         tracks = summary.filter(pl.col("scope") == "track")
         if tracks.height:
@@ -103,14 +104,11 @@ def analytics_assets(
         """Intervals where an emotion stays above its threshold for at least its minimum duration,
         with what the transcript says during them."""
         rules = analytics.settings().burst_rules
-        bursts = collected(
-            per_day_groups(
-                context,
-                smoothed_emotion_curves,
-                {"smoothed": smoothed_emotion_curves, "transcript": transcript_segments},
-                lambda smoothed, transcript: find_bursts(smoothed, rules, transcript),
-                limit_s,
-            )
+        bursts = _by_groups(
+            context,
+            smoothed_emotion_curves,
+            {"smoothed": smoothed_emotion_curves, "transcript": transcript_segments},
+            lambda smoothed, transcript: find_bursts(smoothed, rules, transcript),
         )
         _with_numbers(context, {"bursts": bursts.height})
         return bursts
@@ -130,20 +128,17 @@ def analytics_assets(
         for day in context.partition_keys:  # clips are cut from the normalized audio
             pull(root, f"processed/{day}", layout.root)
         settings = analytics.settings()
-        highlights = collected(
-            per_day_groups(
-                context,
-                smoothed_emotion_curves,
-                {
-                    "smoothed": smoothed_emotion_curves,
-                    "audio": normalized_audio,
-                    "transcript": transcript_segments,
-                },
-                lambda smoothed, audio, transcript: find_highlights(
-                    smoothed, audio, layout, settings, transcript=transcript
-                ),
-                limit_s,
-            )
+        highlights = _by_groups(
+            context,
+            smoothed_emotion_curves,
+            {
+                "smoothed": smoothed_emotion_curves,
+                "audio": normalized_audio,
+                "transcript": transcript_segments,
+            },
+            lambda smoothed, audio, transcript: find_highlights(
+                smoothed, audio, layout, settings, transcript=transcript
+            ),
         )
         for day in context.partition_keys:
             # Clips of tracks with none now (a deleted or replaced recording) go, then the root
@@ -160,12 +155,11 @@ def analytics_assets(
     ) -> pl.DataFrame:
         """Mean scores and dominant emotion per time bucket (the lesson heat map as a table)."""
         bucket_s = analytics.settings().timeline_bucket_s
-        return collected(
-            _of_frames(
-                context,
-                frame_emotion_scores,
-                lambda frames: timeline_table(frames, bucket_s=bucket_s),
-            )
+        return _by_groups(
+            context,
+            frame_emotion_scores,
+            {"frames": frame_emotion_scores},
+            lambda frames: timeline_table(frames, bucket_s=bucket_s),
         )
 
     @asset(**_COMMON, code_version="team-health-v1")
@@ -180,20 +174,17 @@ def analytics_assets(
     ) -> pl.DataFrame:
         """Per speaker per day: speech time, neutral share, happy volatility, anger bursts, health."""
         settings = analytics.settings()
-        parts = collected(  # a row per speaker and recording, a group of recordings at a time
-            per_day_groups(
-                context,
-                frame_emotion_scores,
-                {
-                    "frames": frame_emotion_scores,
-                    "smoothed": smoothed_emotion_curves,
-                    "turns": speaker_turns,
-                },
-                lambda frames, smoothed, turns: speaker_parts(
-                    frames, smoothed, turns, settings.smoothing_window
-                ),
-                limit_s,
-            )
+        parts = _by_groups(  # a row per speaker and recording, a group of recordings at a time
+            context,
+            frame_emotion_scores,
+            {
+                "frames": frame_emotion_scores,
+                "smoothed": smoothed_emotion_curves,
+                "turns": speaker_turns,
+            },
+            lambda frames, smoothed, turns: speaker_parts(
+                frames, smoothed, turns, settings.smoothing_window
+            ),
         )
         return team_health_from_parts(parts, emotion_bursts, raw_recordings, settings)
 
