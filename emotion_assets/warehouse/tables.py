@@ -32,3 +32,15 @@ def table_names(storage: Storage) -> list[str]:
     if storage.is_local:
         return list_tables(storage.local_root / delta.LAKE_FOLDER)
     return sorted(set(list_remote_tables(storage)) | remote_delta_tables(storage))
+
+
+def days_by_table(storage: Storage) -> dict[str, set[str]]:
+    """{table: the days it holds} for every table of the lake on `storage` (a local folder or
+    S3): the day files of lake.py's tables, the partitions of the Delta tables."""
+    found = {t: set(days) for t, days in list_remote_tables(storage).items()}
+    for table in delta.DELTA_TABLES:
+        where = delta.on_storage(storage, table)
+        found.pop(table, None)  # day files left from before the Delta table are not read
+        if where.exists():
+            found[table] = delta.days_of(where)
+    return found

@@ -22,7 +22,7 @@ import pytest
 from emotion_assets.cli.demo import SAMPLES, default_day
 from emotion_assets.settings import StorageSettings, load_group
 from emotion_assets.storage import Storage
-from emotion_assets.warehouse.remote import list_remote_tables, read_remote_partitions
+from emotion_assets.warehouse.tables import days_by_table, read_days
 from emotion_assets_tests.conftest import REPO
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
@@ -95,11 +95,11 @@ def _assert_in_the_bucket(storage: Storage, day: str) -> int:
     raw = {key.rsplit("/", 1)[1] for key in storage.list(f"raw/{day}")}
     samples = {p.name for p in SAMPLES.iterdir() if not p.name.upper().startswith("ATTRIBUTION")}
     assert samples and samples <= raw, (samples, raw)
-    tables = {t for t, days in list_remote_tables(storage).items() if day in days}
+    tables = {t for t, days in days_by_table(storage).items() if day in days}
     assert {"raw_recordings", "frame_emotion_scores", "recording_summary"} <= tables, tables
     assert storage.exists(f"reports/{day}/index.html")
     assert storage.list(f"processed/{day}"), "no normalized audio in the bucket"
-    frames = read_remote_partitions(storage, "frame_emotion_scores", [day])
+    frames = read_days(storage, "frame_emotion_scores", [day])
     assert frames.height > 0
     return frames.height
 

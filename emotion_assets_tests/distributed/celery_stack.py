@@ -31,7 +31,7 @@ from emotion_assets.foundation.labels import EMOTIONS
 from emotion_assets.settings import ExecutionSettings, StorageSettings
 from emotion_assets.storage import Storage, pull
 from emotion_assets.warehouse.lake import SCORE_BITS_DROPPED
-from emotion_assets.warehouse.remote import list_remote_tables, read_remote_partitions
+from emotion_assets.warehouse.tables import days_by_table, read_days
 from emotion_assets_tests.conftest import REPO, dagster_env
 from emotion_assets_tests.storage.conftest import s3_settings
 from emotion_assets_tests.ui.conftest import (
@@ -226,11 +226,11 @@ def drop(storage: Storage, day: str, *files: Path) -> None:
 
 def day_tables(storage: Storage, day: str) -> list[str]:
     """The tables that hold a partition of the day on the root."""
-    return sorted(t for t, days in list_remote_tables(storage).items() if day in days)
+    return sorted(t for t, days in days_by_table(storage).items() if day in days)
 
 
 def table(storage: Storage, name: str, day: str) -> pl.DataFrame:
-    df = read_remote_partitions(storage, name, [day])
+    df = read_days(storage, name, [day])
     assert df is not None, f"{name} has no partition {day} in {storage.uri('lake')}"
     return df
 

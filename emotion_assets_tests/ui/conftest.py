@@ -20,10 +20,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from devstack.servers import free_port
+from emotion_assets.storage import Storage
+from emotion_assets.warehouse.tables import read_days
 from emotion_assets_tests.conftest import REPO, dagster_env
 
 BIN = Path(sys.executable).parent
@@ -116,8 +117,9 @@ def copy_day(data_dir: Path, day: str, *files: Path) -> None:
 
 
 def day_rows(data_dir: Path, table: str, day: str) -> int:
-    path = data_dir / "lake" / table / f"recording_date={day}" / "data.parquet"
-    return duckdb.sql(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0]
+    rows = read_days(Storage(str(data_dir), local_root=data_dir), table, [day])
+    assert rows is not None, f"{table} has no rows for {day} under {data_dir}"
+    return rows.height
 
 
 def assert_checks_name_their_day(ui: DagsterUI, run_id: str, day: str) -> None:
