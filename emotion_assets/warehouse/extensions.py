@@ -72,8 +72,12 @@ def install_offline(con: duckdb.DuckDBPyConnection, name: str) -> None:
         return
     except duckdb.Error:
         pass
-    con.execute(f"INSTALL {_quote(str(extension_file(name)))}")
-    con.execute(f"LOAD {name}")
+    path = _quote(str(extension_file(name)))
+    try:
+        con.execute(f"INSTALL {path}")
+        con.execute(f"LOAD {name}")
+    except duckdb.Error:  # an extension folder we may not write: this connection only
+        con.execute(f"LOAD {path}")
 
 
 def create_s3_secret(con: duckdb.DuckDBPyConnection, storage: StorageSettings) -> None:
