@@ -264,13 +264,13 @@ def print_places(run_pid: int | None, places: list[StepPlace]) -> None:
 
 
 def print_tables(storage: Storage, day: str) -> None:
-    """Each table's rows for the day, read from the partition objects on the root (S3)."""
-    from emotion_assets.warehouse.remote import list_remote_tables, read_remote_partitions
+    """Each table's rows for the day, read from the lake on the root (S3)."""
+    from emotion_assets.warehouse.tables import days_by_table, read_days
 
     say(f"\n== tables of {day}, read from {storage.uri('lake')}")
-    for table, days in sorted(list_remote_tables(storage).items()):
+    for table, days in sorted(days_by_table(storage).items()):
         if day in days:
-            rows = read_remote_partitions(storage, table, [day]).height
+            rows = read_days(storage, table, [day]).height
             say(f"   {table:<28} {rows:>8} rows")
     report = f"reports/{day}/index.html"
     if storage.exists(report):
