@@ -332,6 +332,11 @@ class ExecutionSettings(EnvSettings):
     # longer track alone), each unit a step on any worker of the GPU queue (docs/scale.md).
     unit_audio_hours: float = Field(2.0, gt=0)
 
+    @property
+    def unit_audio_s(self) -> float:
+        """A work unit's audio in seconds."""
+        return self.unit_audio_hours * 3600
+
     @field_validator("celery_broker", "celery_backend")
     @classmethod
     def _broker_url(cls, value: str, info) -> str:

@@ -14,34 +14,18 @@ from collections.abc import Callable, Iterator, Mapping
 
 import polars as pl
 
-from emotion_assets.foundation.labels import FRAME_HOP_S
-from emotion_assets.foundation.work_units import pack
-
-Table = pl.DataFrame | pl.LazyFrame
-
-
-def recording_groups(frames: pl.LazyFrame, limit_s: float) -> list[list[str]]:
-    """The recordings of `frames` in order, in groups of at most `limit_s` seconds of frames
-    (a recording longer than that is a group alone)."""
-    counts = frames.group_by("recording_id").agg(pl.len().alias("n")).sort("recording_id").collect()
-    groups = pack(list(counts.iter_rows()), lambda row: row[1] * FRAME_HOP_S, limit_s)
-    return [[rid for rid, _ in group] for group in groups]
-
-
-def _of(table: Table, ids: list[str]) -> pl.DataFrame:
-    rows = table.filter(pl.col("recording_id").is_in(ids))
-    return rows.collect() if isinstance(rows, pl.LazyFrame) else rows
+from emotion_assets.foundation.work_units import Table, recording_groups, rows_of
 
 
 def map_groups(
-    groups: list[list[str]],
+    groups: list[list[str | None]],
     inputs: Mapping[str, Table],
     compute: Callable[..., pl.DataFrame],
 ) -> Iterator[pl.DataFrame]:
     """`compute(**inputs)` on each group's rows of every input, one group at a time; with no
     group, once on no rows (the table's empty schema)."""
     for ids in groups or [[]]:
-        yield compute(**{name: _of(table, ids) for name, table in inputs.items()})
+        yield compute(**{name: rows_of(table, ids) for name, table in inputs.items()})
 
 
 def by_recording(

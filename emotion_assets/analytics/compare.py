@@ -95,21 +95,35 @@ def _dense(curves: pl.DataFrame, emotion: str) -> np.ndarray:
     return out
 
 
+def _pair_tracks(
+    smoothed: pl.LazyFrame, day: object, ids: list[str]
+) -> dict[tuple[str, int], pl.DataFrame]:
+    """{(recording_id, track): curves} of the pair's two recordings on `day`: a comparison
+    reads two recordings, never the day."""
+    rows = (
+        smoothed.filter((pl.col("recording_date") == day) & pl.col("recording_id").is_in(ids))
+        .select("recording_id", "track", "frame_idx", *EMOTIONS)
+        .collect()
+    )
+    return rows.partition_by(["recording_id", "track"], as_dict=True)
+
+
 def compare_recordings(
-    smoothed: pl.DataFrame,
+    smoothed: pl.DataFrame | pl.LazyFrame,
     recordings: pl.DataFrame,
     *,
     max_lag_s: float = 2.0,
     min_frames: int = 25,
 ) -> pl.DataFrame:
-    """Table `emotion_comparisons` from smoothed_emotion_curves and raw_recordings."""
+    """Table `emotion_comparisons` from smoothed_emotion_curves (a frame or a lazy scan: each
+    pair's two recordings are read in turn) and raw_recordings."""
     pairs = comparison_pairs(recordings)
-    if pairs.is_empty() or smoothed.is_empty():
+    if pairs.is_empty():
         return empty(COMPARISON_SCHEMA)
     max_lag = round(max_lag_s / FRAME_HOP_S)
-    tracks = smoothed.partition_by(["recording_id", "track"], as_dict=True)
     rows: list[dict] = []
     for day, take_id, other_id in pairs.iter_rows():  # one per declared pair
+        tracks = _pair_tracks(smoothed.lazy(), day, [take_id, other_id])
         for (rid, track), take in tracks.items():
             original = tracks.get((other_id, track))
             if rid != take_id or original is None:
@@ -138,5 +152,5 @@ def compare_recordings(
     if not rows:
         return empty(COMPARISON_SCHEMA)
     return conform(pl.DataFrame(rows, schema=COMPARISON_SCHEMA), COMPARISON_SCHEMA).sort(
-        "recording_id", "other_recording_id", "track", "emotion"
+        "recording_date", "recording_id", "other_recording_id", "track", "emotion"
     )

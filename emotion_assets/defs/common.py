@@ -6,8 +6,9 @@ from contextlib import contextmanager
 import polars as pl
 from dagster import AssetExecutionContext, Failure, RetryPolicy
 
-from emotion_assets.analytics.by_recording import Table, by_recording
+from emotion_assets.analytics.by_recording import by_recording
 from emotion_assets.defs.partitions import not_a_partition
+from emotion_assets.foundation.work_units import Table, filter_day
 
 # Transient failures (a busy disk, a flaky network share) are retried; bad input is not an
 # error at all: it is quarantined and the partition succeeds.
@@ -46,10 +47,6 @@ def run_days(context: AssetExecutionContext) -> list[str]:
     if problems:
         raise Failure(description=" ".join(problems), allow_retries=False)
     return list(context.partition_keys)
-
-
-def filter_day(df: pl.DataFrame, day: str) -> pl.DataFrame:
-    return df.filter(pl.col("recording_date").cast(pl.Utf8) == day)
 
 
 def per_day_groups(

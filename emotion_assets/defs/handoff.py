@@ -20,6 +20,8 @@ from emotion_assets.defs.resources import StorageResource
 from emotion_assets.storage.store import StorageConfigError
 
 PREFIX = "handoff"
+# The resource key of the manager: the ops of the graph-backed assets name it on their outputs.
+HANDOFF = "handoff_io_manager"
 
 
 def handoff_key(identifier: list[str]) -> str:

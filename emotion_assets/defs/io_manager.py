@@ -21,19 +21,13 @@ from emotion_assets.foundation.atomic_files import DiskFullError
 from emotion_assets.foundation.layout import DataLayout
 from emotion_assets.storage import Storage
 from emotion_assets.storage.store import StorageConfigError
-from emotion_assets.warehouse import delta, ensure_views, read_partitions, write_partitions
-from emotion_assets.warehouse.lake import (
-    DayChunks,
-    day_status,
-    partition_file,
-    write_day_chunks,
-)
-from emotion_assets.warehouse.remote import (
-    ensure_remote_views,
-    partition_key,
-    publish_partitions,
-    read_remote_partitions,
-)
+from emotion_assets.warehouse import delta, ensure_views, write_partitions
+from emotion_assets.warehouse.lake import DayChunks, day_status, write_day_chunks
+from emotion_assets.warehouse.remote import ensure_remote_views, publish_partitions
+from emotion_assets.warehouse.tables import read_days, scan_days
+
+# The resource key of the manager that hands inputs over as scans.
+SCANS = "lake_scans_io_manager"
 
 
 def _table_name(context: OutputContext | InputContext) -> str:
@@ -49,6 +43,9 @@ class LakeIOManager(ConfigurableIOManager):
     """
 
     storage: StorageResource
+    # Every input as a lazy scan, whatever the step's annotation: the check steps of the tables
+    # that grow with the day's audio read them through this manager (SCANS), a group at a time.
+    scans: bool = False
 
     @property
     def _layout(self) -> DataLayout:
@@ -193,51 +190,17 @@ class LakeIOManager(ConfigurableIOManager):
             # backfill, `dagster job execute`), a step reads only the run's days: never the rest
             # of the lake, even where Dagster would offer more partitions of an upstream table.
             days = [day for day in days if day in run]
-        if delta.is_delta_table(table):
-            return self._load_delta(context, table, days)
-        if context.dagster_type.typing_type is pl.LazyFrame:
-            return self._scan_days(table, days)
-        remote = self._remote()
-        if remote is not None:
-            df, where = read_remote_partitions(remote, table, days), remote.uri("lake")
+        storage = self.storage.storage()
+        if self.scans or context.dagster_type.typing_type is pl.LazyFrame:
+            rows = scan_days(storage, table, days, self._layout.root)
         else:
-            lake = self._lake_layout().lake
-            df, where = read_partitions(lake, table, days), lake
-        if df is None:
+            rows = read_days(storage, table, days)
+        if rows is None:
             raise FileNotFoundError(
-                f"{table} has no data for {', '.join(days)} in {where}: "
+                f"{table} has no data for {', '.join(days)} in {storage.uri(delta.LAKE_FOLDER)}: "
                 "materialize it for these dates first"
             )
-        return df
-
-    def _scan_days(self, table: str, days: list[str]) -> pl.LazyFrame:
-        """The days' files scanned lazily (from S3: copied to the scratch lake first)."""
-        remote = self._remote()
-        if remote is not None:
-            keys = [k for d in days if remote.exists(k := partition_key(table, d))]
-            files = [remote.local_copy(k, self._layout.root) for k in keys]
-        else:
-            lake = self._lake_layout().lake
-            files = [p for d in days if (p := partition_file(lake, table, d)).exists()]
-        if not files:
-            raise FileNotFoundError(
-                f"{table} has no data for {', '.join(days)}: materialize it for these dates first"
-            )
-        return pl.scan_parquet(files)
-
-    def _load_delta(
-        self, context: InputContext, table: str, days: list[str]
-    ) -> pl.DataFrame | pl.LazyFrame:
-        """A step annotated with pl.LazyFrame gets a scan (it reads what its query needs)."""
-        where = delta.on_storage(self.storage.storage(), table)
-        lazy = context.dagster_type.typing_type is pl.LazyFrame
-        df = (delta.scan_days if lazy else delta.read_days)(where, table, days)
-        if df is None:
-            raise FileNotFoundError(
-                f"{table} has no data for {', '.join(days)} in {where.uri}: "
-                "materialize it for these dates first"
-            )
-        return df
+        return rows
 
 
 def run_partition_keys(context: InputContext) -> set[str] | None:

@@ -13,9 +13,9 @@ from emotion_assets.defs.automation.schedules import daily_emotion_schedule
 from emotion_assets.defs.automation.sensors import raw_folder_sensor
 from emotion_assets.defs.emotion.assets import emotion_model_assets
 from emotion_assets.defs.executor import build_executor
-from emotion_assets.defs.handoff import HandoffIOManager
+from emotion_assets.defs.handoff import HANDOFF, HandoffIOManager
 from emotion_assets.defs.ingest.assets import ingest_assets
-from emotion_assets.defs.io_manager import LakeIOManager
+from emotion_assets.defs.io_manager import SCANS, LakeIOManager
 from emotion_assets.defs.partitions import daily_partitions
 from emotion_assets.defs.quality.checks import build_asset_checks
 from emotion_assets.defs.resources import (
@@ -33,7 +33,8 @@ def build_resources(settings: Settings) -> dict:
     storage = StorageResource.from_settings(settings.storage)
     return {
         "io_manager": LakeIOManager(storage=storage),
-        "handoff_io_manager": HandoffIOManager(storage=storage),
+        SCANS: LakeIOManager(storage=storage, scans=True),
+        HANDOFF: HandoffIOManager(storage=storage),
         "storage": storage,
         "audio": AudioResource.from_settings(settings.audio),
         "emotion_model": EmotionModelResource.from_settings(settings.model),
@@ -66,7 +67,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             ),
             *analytics_assets(partitions, settings.execution),
         ],
-        asset_checks=build_asset_checks(partitions),
+        asset_checks=build_asset_checks(partitions, settings.execution),
         jobs=[job],
         schedules=[daily_emotion_schedule(job, partitions)],
         sensors=[raw_folder_sensor(job, partitions)],

@@ -216,13 +216,16 @@ def check_frame_timeline(
     }
     if parts:
         metadata["first_offenders"] = " | ".join(parts)[:MAX_TEXT]
+    template = (
+        "frame timeline broken ({tracks_not_contiguous} tracks with gaps/repeats, "
+        "{frames_mistimed} frames off the 20 ms grid)"
+    )
     description = (
         "frame_idx contiguous from 0 and times on the 20 ms grid on every track"
         if passed
-        else f"frame timeline broken ({gappy.height} tracks with gaps/repeats, "
-        f"{mistimed.height} frames off the 20 ms grid)"
+        else template.format_map(metadata)
     )
-    return CheckOutcome(passed, severity, description, metadata)
+    return CheckOutcome(passed, severity, description, metadata, template)
 
 
 def top_label_score() -> pl.Expr:

@@ -19,7 +19,7 @@ from great_expectations.data_context.types.base import ProgressBarsConfig
 from great_expectations.exceptions import DataContextError
 
 from emotion_assets.quality._gx import gx
-from emotion_assets.quality.outcome import MAX_TEXT, CheckOutcome, Severity
+from emotion_assets.quality.outcome import MAX_TEXT, CheckOutcome, Severity, combine
 
 DATASOURCE = "emotion_assets_quality"
 BATCH_DEFINITION = "whole_dataframe"
@@ -118,15 +118,50 @@ def outcome_from_result(result: Any, suite_name: str, severity: Severity) -> Che
         metadata["failing_expectations"] = "; ".join(
             f"{_label(r.expectation_config)}: {_observed(r)}" for r in failing
         )[:MAX_TEXT]
-        description = (
-            f"GX suite {suite_name}: {len(failing)} of {metadata['evaluated_expectations']} "
-            "expectations failed"
+        metadata[FAILING_LABELS] = LABEL_SEPARATOR.join(
+            sorted({_label(r.expectation_config) for r in failing})
         )
+        description = FAILED.format_map(metadata)
     else:
         description = (
             f"GX suite {suite_name}: all {metadata['evaluated_expectations']} expectations met"
         )
-    return CheckOutcome(bool(result.success), severity, description, metadata)
+    return CheckOutcome(bool(result.success), severity, description, metadata, FAILED)
+
+
+FAILED = (
+    "GX suite {suite}: {unsuccessful_expectations} of {evaluated_expectations} expectations failed"
+)
+FAILING_LABELS = "failing_expectation_labels"
+LABEL_SEPARATOR = " | "
+
+
+def combine_outcomes(parts: Sequence[CheckOutcome]) -> CheckOutcome:
+    """A suite's outcome on a day from its outcomes on the day's groups of recordings: an
+    expectation fails on the day when it fails on any group (counted once)."""
+    day = combine(parts)
+    if len(parts) == 1:
+        return day
+    labels = {
+        label
+        for part in parts
+        for label in str(part.metadata.get(FAILING_LABELS, "")).split(LABEL_SEPARATOR)
+        if label
+    }
+    evaluated = int(day.metadata["evaluated_expectations"])
+    metadata = {
+        **day.metadata,
+        FAILING_LABELS: LABEL_SEPARATOR.join(sorted(labels)),
+        "failing_expectation_types": ", ".join(sorted({x.split("(")[0] for x in labels})),
+        "unsuccessful_expectations": len(labels),
+        "successful_expectations": evaluated - len(labels),
+        "success_percent": 100.0 * (evaluated - len(labels)) / evaluated if evaluated else 0.0,
+    }
+    if not labels:
+        for key in (FAILING_LABELS, "failing_expectation_types"):
+            metadata.pop(key)
+    description = day.description if day.passed else FAILED.format_map(metadata)
+    return CheckOutcome(day.passed, day.severity, description, metadata, FAILED)
 
 
 def run_suite(

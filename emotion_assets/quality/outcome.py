@@ -22,6 +22,9 @@ class CheckOutcome:
     severity: Severity
     description: str
     metadata: dict[str, MetadataValue] = field(default_factory=dict)
+    # The failing description as a str.format template over `metadata`: the outcome of a day
+    # checked a group of recordings at a time says it again with the day's counts (combine).
+    template: str = ""
 
 
 def _fmt(value: object) -> str:
@@ -57,8 +60,60 @@ def outcome_from_offenders(
     if n_bad:
         metadata["first_offenders"] = describe_rows(offenders, columns)
     metadata.update(extra or {})
-    description = ok if n_bad == 0 else f"{bad} ({n_bad} of {n_checked})"
-    return CheckOutcome(n_bad == 0, severity, description, metadata)
+    template = _literal(bad) + " ({offenders} of {rows_checked})"
+    description = ok if n_bad == 0 else template.format_map(metadata)
+    return CheckOutcome(n_bad == 0, severity, description, metadata, template)
+
+
+def _literal(text: str) -> str:
+    """`text` as a str.format template that prints it unchanged."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+# How the outcomes of one check on a day's groups of recordings add up to the day's (combine):
+# counts add up; these keys keep the smallest / largest / one shared value; texts keep the
+# failing groups' first lines.
+LOWEST_PREFIX = "min_"
+HIGHEST_PREFIX = "max_"
+SHARED_KEYS = frozenset(
+    {"tolerance", "columns_expected", "columns_found", "evaluated_expectations"}
+)
+
+
+def _combined_value(key: str, values: list[MetadataValue]) -> MetadataValue:
+    if isinstance(values[0], str):
+        distinct = list(dict.fromkeys(v for v in values if v != ""))
+        text = "; ".join(str(v) for v in distinct)
+        return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 3] + "..."
+    if isinstance(values[0], bool):
+        return all(values)
+    if key.startswith(LOWEST_PREFIX):
+        return min(values)
+    if key.startswith(HIGHEST_PREFIX) or key in SHARED_KEYS:
+        return max(values)
+    return sum(values)
+
+
+def combine(parts: Sequence[CheckOutcome]) -> CheckOutcome:
+    """One day's outcome of a check run on each group of the day's recordings: it passes when
+    every group passed; counts are the day's sums, extremes the day's extremes, and the quoted
+    offenders those of the first failing groups (failing groups' texts come first)."""
+    if len(parts) == 1:
+        return parts[0]
+    failing = [p for p in parts if not p.passed]
+    ordered = failing + [p for p in parts if p.passed]
+    keys = dict.fromkeys(k for p in ordered for k in p.metadata)
+    metadata = {
+        k: _combined_value(k, [p.metadata[k] for p in ordered if k in p.metadata]) for k in keys
+    }
+    first = ordered[0]
+    if not failing:
+        description = first.description
+    elif first.template:
+        description = first.template.format_map(metadata)
+    else:
+        description = first.description
+    return CheckOutcome(not failing, first.severity, description, metadata, first.template)
 
 
 def missing_columns(

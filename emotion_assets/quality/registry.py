@@ -6,7 +6,7 @@ frame-score checks: if they fail, nothing downstream of frame_emotion_scores sho
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -16,7 +16,16 @@ from emotion_assets.quality import audio_checks as audio
 from emotion_assets.quality import frame_checks as frames
 from emotion_assets.quality import table_checks as tables
 from emotion_assets.quality import utterance_checks as utterances
-from emotion_assets.quality.outcome import CheckOutcome, Severity
+from emotion_assets.quality.outcome import CheckOutcome, Severity, combine
+
+FRAMES = "frame_emotion_scores"
+UTTS = "utterance_emotion_scores"
+NORM = "normalized_audio"
+
+# Tables whose rows grow with the day's audio (a row per frame, utterance or segment). Their
+# checks read a group of recordings at a time and combine the groups' outcomes (day_checks.py):
+# every rule below holds within a recording, so the day passes when every group passes.
+BY_RECORDING = frozenset({FRAMES, UTTS, "smoothed_emotion_curves", "emotion_embeddings"})
 
 
 @dataclass(frozen=True)
@@ -28,6 +37,8 @@ class CheckSpec:
     blocking: bool  # a failure stops the assets downstream of `table`
     description: str
     severity: Severity = "error"  # how a failure is reported (GX suites: "warn")
+    # The day's outcome from its groups' outcomes (a table of BY_RECORDING).
+    combine: Callable[[Sequence[CheckOutcome]], CheckOutcome] = combine
 
 
 def _per_table(table: str) -> list[CheckSpec]:
@@ -64,14 +75,22 @@ def _gx(table: str) -> CheckSpec:
 
         return run_suite(df, table, suite_for(table), severity="warn")
 
+    def combined(parts: Sequence[CheckOutcome]) -> CheckOutcome:
+        from emotion_assets.quality.gx_adapter import combine_outcomes
+
+        return combine_outcomes(parts)
+
     return CheckSpec(
-        f"{table}_gx_suite", table, (table,), run, False, "Great Expectations suite", "warn"
+        f"{table}_gx_suite",
+        table,
+        (table,),
+        run,
+        False,
+        "Great Expectations suite",
+        "warn",
+        combined,
     )
 
-
-FRAMES = "frame_emotion_scores"
-UTTS = "utterance_emotion_scores"
-NORM = "normalized_audio"
 
 SPECIFIC: tuple[CheckSpec, ...] = (
     CheckSpec(

@@ -4,14 +4,16 @@ Parquet file per day (lake.py), on a local root or on S3 (remote.py)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 import polars as pl
 
 from emotion_assets.storage import Storage
 from emotion_assets.warehouse import delta
-from emotion_assets.warehouse.lake import list_tables, read_partitions
+from emotion_assets.warehouse.lake import list_tables, partition_file, read_partitions
 from emotion_assets.warehouse.remote import (
     list_remote_tables,
+    partition_key,
     read_remote_partitions,
     remote_delta_tables,
 )
@@ -25,6 +27,24 @@ def read_days(storage: Storage, table: str, days: Iterable[str]) -> pl.DataFrame
     if storage.is_local:
         return read_partitions(storage.local_root / delta.LAKE_FOLDER, table, days)
     return read_remote_partitions(storage, table, days)
+
+
+def scan_days(
+    storage: Storage, table: str, days: Iterable[str], scratch: Path
+) -> pl.LazyFrame | None:
+    """Rows of the given days as a lazy scan (a step reads only what its query needs), or None
+    when the table has never been written for them. Day files on S3 are copied into `scratch`
+    first; Delta tables are read where they are."""
+    days = list(days)
+    if delta.is_delta_table(table):
+        return delta.scan_days(delta.on_storage(storage, table), table, days)
+    if storage.is_local:
+        lake = storage.local_root / delta.LAKE_FOLDER
+        files = [path for d in days if (path := partition_file(lake, table, d)).exists()]
+    else:
+        keys = [key for d in days if storage.exists(key := partition_key(table, d))]
+        files = [storage.local_copy(key, scratch) for key in keys]
+    return pl.scan_parquet(files) if files else None
 
 
 def table_names(storage: Storage) -> list[str]:

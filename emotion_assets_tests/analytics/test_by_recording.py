@@ -11,7 +11,8 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from emotion_assets.analytics.bursts import find_bursts
-from emotion_assets.analytics.by_recording import by_recording, recording_groups
+from emotion_assets.analytics.by_recording import by_recording
+from emotion_assets.analytics.segment_emotions import segment_emotions
 from emotion_assets.analytics.smoothing import smooth_frames
 from emotion_assets.analytics.summary import recording_summary
 from emotion_assets.analytics.team_health import (
@@ -23,6 +24,7 @@ from emotion_assets.analytics.timeline import emotion_timeline
 from emotion_assets.contracts import TABLE_SCHEMAS
 from emotion_assets.engine.tables import utterance_table
 from emotion_assets.foundation.labels import EMOTIONS, FRAME_HOP_S
+from emotion_assets.foundation.work_units import recording_groups
 from emotion_assets.settings import AnalyticsSettings
 
 DAY = dt.date(2024, 6, 3)
@@ -129,6 +131,33 @@ def test_utterances_equal_the_whole_day(frames: pl.DataFrame) -> None:
         frames, {"frames": frames.lazy(), "segments": segments}, utterance_table, limit_s=20.0
     )
     assert whole.height >= segments.height > 0  # a row per segment (and per track)
+    assert_frame_equal(grouped, whole)
+
+
+def test_sentence_and_word_emotions_equal_the_whole_day(frames: pl.DataFrame) -> None:
+    segments = _segments(frames).with_columns(
+        pl.lit("alice").alias("speaker"),
+        pl.format("sentence {}", pl.col("segment_idx")).alias("text"),
+    )
+    words = segments.with_columns(  # one word a sentence, its first second
+        pl.lit(0, pl.Int32).alias("word_idx"),
+        (pl.col("t_start") + 1.0).alias("t_end"),
+        pl.lit("word").alias("word"),
+    )
+    smoothed = smooth_frames(frames, window=5)
+    whole = segment_emotions(frames, smoothed, segments, words)
+    grouped = _grouped(
+        frames,
+        {
+            "frames": frames.lazy(),
+            "smoothed": smoothed.lazy(),
+            "segments": segments,
+            "words": words,
+        },
+        segment_emotions,
+        limit_s=20.0,
+    )
+    assert set(whole["scope"]) == {"segment", "word"}
     assert_frame_equal(grouped, whole)
 
 

@@ -84,3 +84,18 @@ def test_pairs_need_the_named_file_in_the_same_folder():
     assert comparison_pairs(recordings).is_empty()
     frames = smooth_frames(build_frames(10))
     assert compare_recordings(frames, recordings).is_empty()
+
+
+def test_each_day_compares_its_own_curves_from_a_lazy_scan():
+    """The same pair recorded on two days (the same recording ids): each day's row reads
+    that day's curves only, and a lazy scan gives what the frame gives."""
+    first, recordings = pair_tables(15)
+    second, _ = pair_tables(-15)
+    later = pl.col("recording_date") + pl.duration(days=1)
+    smoothed = pl.concat([first, second.with_columns(later)])
+    both_days = pl.concat([recordings, recordings.with_columns(later)])
+    out = compare_recordings(smoothed.lazy(), both_days)
+    angry = out.filter(pl.col("emotion") == "angry").sort("recording_date")
+    assert angry["best_lag_s"].to_list() == pytest.approx([0.30, -0.30])
+    assert angry["n_frames"].to_list() == [1000, 1000]
+    assert out.equals(compare_recordings(smoothed, both_days))

@@ -44,7 +44,7 @@ def analytics_assets(
     }
 
     # Per-recording tables are computed a group of recordings at a time: a work unit's audio.
-    limit_s = execution.unit_audio_hours * 3600
+    limit_s = execution.unit_audio_s
 
     def _of_frames(context: AssetExecutionContext, frames: pl.LazyFrame, compute):
         return per_day_groups(context, frames, {"frames": frames}, compute, limit_s)
@@ -190,11 +190,12 @@ def analytics_assets(
 
     @asset(**_COMMON, code_version="comparisons-v1")
     def emotion_comparisons(
-        smoothed_emotion_curves: pl.DataFrame,
+        smoothed_emotion_curves: pl.LazyFrame,
         raw_recordings: pl.DataFrame,
         analytics: AnalyticsResource,
     ) -> pl.DataFrame:
-        """Declared pairs (sidecar `compare_with`): correlation per emotion and the best lag."""
+        """Declared pairs (sidecar `compare_with`): correlation per emotion and the best lag.
+        Each pair's two recordings are read in turn (memory: two recordings, not the day)."""
         settings = analytics.settings()
         return compare_recordings(
             smoothed_emotion_curves,
@@ -225,7 +226,7 @@ def analytics_assets(
         team_health,
         emotion_comparisons,
         emotion_clusters,
-        segment_emotions_asset(partitions),
+        segment_emotions_asset(partitions, limit_s),
         emotion_reports_asset(partitions, execution),
     ]
 

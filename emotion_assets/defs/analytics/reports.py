@@ -25,10 +25,11 @@ from dagster import (
 )
 
 from emotion_assets.contracts import REPORT_SCHEMA
-from emotion_assets.defs.common import filter_day, not_retried, retry_policy, run_days
+from emotion_assets.defs.common import not_retried, retry_policy, run_days
+from emotion_assets.defs.handoff import HANDOFF
 from emotion_assets.defs.resources import StorageResource
 from emotion_assets.foundation.labels import FRAME_HOP_S
-from emotion_assets.foundation.work_units import pack, unit_name
+from emotion_assets.foundation.work_units import filter_day, pack, rows_of, unit_name
 from emotion_assets.reports.markdown import markdown_image
 from emotion_assets.settings import ExecutionSettings
 from emotion_assets.storage import Storage, push
@@ -37,7 +38,6 @@ from emotion_assets.storage.tracks import remove_other_tracks, track_stem, track
 
 # Markdown metadata is stored in the event log: embed a few pictures, link the rest.
 MAX_EMBEDDED = 4
-HANDOFF = "handoff_io_manager"
 # The tables a report is drawn from, by the name render_tracks gives them.
 REPORT_INPUTS = {
     "frame_emotion_scores": "frames",
@@ -74,27 +74,33 @@ def index_paths(root: Storage, days: list[str]) -> dict[str, MetadataValue]:
     return {f"index_html {day}": path for day, path in sorted(paths.items())}
 
 
-def _of_day(tables: dict[str, pl.DataFrame], day: str) -> dict[str, pl.DataFrame]:
-    return {REPORT_INPUTS[name]: filter_day(df, day) for name, df in tables.items()}
+def _of_unit(tables: dict[str, pl.DataFrame | pl.LazyFrame], unit: ReportUnit) -> dict:
+    """Each table's rows of the unit's recordings on its day, by render_tracks' names: the
+    frame-level tables are scans, so a unit reads its own recordings, never the day."""
+    ids = sorted({rid for rid, _ in unit.tracks})
+    return {
+        REPORT_INPUTS[name]: rows_of(filter_day(t, unit.day), ids) for name, t in tables.items()
+    }
 
 
 def emotion_reports_asset(
     partitions: PartitionsDefinition, execution: ExecutionSettings
 ) -> AssetsDefinition:
-    unit_audio_s = execution.unit_audio_hours * 3600
+    unit_audio_s = execution.unit_audio_s
 
     @op(ins={"frame_emotion_scores": In()}, out=DynamicOut(ReportUnit, io_manager_key=HANDOFF))
-    def plan_report_units(context: OpExecutionContext, frame_emotion_scores: pl.DataFrame):
-        """The run's tracks in units of bounded audio."""
-        from emotion_assets.reports.day import day_tracks
-
+    def plan_report_units(context: OpExecutionContext, frame_emotion_scores: pl.LazyFrame):
+        """The run's tracks in units of bounded audio (counted lazily: never the day's frames)."""
         for day in run_days(context):
-            frames = filter_day(frame_emotion_scores, day)
-            lengths = {
-                (rid, track): n * FRAME_HOP_S
-                for rid, track, n in frames.group_by("recording_id", "track").len().iter_rows()
-            }
-            groups = pack(day_tracks(frames), lengths.__getitem__, unit_audio_s)
+            lengths = (
+                filter_day(frame_emotion_scores, day)
+                .group_by("recording_id", "track")
+                .agg((pl.len() * FRAME_HOP_S).alias("s"))
+                .sort("recording_id", "track")
+                .collect()
+            )
+            seconds = {(rid, track): s for rid, track, s in lengths.iter_rows()}
+            groups = pack(list(seconds), seconds.__getitem__, unit_audio_s)
             for i, group in enumerate(groups):
                 unit = ReportUnit(day, i, tuple(group))
                 yield DynamicOutput(unit, mapping_key=unit.name)
@@ -108,8 +114,8 @@ def emotion_reports_asset(
         context: OpExecutionContext,
         storage: StorageResource,
         unit: ReportUnit,
-        frame_emotion_scores: pl.DataFrame,
-        smoothed_emotion_curves: pl.DataFrame,
+        frame_emotion_scores: pl.LazyFrame,
+        smoothed_emotion_curves: pl.LazyFrame,
         emotion_bursts: pl.DataFrame,
         emotion_highlights: pl.DataFrame,
         recording_summary: pl.DataFrame,
@@ -132,7 +138,7 @@ def emotion_reports_asset(
         }
         layout = storage.layout
         table, index_rows = render_tracks(
-            layout, unit.day, list(unit.tracks), **_of_day(tables, unit.day)
+            layout, unit.day, list(unit.tracks), **_of_unit(tables, unit)
         )
         with not_retried(StorageConfigError):
             root = storage.storage()

@@ -39,6 +39,7 @@ from emotion_assets.defs.common import (
     retry_policy,
     run_days,
 )
+from emotion_assets.defs.handoff import HANDOFF
 from emotion_assets.defs.resources import EmotionModelResource, StorageResource
 from emotion_assets.deployment.celery_workers import QUEUE_TAG
 from emotion_assets.deployment.k8s_pods import model_step_tags
@@ -52,21 +53,19 @@ from emotion_assets.engine.units import (
     model_key,
     pack_units,
     scored_key,
-    stale_keys,
     track_fingerprints,
 )
 from emotion_assets.foundation.atomic_files import write_atomically
 from emotion_assets.foundation.labels import FRAME_HOP_S
+from emotion_assets.pipeline.publish_scores import publish_scored_days
 from emotion_assets.settings import ExecutionSettings, KubernetesSettings, ModelSettings
-from emotion_assets.storage import Storage, push
+from emotion_assets.storage import push
 from emotion_assets.storage.store import StorageConfigError
-from emotion_assets.storage.tracks import remove_other_tracks, track_stems
-from emotion_assets.warehouse import delta, delta_upkeep
+from emotion_assets.warehouse import delta
 
 # The model step's engine seconds in its metadata (the benchmark reads them: defs/in_process.py).
 LOAD_SECONDS = "model_load_seconds"
 SCORING_SECONDS = "scoring_seconds"
-HANDOFF = "handoff_io_manager"
 
 
 def _of_tracks(df: pl.DataFrame, tracks: tuple[TrackKey, ...]) -> pl.DataFrame:
@@ -75,10 +74,6 @@ def _of_tracks(df: pl.DataFrame, tracks: tuple[TrackKey, ...]) -> pl.DataFrame:
         schema={"recording_id": pl.String, "track": df.schema.get("track", pl.Int32)},
     )
     return df.join(wanted, on=["recording_id", "track"], how="semi")
-
-
-def _read_kept(root: Storage, scratch, key: str) -> pl.DataFrame:
-    return pl.read_parquet(root.local_copy(key, scratch))
 
 
 def _frame_stats(where: delta.DeltaLocation, days: list[str]) -> dict:
@@ -118,7 +113,7 @@ def emotion_model_assets(
     """The model step (frames and embeddings) and the utterance table."""
     # Changing the model marks every partition stale in the UI: the model is part of the code.
     model_version = f"emotion-v1|{model.model}"
-    unit_audio_s = execution.unit_audio_hours * 3600
+    unit_audio_s = execution.unit_audio_s
 
     @op(
         out=DynamicOut(WorkUnit, io_manager_key=HANDOFF),
@@ -261,46 +256,22 @@ def emotion_model_assets(
         speech_segments: pl.DataFrame,
         speaker_turns: pl.DataFrame,
     ):
-        """The run's days' tables: one Delta commit per table and day (warehouse/delta.py) adds
-        the tracks scored now (or missing from the table) and removes the tracks the day no
-        longer has; the other tracks keep their files. Rows stream one track at a time."""
-        layout = storage.layout
-        settings = model_key(emotion_model.settings())
+        """The run's days' tables: one Delta commit per table and day adds the tracks scored
+        now and removes the tracks the day no longer has (pipeline/publish_scores.py)."""
         rescored = {(rid, int(track)) for u in units for rid, track in u["track_ids"]}
         days = run_days(context)
-        n_tracks, versions = 0, {}
         with not_retried(StorageConfigError):
-            root = storage.storage()
-            where = {table: delta.on_storage(root, table) for table in SCORED_TABLES}
-            for table in SCORED_TABLES:  # a lake from before the Delta tables keeps its days
-                delta_upkeep.adopt_day_files(root, table)
-            for day in days:
-                day_audio = filter_day(normalized_audio, day)
-                tracks = track_fingerprints(
-                    day,
-                    day_audio,
-                    filter_day(speech_segments, day),
-                    filter_day(speaker_turns, day),
-                    settings,
-                )
-                n_tracks += len(tracks)
-                by_id = {(t.recording_id, t.track): t for t in tracks}
-                for table in SCORED_TABLES:
-                    present = delta.tracks_of_day(where[table], table, day)
-                    change = delta.plan_day(present, by_id, rescored, day)
-
-                    def read_track(tid, table=table, by_id=by_id) -> pl.DataFrame:
-                        return _read_kept(root, layout.root, by_id[tid].key(table))
-
-                    versions[table] = delta.publish_day(where[table], table, change, read_track)
-                # Files of deleted or changed tracks go once the tables no longer need them.
-                for key in stale_keys(day, tracks, root.list(scored_key(day))):
-                    root.delete(key)
-                    (layout.root / key).unlink(missing_ok=True)
-                # Frame embeddings of tracks the day no longer has (deleted or replaced) go.
-                remove_other_tracks(root, f"embeddings/{day}", layout.root, track_stems(day_audio))
-            for table in SCORED_TABLES:  # files replaced a day ago, and killed writers' files
-                delta.vacuum(where[table])
+            published = publish_scored_days(
+                storage.storage(),
+                storage.layout.root,
+                days,
+                normalized_audio,
+                speech_segments,
+                speaker_turns,
+                model_key(emotion_model.settings()),
+                rescored,
+            )
+            where, versions, n_tracks = published.where, published.versions, published.tracks
             # What the day's frames hold, read lazily (a few columns), never the day in memory.
             stats = _frame_stats(where["frame_emotion_scores"], days)
         scored = sum(u["tracks"] for u in units)

@@ -27,6 +27,7 @@ from dagster import (
 
 from emotion_assets.audio.ingest import NORMALIZED_SCHEMA, PROBLEM_SCHEMA, SEGMENTS_SCHEMA
 from emotion_assets.defs.common import RECOMPUTE_TAG, not_retried, retry_policy, run_days
+from emotion_assets.defs.handoff import HANDOFF
 from emotion_assets.defs.resources import AudioResource, StorageResource
 from emotion_assets.foundation.atomic_files import write_atomically
 from emotion_assets.pipeline.ingest_day import (
@@ -50,8 +51,6 @@ from emotion_assets.settings import ExecutionSettings
 from emotion_assets.storage import pull
 from emotion_assets.storage.store import StorageConfigError
 from emotion_assets.storage.tracks import remove_other_tracks, track_stems
-
-HANDOFF = "handoff_io_manager"
 
 
 def _metadata(name: str, df: pl.DataFrame) -> dict:
@@ -78,7 +77,7 @@ def ingest_assets(
     partitions: PartitionsDefinition, execution: ExecutionSettings
 ) -> list[AssetsDefinition]:
     """The ingest graph of a day and its seven tables."""
-    unit_audio_s = execution.unit_audio_hours * 3600
+    unit_audio_s = execution.unit_audio_s
 
     @op(
         out={

@@ -1,7 +1,9 @@
 """Asset checks: one step per table runs every check of emotion_assets.quality, day by day.
 
-Grouping a table's checks in one multi_asset_check keeps a run to a few steps (each loads the
+Grouping a table's checks in one multi_asset_check keeps a run to a few steps (each reads the
 run's days once); the frame-score checks are blocking, so a bad model output stops downstream.
+The tables that grow with the day's audio arrive as lazy scans and are checked a group of
+recordings at a time (quality/day_checks.py): a check step's memory is bounded by a work unit.
 
 Every check is partitioned like its table and validates each day of the run on that day's rows
 only, and every result names its day (the UI's "Partition" column):
@@ -31,9 +33,11 @@ from dagster import (
     multi_asset_check,
 )
 
-from emotion_assets.defs.common import filter_day
+from emotion_assets.defs.io_manager import SCANS
+from emotion_assets.quality.day_checks import DayResult, check_day
 from emotion_assets.quality.outcome import CheckOutcome
-from emotion_assets.quality.registry import CheckSpec, all_checks
+from emotion_assets.quality.registry import BY_RECORDING, CheckSpec, all_checks
+from emotion_assets.settings import ExecutionSettings
 
 
 def _severity(spec: CheckSpec) -> AssetCheckSeverity:
@@ -45,20 +49,11 @@ def _metadata(outcome: CheckOutcome, day: str, table_rows: int) -> dict:
     return {**outcome.metadata, "partition": day, "table_rows": table_rows}
 
 
-def evaluate_day(
-    spec: CheckSpec, tables: dict[str, pl.DataFrame], day: str
-) -> tuple[CheckOutcome, int]:
-    """Run one check on one day's rows of every table it reads."""
-    inputs = [filter_day(tables[name], day) for name in spec.inputs]
-    return spec.run(*inputs), inputs[0].height
-
-
 def _one_day(
-    context: AssetCheckExecutionContext, specs: list[CheckSpec], tables: dict[str, pl.DataFrame]
+    context: AssetCheckExecutionContext, results: list[DayResult]
 ) -> Iterator[AssetCheckResult]:
     day = context.partition_key
-    for spec in specs:
-        outcome, rows = evaluate_day(spec, tables, day)
+    for spec, outcome, rows in ((r.spec, r.outcome, r.rows) for r in results):
         if not outcome.passed:
             context.log.warning(f"{spec.name} on {day}: {outcome.description}")
         yield AssetCheckResult(
@@ -72,12 +67,14 @@ def _one_day(
 
 
 def _day_range(
-    context: AssetCheckExecutionContext, specs: list[CheckSpec], tables: dict[str, pl.DataFrame]
+    context: AssetCheckExecutionContext,
+    specs: list[CheckSpec],
+    results: dict[str, list[DayResult]],
 ) -> Iterator[Output]:
     blocking_failures = []
-    for spec in specs:
+    for index, spec in enumerate(specs):
         for day in context.partition_keys:
-            outcome, rows = evaluate_day(spec, tables, day)
+            outcome, rows = results[day][index].outcome, results[day][index].rows
             if not outcome.passed:
                 context.log.warning(f"{spec.name} on {day}: {outcome.description}")
                 if spec.blocking and spec.severity == "error":
@@ -120,27 +117,37 @@ def _spec(spec: CheckSpec, partitions: PartitionsDefinition) -> AssetCheckSpec:
         )
 
 
-def _checks_for_table(table: str, specs: list[CheckSpec], partitions: PartitionsDefinition):
+def _checks_for_table(
+    table: str, specs: list[CheckSpec], partitions: PartitionsDefinition, limit_s: float
+):
     inputs = sorted({name for spec in specs for name in spec.inputs})
 
     @multi_asset_check(
         name=f"{table}_checks",
         specs=[_spec(spec, partitions) for spec in specs],
-        ins={name: AssetIn(key=name) for name in inputs},
+        # Tables that grow with the day's audio come as scans: read a group at a time.
+        ins={
+            name: AssetIn(key=name, input_manager_key=SCANS if name in BY_RECORDING else None)
+            for name in inputs
+        },
     )
-    def _run(context: AssetCheckExecutionContext, **tables: pl.DataFrame):
+    def _run(context: AssetCheckExecutionContext, **tables: pl.DataFrame | pl.LazyFrame):
         if context.has_partition_key:
-            yield from _one_day(context, specs, tables)
+            yield from _one_day(context, check_day(specs, tables, context.partition_key, limit_s))
         else:
-            yield from _day_range(context, specs, tables)
+            results = {
+                day: check_day(specs, tables, day, limit_s) for day in context.partition_keys
+            }
+            yield from _day_range(context, specs, results)
 
     return _run
 
 
-def build_asset_checks(partitions: PartitionsDefinition) -> list:
+def build_asset_checks(partitions: PartitionsDefinition, execution: ExecutionSettings) -> list:
     by_table: dict[str, list[CheckSpec]] = defaultdict(list)
     for spec in all_checks(with_gx=True):
         by_table[spec.table].append(spec)
     return [
-        _checks_for_table(table, specs, partitions) for table, specs in sorted(by_table.items())
+        _checks_for_table(table, specs, partitions, execution.unit_audio_s)
+        for table, specs in sorted(by_table.items())
     ]
