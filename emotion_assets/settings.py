@@ -249,6 +249,9 @@ class AnalyticsSettings(EnvSettings):
     cluster_k: int = Field(4, ge=1)
     cluster_random_state: int = 0
     cluster_normalize: bool = True
+    # A day with more segments is fitted on a sample of this many (memory: ~8 KB a segment at
+    # the full model's 1,024 dimensions), then assigned a group of recordings at a time.
+    cluster_fit_segments: int = Field(100_000, ge=1)
     # Health score (docs/analytics.md, "Health score").
     health_anger_points_per_burst_hour: float = Field(2.5, ge=0)
     health_anger_max_penalty: float = Field(50.0, ge=0)

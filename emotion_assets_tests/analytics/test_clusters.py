@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from emotion_assets.analytics.clusters import CLUSTERS_SCHEMA, cluster_embeddings
+from emotion_assets.analytics.clusters import CLUSTERS_SCHEMA, cluster_day, cluster_embeddings
 
 DIM = 16
 
@@ -99,3 +99,43 @@ def test_non_finite_embeddings_are_left_out_not_crashing_kmeans():
     assert out["distance_to_centroid"].is_finite().all()
     all_bad = np.full((3, DIM), np.nan)
     assert cluster_embeddings(embeddings_table(all_bad), k=2).is_empty()
+
+
+def _many_recordings(vectors: np.ndarray, per_recording: int = 25) -> pl.DataFrame:
+    """The segments spread over recordings of `per_recording` segments, 1 s each."""
+    table = embeddings_table(vectors)
+    index = pl.int_range(pl.len())
+    return table.with_columns(
+        pl.format("rec{}", (index // per_recording).cast(pl.String).str.zfill(4)).alias(
+            "recording_id"
+        ),
+        (index % per_recording).cast(pl.Int32).alias("segment_idx"),
+        (index % per_recording).cast(pl.Float64).alias("t_start"),
+    ).with_columns((pl.col("t_start") + 1).alias("t_end"))
+
+
+def test_a_large_day_is_fitted_on_a_sample_and_assigned_by_groups():
+    vectors, groups = separable([120, 80, 50], seed=4)
+    order = np.random.default_rng(0).permutation(len(groups))  # blobs mixed across recordings
+    table = _many_recordings(vectors[order])
+    whole = cluster_embeddings(table, k=3)
+    # ~60 of 250 segments fitted, recordings assigned 2 at a time (50 s of audio a group)
+    out = cluster_day(table.lazy(), k=3, fit_segments=60, limit_s=50.0)
+    assert out.height == table.height and dict(out.schema) == CLUSTERS_SCHEMA
+    assert adjusted_rand_score(groups[order], out["cluster"].to_numpy()) == pytest.approx(1.0)
+    assert out.group_by("cluster").len().sort("cluster")["len"].to_list() == [120, 80, 50]
+    assert out.select("recording_id", "segment_idx", "cluster").equals(
+        whole.select("recording_id", "segment_idx", "cluster")
+    )
+    assert out["distance_to_centroid"].max() < 0.1
+
+
+def test_a_day_within_the_sample_size_is_clustered_whole():
+    vectors, _ = separable([10, 7], seed=5)
+    table = _many_recordings(vectors, per_recording=4)
+    # As a scan of the Delta table gives them: lists, not fixed-size arrays.
+    lists = table.with_columns(pl.col("embedding").cast(pl.List(pl.Float32))).lazy()
+    assert cluster_day(lists, k=2, fit_segments=17, limit_s=4.0).equals(
+        cluster_embeddings(table, k=2)
+    )
+    assert cluster_day(lists, k=2, fit_segments=5, limit_s=4.0).height == table.height

@@ -5,7 +5,7 @@ import polars as pl
 from dagster import AssetExecutionContext, AssetsDefinition, PartitionsDefinition, asset
 
 from emotion_assets.analytics.bursts import find_bursts
-from emotion_assets.analytics.clusters import cluster_embeddings
+from emotion_assets.analytics.clusters import cluster_day
 from emotion_assets.analytics.compare import compare_recordings
 from emotion_assets.analytics.highlights import find_highlights
 from emotion_assets.analytics.smoothing import smooth_frames
@@ -206,15 +206,18 @@ def analytics_assets(
 
     @asset(**_COMMON, code_version="clusters-v1")
     def emotion_clusters(
-        emotion_embeddings: pl.DataFrame, analytics: AnalyticsResource
+        emotion_embeddings: pl.LazyFrame, analytics: AnalyticsResource
     ) -> pl.DataFrame:
-        """k-means over the day's speech-segment embeddings."""
+        """k-means over the day's speech-segment embeddings (a large day: fitted on a sample,
+        assigned a group of recordings at a time)."""
         settings = analytics.settings()
-        return cluster_embeddings(
+        return cluster_day(
             emotion_embeddings,
             k=settings.cluster_k,
             random_state=settings.cluster_random_state,
             normalize=settings.cluster_normalize,
+            fit_segments=settings.cluster_fit_segments,
+            limit_s=limit_s,
         )
 
     return [

@@ -76,7 +76,7 @@ def index_paths(root: Storage, days: list[str]) -> dict[str, MetadataValue]:
 
 def _of_unit(tables: dict[str, pl.DataFrame | pl.LazyFrame], unit: ReportUnit) -> dict:
     """Each table's rows of the unit's recordings on its day, by render_tracks' names: the
-    frame-level tables are scans, so a unit reads its own recordings, never the day."""
+    tables come as scans, so a unit reads its own recordings, never the day."""
     ids = sorted({rid for rid, _ in unit.tracks})
     return {
         REPORT_INPUTS[name]: rows_of(filter_day(t, unit.day), ids) for name, t in tables.items()
@@ -116,12 +116,12 @@ def emotion_reports_asset(
         unit: ReportUnit,
         frame_emotion_scores: pl.LazyFrame,
         smoothed_emotion_curves: pl.LazyFrame,
-        emotion_bursts: pl.DataFrame,
-        emotion_highlights: pl.DataFrame,
-        recording_summary: pl.DataFrame,
-        utterance_emotion_scores: pl.DataFrame,
-        raw_recordings: pl.DataFrame,
-        segment_emotions: pl.DataFrame,
+        emotion_bursts: pl.LazyFrame,
+        emotion_highlights: pl.LazyFrame,
+        recording_summary: pl.LazyFrame,
+        utterance_emotion_scores: pl.LazyFrame,
+        raw_recordings: pl.LazyFrame,
+        segment_emotions: pl.LazyFrame,
     ) -> dict:
         """Pictures and an HTML report of each of the unit's tracks, published to the root."""
         from emotion_assets.reports.day import render_tracks  # matplotlib: in this step only

@@ -32,7 +32,6 @@ from dagster import (
 
 from emotion_assets.defs.common import (
     RECOMPUTE_TAG,
-    collected,
     filter_day,
     not_retried,
     per_day_groups,
@@ -62,6 +61,7 @@ from emotion_assets.settings import ExecutionSettings, KubernetesSettings, Model
 from emotion_assets.storage import push
 from emotion_assets.storage.store import StorageConfigError
 from emotion_assets.warehouse import delta
+from emotion_assets.warehouse.lake import DayChunks
 
 # The model step's engine seconds in its metadata (the benchmark reads them: defs/in_process.py).
 LOAD_SECONDS = "model_load_seconds"
@@ -370,9 +370,10 @@ def emotion_model_assets(
         context: AssetExecutionContext,
         frame_emotion_scores: pl.LazyFrame,
         speech_segments: pl.DataFrame,
-    ) -> pl.DataFrame:
-        """Per track and per speech segment: softmax of the mean frame logits, top emotion, confidence."""
-        return collected(
+    ) -> DayChunks:
+        """Per track and per speech segment: softmax of the mean frame logits, top emotion,
+        confidence. A group of recordings at a time, each group's rows streamed to the lake."""
+        return DayChunks(
             per_day_groups(
                 context,
                 frame_emotion_scores,
