@@ -6,7 +6,7 @@ adds the tracks scored now (or missing from the table) and removes the tracks th
 has; every other track keeps its files. Rows stream in one track at a time, so memory is one
 track's, never the day's. Then the files nothing needs any more go: the kept files of deleted or
 changed tracks, the frame embeddings of tracks the day lost, and the table files no version of
-the last day names.
+the last day names (`delta_upkeep.sweep`).
 """
 
 from __future__ import annotations
@@ -73,6 +73,6 @@ def publish_scored_days(
             (scratch / key).unlink(missing_ok=True)
         # Frame embeddings of tracks the day no longer has (deleted or replaced) go.
         remove_other_tracks(root, f"embeddings/{day}", scratch, track_stems(day_audio))
-    for table in SCORED_TABLES:  # files replaced a day ago, and killed writers' files
-        delta.vacuum(out.where[table])
+    for table in SCORED_TABLES:  # files replaced a day ago; once a day, killed writers' files
+        delta_upkeep.sweep(root, out.where[table], table)
     return out

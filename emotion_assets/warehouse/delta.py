@@ -299,16 +299,19 @@ def days_of(where: DeltaLocation) -> set[str]:
     return {p[PARTITION_COLUMN] for p in table.partitions()}
 
 
-def vacuum(where: DeltaLocation, retention_hours: int = VACUUM_RETENTION_HOURS) -> list[str]:
-    """Remove files no version of the last `retention_hours` names: replaced rows' files and
-    the files of killed writers (`full`: files the log never named count too)."""
+def vacuum(
+    where: DeltaLocation, retention_hours: int = VACUUM_RETENTION_HOURS, *, full: bool = True
+) -> list[str]:
+    """Remove files no version of the last `retention_hours` names: replaced rows' files (read
+    from the log) and, `full`, the files of killed writers, which no log names (this lists the
+    table's whole folder)."""
     from deltalake import DeltaTable
 
     if not where.exists():
         return []
     table = DeltaTable(where.uri, storage_options=where.options)
     return table.vacuum(
-        retention_hours=retention_hours, dry_run=False, enforce_retention_duration=False, full=True
+        retention_hours=retention_hours, dry_run=False, enforce_retention_duration=False, full=full
     )
 
 

@@ -1,5 +1,5 @@
 """Upkeep of the work units' Delta tables (delta.py): damaged data files found and taken out of
-their table, and lakes written before the Delta tables brought over.
+their table, lakes written before the Delta tables brought over, and old files swept away.
 
 A damaged file (a disk fault) would make every query of its table fail, for every day: its day
 is taken out in one commit (the other days keep answering) and the file is moved aside under
@@ -9,6 +9,7 @@ for the other tables.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
@@ -22,11 +23,14 @@ from emotion_assets.foundation.atomic_files import write_bytes_atomically
 from emotion_assets.warehouse.delta import (
     DELTA_TABLES,
     LAKE_FOLDER,
+    VACUUM_RETENTION_HOURS,
+    DeltaLocation,
     day_of,
     days_of,
     on_storage,
     remove_days,
     replace_tracks,
+    vacuum,
 )
 from emotion_assets.warehouse.lake import FILE_NAME, Damage, parquet_problem
 
@@ -37,6 +41,33 @@ log = logging.getLogger(__name__)
 
 DAMAGED_FOLDER = "_damaged"  # lake/_damaged/<table>/<file>: kept, outside every table
 VERIFIED_FILES = "_verified_delta.json"  # in the scratch lake: data files already read back
+# lake/_housekeeping/<table>.json: when the table's folder was last swept whole.
+HOUSEKEEPING_FOLDER = "_housekeeping"
+
+
+def _last_full_sweep(storage: Storage, key: str) -> dt.datetime | None:
+    if not storage.exists(key):
+        return None
+    try:
+        return dt.datetime.fromisoformat(json.loads(storage.get_bytes(key))["full_vacuum_at"])
+    except (ValueError, KeyError, TypeError):
+        return None  # unreadable: sweep whole, and write it again
+
+
+def sweep(
+    storage: Storage, where: DeltaLocation, table: str, now: dt.datetime | None = None
+) -> list[str]:
+    """After a publication: remove the files of replaced rows (named by the log: cheap), and
+    once a day also the files of killed writers, which only a listing of the table's whole
+    folder finds (delta.vacuum's `full`): a listing per run would grow with the table's age."""
+    now = now or dt.datetime.now(dt.UTC)
+    key = f"{LAKE_FOLDER}/{HOUSEKEEPING_FOLDER}/{table}.json"
+    last = _last_full_sweep(storage, key)
+    full = last is None or now - last >= dt.timedelta(hours=VACUUM_RETENTION_HOURS)
+    removed = vacuum(where, full=full)
+    if full:
+        storage.put_bytes(key, json.dumps({"full_vacuum_at": now.isoformat()}).encode())
+    return removed
 
 
 def _load_verified(cache: Path) -> dict[str, dict[str, str]]:

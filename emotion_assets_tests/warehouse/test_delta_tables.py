@@ -3,7 +3,9 @@ and a damaged data file taken out of its table without taking the other days dow
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import time
 from pathlib import Path
 
 import polars as pl
@@ -90,3 +92,34 @@ def test_a_lake_from_before_the_delta_tables_keeps_its_days(tmp_path: Path) -> N
     kept = sorted(p.name for p in (root / "lake" / TABLE).glob("*/data.parquet*"))
     assert kept == ["data.parquet.in-delta"] * 2  # renamed, not deleted
     assert delta_upkeep.adopt_day_files(storage, TABLE) == []  # once
+
+
+def test_killed_writers_files_are_swept_once_a_day(tmp_path: Path) -> None:
+    """The files of a killed writer (named by no log) go at the day's full sweep; the sweeps in
+    between read only the log, so they leave such files for the next full one."""
+    root = tmp_path / "data"
+    storage = Storage(str(root), local_root=root)
+    where = delta.on_storage(storage, TABLE)
+    delta.replace_tracks(where, TABLE, DAYS[0], lambda: [track_frames(DAYS[0], "a", 0, 50, 1)])
+    folder = root / "lake" / TABLE / f"recording_date={DAYS[0]}"
+    kept = set(folder.glob("*.parquet"))
+
+    def orphan(name: str) -> Path:  # a data file a killed writer left, two days old
+        path = folder / name
+        track_frames(DAYS[0], "x", 0, 5, 9).write_parquet(path)
+        old = time.time() - 2 * 86400
+        os.utime(path, (old, old))
+        return path
+
+    start = dt.datetime(2026, 12, 7, 6, tzinfo=dt.UTC)
+    first = orphan("part-killed-1.parquet")
+    delta_upkeep.sweep(storage, where, TABLE, now=start)  # no full sweep on record: full
+    assert not first.exists()
+    second = orphan("part-killed-2.parquet")
+    delta_upkeep.sweep(storage, where, TABLE, now=start + dt.timedelta(hours=3))
+    assert second.exists()  # within the day: the log only
+    delta_upkeep.sweep(storage, where, TABLE, now=start + dt.timedelta(hours=25))
+    assert not second.exists()
+    assert set(folder.glob("*.parquet")) == kept  # the table's own files stay
+    rows = delta.read_days(where, TABLE, [DAYS[0]])
+    assert rows is not None and set(rows["recording_id"]) == {"a"}
