@@ -54,9 +54,10 @@ def test_each_resource_shows_exactly_its_settings_group(
     assert page["emotion_model"].configured_values["window_pause_s"] == "0.5"
     assert page["audio"].configured_values["vad_backend"] == '"jit"'
     assert page["storage"].configured_values["data_dir"] == f'"{data_dir.resolve()}"'
-    # The IO manager declares no storage field of its own: it uses the storage resource.
-    assert page["io_manager"].config_field_snaps == []
-    assert set(page["io_manager"].nested_resources) == {"storage"}
+    # The IO managers declare no storage field of their own: they use the storage resource.
+    for manager in ("io_manager", "lake_scans_io_manager"):
+        assert page[manager].config_field_snaps == []
+        assert set(page[manager].nested_resources) == {"storage"}
 
 
 def test_a_secret_shows_as_its_variable_and_reaches_the_step(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import polars as pl
 import pyarrow.parquet as pq
 from dagster import (
@@ -43,9 +45,8 @@ class LakeIOManager(ConfigurableIOManager):
     """
 
     storage: StorageResource
-    # Every input as a lazy scan, whatever the step's annotation: the check steps of the tables
-    # that grow with the day's audio read them through this manager (SCANS), a group at a time.
-    scans: bool = False
+    # Every input as a lazy scan, whatever the step's annotation (LakeScansIOManager below).
+    scans: ClassVar[bool] = False
 
     @property
     def _layout(self) -> DataLayout:
@@ -201,6 +202,13 @@ class LakeIOManager(ConfigurableIOManager):
                 "materialize it for these dates first"
             )
         return rows
+
+
+class LakeScansIOManager(LakeIOManager):
+    """The same lake, every input handed over as a lazy scan: the check steps of the tables that
+    grow with the day's audio read them through it (resource key SCANS), a group at a time."""
+
+    scans: ClassVar[bool] = True
 
 
 def run_partition_keys(context: InputContext) -> set[str] | None:

@@ -15,7 +15,7 @@ from emotion_assets.defs.emotion.assets import emotion_model_assets
 from emotion_assets.defs.executor import build_executor
 from emotion_assets.defs.handoff import HANDOFF, HandoffIOManager
 from emotion_assets.defs.ingest.assets import ingest_assets
-from emotion_assets.defs.io_manager import SCANS, LakeIOManager
+from emotion_assets.defs.io_manager import SCANS, LakeIOManager, LakeScansIOManager
 from emotion_assets.defs.partitions import daily_partitions
 from emotion_assets.defs.quality.checks import build_asset_checks
 from emotion_assets.defs.resources import (
@@ -33,7 +33,7 @@ def build_resources(settings: Settings) -> dict:
     storage = StorageResource.from_settings(settings.storage)
     return {
         "io_manager": LakeIOManager(storage=storage),
-        SCANS: LakeIOManager(storage=storage, scans=True),
+        SCANS: LakeScansIOManager(storage=storage),
         HANDOFF: HandoffIOManager(storage=storage),
         "storage": storage,
         "audio": AudioResource.from_settings(settings.audio),
