@@ -41,8 +41,9 @@ log = logging.getLogger(__name__)
 
 DAMAGED_FOLDER = "_damaged"  # lake/_damaged/<table>/<file>: kept, outside every table
 VERIFIED_FILES = "_verified_delta.json"  # in the scratch lake: data files already read back
-# lake/_housekeeping/<table>.json: when the table's folder was last swept whole.
-HOUSEKEEPING_FOLDER = "_housekeeping"
+# housekeeping/<table>.json on the storage root (beside lake/, which holds only tables): when
+# the table's folder was last swept whole.
+HOUSEKEEPING_FOLDER = "housekeeping"
 
 
 def _last_full_sweep(storage: Storage, key: str) -> dt.datetime | None:
@@ -61,7 +62,7 @@ def sweep(
     once a day also the files of killed writers, which only a listing of the table's whole
     folder finds (delta.vacuum's `full`): a listing per run would grow with the table's age."""
     now = now or dt.datetime.now(dt.UTC)
-    key = f"{LAKE_FOLDER}/{HOUSEKEEPING_FOLDER}/{table}.json"
+    key = f"{HOUSEKEEPING_FOLDER}/{table}.json"
     last = _last_full_sweep(storage, key)
     full = last is None or now - last >= dt.timedelta(hours=VACUUM_RETENTION_HOURS)
     removed = vacuum(where, full=full)
