@@ -53,7 +53,8 @@ def _one_day(
     context: AssetCheckExecutionContext, results: list[DayResult]
 ) -> Iterator[AssetCheckResult]:
     day = context.partition_key
-    for spec, outcome, rows in ((r.spec, r.outcome, r.rows) for r in results):
+    for result in results:
+        spec, outcome, rows = result.spec, result.outcome, result.rows
         if not outcome.passed:
             context.log.warning(f"{spec.name} on {day}: {outcome.description}")
         yield AssetCheckResult(
